@@ -1,0 +1,41 @@
+# The few targets a newcomer needs. The README's quick start is `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run chat test lint ingest eval clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see README).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+## run: install and start the mentor in the terminal (embedded Chroma, no Slack, no LLM key)
+run chat: $(VENV)/.installed
+	$(BIN)/mlpath chat
+
+## test: install test tools, then lint, type-check and run the whole suite
+test: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check . && $(BIN)/mypy
+
+ingest: $(VENV)/.installed
+	$(BIN)/mlpath ingest
+
+eval: $(VENV)/.installed
+	$(BIN)/mlpath eval knowledge/evalset.jsonl --calibrate
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

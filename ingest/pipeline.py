@@ -1,0 +1,182 @@
+"""The ingest job: files → sections → chunks → embeddings → vector store, idempotently.
+
+For every source it compares the chunk ids it computes with the ids already stored for that source:
+- new ids are embedded and upserted (in batches, so a killed run keeps what it finished and the next run
+  completes the rest without duplicates — ids are stable);
+- ids present with different metadata (e.g. a changed `level` in front matter) are updated without
+  re-embedding;
+- stored ids the source no longer produces are deleted.
+Ingesting a folder (and the bundled curriculum, which is a folder) also removes stored sources below that
+folder whose files have disappeared; single files never prune anything else.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ingest.chunking import Chunk, chunk_document
+from ingest.readers import SUPPORTED_SUFFIXES, Document, ReadError, read_file
+from knowledge.embedding import Embedder
+from knowledge.store import VectorStore
+from mlpath.errors import UserError
+
+BUNDLED_PREFIX = "curriculum/"
+EMBED_BATCH = 64
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class IngestSummary:
+    chunks: int = 0
+    """Chunks in the store after the run (all sources)."""
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    embedded: int = 0
+    """Texts embedded in this run (= added; 0 for an unchanged re-ingest)."""
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+
+@dataclass(frozen=True)
+class _Target:
+    files: list[tuple[Path, str]]
+    """(file, source name) pairs."""
+    prune_prefix: str | None
+    kind: str
+
+
+def _warn_stderr(message: str) -> None:
+    print(f"mlpath: warning: {message}", file=sys.stderr)
+
+
+def _is_hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def resolve_targets(paths: Sequence[Path], warn: Warn) -> list[_Target]:
+    """Expand the command-line paths; a missing path is a UserError before anything is written."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
+    targets = []
+    for raw in paths:
+        path = raw.resolve()
+        if path.is_dir():
+            files = []
+            for file in sorted(path.rglob("*")):
+                if not file.is_file() or _is_hidden(file, path):
+                    continue
+                if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    warn(f"skipped {file}: unsupported file type {file.suffix or '(none)'!r}")
+                    continue
+                files.append((file, str(file)))
+            targets.append(_Target(files, str(path) + "/", "resource"))
+        else:
+            targets.append(_Target([(path, str(path))], None, "resource"))
+    return targets
+
+
+def bundled_target() -> _Target:
+    from knowledge import content_dir
+
+    root = content_dir()
+    files = [(f, BUNDLED_PREFIX + f.relative_to(root).as_posix()) for f in sorted(root.rglob("*.md"))]
+    return _Target(files, BUNDLED_PREFIX, "curriculum")
+
+
+def _chunks_for(file: Path, source: str, kind: str) -> list[Chunk]:
+    doc: Document = read_file(file)
+    topics_by_heading: dict[str, str] = {}
+    if kind == "curriculum":
+        from knowledge.content import validate_document
+
+        topics_by_heading = validate_document(doc, source)
+    if doc.repaired_lines:
+        _warn_stderr(f"{file}: {doc.repaired_lines} line(s) had undecodable characters removed")
+    return chunk_document(doc, source=source, kind=kind, topics_by_heading=topics_by_heading)
+
+
+def _progress(total: int, show: bool):  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="chunk", desc="embedding", disable=not show, file=sys.stderr)
+
+
+def ingest(
+    paths: Sequence[Path] | None,
+    *,
+    store: VectorStore,
+    embedder: Embedder,
+    progress: bool = False,
+    warn: Warn = _warn_stderr,
+) -> IngestSummary:
+    started = time.perf_counter()
+    summary = IngestSummary()
+    targets = resolve_targets(paths, warn) if paths else [bundled_target()]
+
+    to_embed: list[Chunk] = []
+    to_update: list[Chunk] = []
+    to_delete: list[str] = []
+    for target in targets:
+        seen_sources: set[str] = set()
+        for file, source in target.files:
+            try:
+                chunks = _chunks_for(file, source, target.kind)
+            except ReadError as exc:
+                warn(f"skipped {file}: {exc}")
+                summary.skipped.append(str(file))
+                continue
+            summary.files += 1
+            seen_sources.add(source)
+            stored = store.metadata_by_id({"source": source})
+            wanted = {c.id: c for c in chunks}
+            for chunk_id, chunk in wanted.items():
+                meta = stored.get(chunk_id)
+                if meta is None:
+                    to_embed.append(chunk)
+                elif meta != chunk.metadata():
+                    to_update.append(chunk)
+                else:
+                    summary.unchanged += 1
+            to_delete.extend(i for i in stored if i not in wanted)
+        if target.prune_prefix is not None:
+            # Sources below this folder that produced no file this time have disappeared.
+            for chunk_id, meta in store.metadata_by_id().items():
+                src = str(meta.get("source", ""))
+                if (src.startswith(target.prune_prefix) and src not in seen_sources
+                        and src not in summary.skipped):
+                    to_delete.append(chunk_id)
+
+    bar = _progress(len(to_embed), progress and sys.stderr.isatty())
+    try:
+        for start in range(0, len(to_embed), EMBED_BATCH):
+            batch = to_embed[start:start + EMBED_BATCH]
+            vectors = embedder.encode([c.embed_text for c in batch])
+            store.upsert([c.id for c in batch], [c.text for c in batch], [c.metadata() for c in batch],
+                         vectors)
+            summary.added += len(batch)
+            summary.embedded += len(batch)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+    store.update_metadata([c.id for c in to_update], [c.metadata() for c in to_update])
+    summary.updated = len(to_update)
+    unique_deletes = sorted(set(to_delete))
+    store.delete(unique_deletes)
+    summary.removed = len(unique_deletes)
+    summary.chunks = store.count()
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,222 @@
+"""The structured catalogue of the learning path (levels → modules → topics, tracks, habits, …).
+
+`catalogue.yaml` is the single source of truth that code reads; quizzes, levels and nudges use this module
+rather than hard-coding curriculum facts. It is validated with pydantic when loaded: a broken file fails
+with a message that names the file and the offending entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from knowledge import package_dir
+from mlpath.errors import UserError
+
+Cadence = Literal["daily", "weekly", "monthly"]
+TrackId = Literal["A", "B", "C", "D", "E"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Topic(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    covers: str | None = None
+    """The learning path's own wording of the topic, where it differs from the short title."""
+
+
+class Module(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    topics: tuple[Topic, ...] = Field(min_length=1)
+
+
+class Track(_Strict):
+    id: TrackId
+    title: str
+    topics: tuple[Topic, ...] = Field(min_length=1)
+
+    @property
+    def module_id(self) -> str:
+        return f"track-{self.id.lower()}"
+
+
+class Resource(_Strict):
+    kind: Literal["book", "course", "article", "practice"]
+    title: str
+    author: str | None = None
+
+
+class Level(_Strict):
+    number: int = Field(ge=1, le=4)
+    name: str
+    duration_months: tuple[int, int]
+    modules: tuple[Module, ...] = ()
+    tracks: tuple[Track, ...] = ()
+    resources: tuple[Resource, ...] = ()
+
+    @property
+    def duration(self) -> str:
+        low, high = self.duration_months
+        return f"{low}-{high} months"
+
+    def topics(self) -> Iterator[Topic]:
+        for module in self.modules:
+            yield from module.topics
+        for track in self.tracks:
+            yield from track.topics
+
+
+class Budget(_Strict):
+    low: int
+    high: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.low}-{self.high} {self.unit}"
+
+
+class HabitItem(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+
+
+class HabitGroup(_Strict):
+    budget: Budget
+    items: tuple[HabitItem, ...] = Field(min_length=1)
+
+
+class Habit(_Strict):
+    """A habit as later features use it: id, cadence, description and its time budget."""
+
+    id: str
+    cadence: Cadence
+    description: str
+    time_budget: str
+
+
+class Certification(_Strict):
+    id: str
+    title: str
+    topics: tuple[str, ...]
+    difficulty: Literal["Beginner", "Intermediate", "Advanced"]
+    study_months: tuple[int, int]
+
+
+class PortfolioProject(_Strict):
+    id: str
+    title: str
+    requirements: tuple[str, ...]
+
+
+class Catalogue(_Strict):
+    title: str
+    levels: tuple[Level, ...]
+    habits: dict[Cadence, HabitGroup]
+    certifications: tuple[Certification, ...]
+    portfolio_projects: tuple[PortfolioProject, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> Catalogue:
+        numbers = [level.number for level in self.levels]
+        if numbers != sorted(set(numbers)) or numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"levels must be numbered 1..n in order, got {numbers}")
+        seen: dict[str, str] = {}
+        for level in self.levels:
+            for topic in level.topics():
+                if topic.id in seen:
+                    raise ValueError(f"topic id {topic.id!r} is used twice")
+                seen[topic.id] = topic.title
+        module_ids = [m.id for level in self.levels for m in level.modules] + [
+            t.module_id for level in self.levels for t in level.tracks
+        ]
+        if len(module_ids) != len(set(module_ids)):
+            raise ValueError("module ids must be unique")
+        habit_ids = [h.id for group in self.habits.values() for h in group.items]
+        if len(habit_ids) != len(set(habit_ids)):
+            raise ValueError("habit ids must be unique")
+        return self
+
+    # ----- lookups used by the rest of the product -----
+    def level(self, number: int) -> Level:
+        for level in self.levels:
+            if level.number == number:
+                return level
+        raise KeyError(number)
+
+    def all_topics(self) -> Iterator[tuple[Level, Topic]]:
+        for level in self.levels:
+            for topic in level.topics():
+                yield level, topic
+
+    def topic(self, topic_id: str) -> Topic:
+        for _, topic in self.all_topics():
+            if topic.id == topic_id:
+                return topic
+        raise KeyError(topic_id)
+
+    def module_topics(self, module_id: str) -> tuple[int, str | None, tuple[Topic, ...]] | None:
+        """(level, track, topics) of a module or track id, or None for a non-module content file."""
+        for level in self.levels:
+            for module in level.modules:
+                if module.id == module_id:
+                    return level.number, None, module.topics
+            for track in level.tracks:
+                if track.module_id == module_id:
+                    return level.number, track.id, track.topics
+        return None
+
+    def habit_list(self, cadence: Cadence | None = None) -> list[Habit]:
+        out: list[Habit] = []
+        for cad, group in self.habits.items():
+            if cadence is not None and cad != cadence:
+                continue
+            out.extend(
+                Habit(id=h.id, cadence=cad, description=h.description, time_budget=str(group.budget))
+                for h in group.items
+            )
+        return out
+
+
+def _error_line(path: Path, data: object, exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = []
+    node = data
+    for part in err["loc"]:
+        where.append(str(part))
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(node, dict) and "id" in node:
+            where[-1] = f"{part} (id {node['id']})"
+    location = " › ".join(where) or "top level"
+    return f"{path}: {location}: {err['msg']}"
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    path = path or package_dir() / "catalogue.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"catalogue not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(_error_line(path, data, exc)) from None
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The bundled catalogue, loaded once."""
+    return load_catalogue()

@@ -1,0 +1,340 @@
+"""The `mlpath` command line: ingest, search, ask, eval and an interactive chat with the mentor.
+
+Errors the user can fix print one line (`mlpath: error: …`) and exit with code 2; nothing prints a
+traceback unless MLPATH_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from mlpath.errors import UserError
+
+ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import logging
+
+    for name in ("chromadb", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _mentor(*, ingest_if_empty: bool = True):  # type: ignore[no-untyped-def]
+    from knowledge.mentor import Mentor
+    from mlpath.settings import get_settings
+
+    mentor = Mentor.from_settings(get_settings())
+    if ingest_if_empty and mentor.store.count() == 0:
+        print("mlpath: first use, ingesting the bundled curriculum…", file=sys.stderr)
+        mentor.ensure_ingested(progress=True)
+    return mentor
+
+
+def _level(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"level must be 1-4, got {value!r}") from None
+    if not 1 <= number <= 4:
+        raise argparse.ArgumentTypeError(f"level must be 1-4, got {value}")
+    return number
+
+
+def _track(value: str) -> str:
+    if value.upper() not in {"A", "B", "C", "D", "E"}:
+        raise argparse.ArgumentTypeError(f"track must be one of A-E, got {value!r}")
+    return value.upper()
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if not 1 <= number <= 50:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 50, got {number}")
+    return number
+
+
+def _stdin_lines(stream: TextIO) -> Iterator[str]:
+    for line in stream:
+        line = line.strip()
+        if line:
+            yield line
+
+
+def _print_json(data: Any, out: TextIO = sys.stdout) -> None:
+    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+# ----- ingest -----
+def cmd_ingest(args: argparse.Namespace) -> int:
+    mentor = _mentor(ingest_if_empty=False)
+    summary = mentor.ingest([Path(p) for p in args.paths] or None, progress=not args.json, reset=args.reset)
+    if args.json:
+        data = summary.as_json()
+        _print_json({k: data[k] for k in ("chunks", "added", "updated", "removed", "unchanged", "seconds",
+                                          "files", "skipped")})
+    else:
+        print(f"ingested {summary.files} file(s) in {summary.seconds:.1f}s: {summary.added} added, "
+              f"{summary.updated} updated, {summary.removed} removed, {summary.unchanged} unchanged; "
+              f"{summary.chunks} chunks in {mentor.store.location}")
+        if summary.skipped:
+            print(f"skipped {len(summary.skipped)} file(s), see the warnings above")
+    return 0
+
+
+# ----- search -----
+def _search_one(mentor: Any, query: str, args: argparse.Namespace) -> Any:
+    from knowledge.answer import prepare_question
+
+    text, _ = prepare_question(query, mentor.settings.max_question_chars)
+    return mentor.search(text, k=args.k, level=args.level, track=args.track)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from knowledge.answer import EmptyQuestion
+
+    mentor = _mentor()
+    query = " ".join(args.query).strip()
+    if args.query and not query:
+        raise UserError('search needs a query, e.g. mlpath search "window functions"')
+    if not args.query:
+        for line in _stdin_lines(sys.stdin):
+            result = _search_one(mentor, line, args)
+            _print_json({"query": line, "hits": [h.as_json() for h in result.hits]})
+        return 0
+    try:
+        result = _search_one(mentor, query, args)
+    except EmptyQuestion:
+        raise UserError('search needs a query, e.g. mlpath search "window functions"') from None
+    if args.json:
+        _print_json({"query": query, "hits": [h.as_json() for h in result.hits]})
+        return 0
+    if not result.hits:
+        print("no results (is the knowledge base empty? run `mlpath ingest`)")
+    for hit in result.hits:
+        snippet = " ".join(hit.text.split())
+        snippet = snippet[:200] + ("…" if len(snippet) > 200 else "")
+        print(f"{hit.rank}. {hit.section}  [score {hit.score:.4f}, similarity {hit.similarity:.2f}]")
+        print(f"   {hit.source}")
+        print(f"   {snippet}")
+    return 0
+
+
+# ----- ask -----
+def format_answer(answer: Any) -> str:
+    lines = [answer.text, ""]
+    if answer.trimmed:
+        lines.insert(0, "(your question was long, so I used its beginning)\n")
+    if answer.citations:
+        lines.append("Sources:" if answer.grounded else "Nearest sections:")
+        for c in answer.citations:
+            lines.append(f"  [{c.n}] {c.section}  ({c.source})")
+    return "\n".join(lines).rstrip()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from knowledge.answer import EmptyQuestion
+
+    mentor = _mentor()
+    question = " ".join(args.question).strip()
+    if not args.question:
+        for line in _stdin_lines(sys.stdin):
+            _print_json(mentor.ask(line, level=args.level).as_json())
+        return 0
+    try:
+        answer = mentor.ask(question, level=args.level)
+    except EmptyQuestion:
+        raise UserError(ASK_USAGE) from None
+    if args.json:
+        _print_json(answer.as_json())
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+# ----- eval -----
+def cmd_eval(args: argparse.Namespace) -> int:
+    from knowledge.evaluation import evaluate, load_evalset
+
+    items = load_evalset(Path(args.file))
+    mentor = _mentor()
+    report = evaluate(mentor.retriever, items, k=args.k, threshold=mentor.settings.refusal_threshold,
+                      confidence_k=mentor.settings.top_k)
+    summary = report.summary()
+    if args.calibrate:
+        threshold, accuracy = report.calibrated_threshold()
+        summary["calibrated_threshold"] = threshold
+        summary["calibrated_refusal_accuracy"] = round(accuracy, 4)
+    if args.json:
+        summary["misses"] = [
+            {"q": r.item.q, "expect": list(r.item.expect), "rank": r.rank, "refused": r.refused,
+             "confidence": round(r.confidence, 4), "top_sections": list(r.top_sections)}
+            for r in report.misses()
+        ]
+        _print_json(summary)
+        return 0
+    print(f"questions      {summary['questions']} ({summary['in_scope']} in scope, "
+          f"{summary['out_of_scope']} out of scope)")
+    print(f"hit@1          {report.hit_at_1:.3f}")
+    print(f"hit@{args.k:<11}{report.hit_at_k:.3f}")
+    print(f"MRR            {report.mrr:.3f}")
+    print(f"refusal acc.   {report.refusal_accuracy:.3f}  (threshold {report.threshold})")
+    if args.calibrate:
+        print(f"calibrated     threshold {summary['calibrated_threshold']} → refusal accuracy "
+              f"{summary['calibrated_refusal_accuracy']:.3f}")
+    misses = report.misses()
+    if misses:
+        print(f"\nmisses ({len(misses)}):")
+        for r in misses:
+            why = ("not found in top " + str(args.k)) if r.in_scope and r.rank is None else (
+                "refused" if r.refused else "answered but should be refused")
+            print(f"- {r.item.q}  [{why}; confidence {r.confidence:.3f}]")
+            if r.top_sections:
+                print(f"    top: {r.top_sections[0]}")
+    return 0
+
+
+# ----- chat -----
+CHAT_HELP = """Ask anything about the learning path. Commands:
+  /level N   answer with level N (1-4) in mind     /search Q   show the passages for Q
+  /sources   show the passages behind the last answer
+  /help      this help                               /quit       leave (or Ctrl-D)"""
+
+
+def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
+             write: Callable[[str], None] = print) -> int:
+    from knowledge.answer import EmptyQuestion, Turn
+
+    history: list[Turn] = []
+    last = None
+    write(f"mlpath mentor · {mentor.store.count()} passages from the learning path. "
+          "Ask a question, /help for commands, /quit to leave.")
+    while True:
+        try:
+            line = read("you › ").strip()
+        except (EOFError, KeyboardInterrupt):
+            write("")
+            return 0
+        if not line:
+            continue
+        if line in ("/quit", "/exit", "/q", "quit", "exit"):
+            return 0
+        if line == "/help":
+            write(CHAT_HELP)
+            continue
+        if line.startswith("/level"):
+            value = line.removeprefix("/level").strip()
+            try:
+                level = _level(value)
+                write(f"ok: answers will favour Level {level}")
+            except argparse.ArgumentTypeError as exc:
+                write(f"error: {exc}")
+            continue
+        if line == "/sources":
+            if last is None:
+                write("no answer yet")
+            hits: list[Any] = list(last.hits) if last else []
+            for hit in hits[:3]:
+                write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
+            continue
+        if line.startswith("/search"):
+            query = line.removeprefix("/search").strip()
+            if not query:
+                write("usage: /search QUERY")
+                continue
+            for hit in mentor.search(query).hits:
+                write(f"{hit.rank}. {hit.section} ({hit.similarity:.2f})")
+            continue
+        if line.startswith("/"):
+            write(f"unknown command {line.split()[0]}; /help lists them")
+            continue
+        try:
+            answer = mentor.ask(line, level=level, history=history)
+        except EmptyQuestion:
+            continue
+        last = answer
+        write("mentor › " + format_answer(answer) + "\n")
+        history = (history + [Turn("user", line), Turn("assistant", answer.text)])[-8:]
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    mentor = _mentor()
+    return run_chat(mentor, level=args.level)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlpath", description="An AI/ML learning mentor for your team.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="embed the bundled curriculum or your own files into the store")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (.md, .txt, .html, .pdf)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--reset", action="store_true", help="drop the collection first (after changing models)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="ranked passages for a query (stdin: one query per line → JSON lines)")
+    p.add_argument("query", nargs="*", metavar="QUERY")
+    p.add_argument("-k", type=_positive, default=None, help="how many results (default MLPATH_TOP_K)")
+    p.add_argument("--level", type=_level, help="only passages of this level (1-4)")
+    p.add_argument("--track", type=_track, help="only passages of this Level 4 track (A-E)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="a grounded answer with citations (stdin: one question per line)")
+    p.add_argument("question", nargs="*", metavar="QUESTION")
+    p.add_argument("--level", type=_level, help="the asker's level, preferred in retrieval")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="hit@1, hit@k, MRR and refusal accuracy over a JSONL eval set")
+    p.add_argument("file", metavar="FILE.jsonl")
+    p.add_argument("-k", type=_positive, default=3)
+    p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("chat", help="talk to the mentor in the terminal")
+    p.add_argument("--level", type=_level)
+    p.set_defaults(func=cmd_chat)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    _quiet_libraries()
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"mlpath: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("mlpath: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last line of defence: one line, never a traceback for users
+        if os.environ.get("MLPATH_DEBUG"):
+            raise
+        print(f"mlpath: unexpected error: {type(exc).__name__}: {exc} (set MLPATH_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

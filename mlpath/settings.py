@@ -1,0 +1,94 @@
+"""The one place that reads the environment (and an optional `.env` file).
+
+Every setting has an environment variable of the same name in upper case (see the README's configuration
+table). Invalid values fail at start with one line naming the variable (`settings_error_line`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mlpath.errors import UserError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        validation_alias=AliasChoices("MLPATH_DATA_DIR"),
+        description="Where the embedded Chroma store (and later the SQLite database) live.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHROMA_URL"),
+        description="http(s)://host:port of a Chroma server; unset means the embedded store under data_dir.",
+    )
+    chroma_collection: str = Field(
+        default="mlpath",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$",
+        validation_alias=AliasChoices("CHROMA_COLLECTION"),
+    )
+    embedding_model: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EMBEDDING_MODEL"),
+        description="Local path of a sentence-transformers model; unset means the bundled all-MiniLM-L6-v2.",
+    )
+    max_question_chars: int = Field(
+        default=500, ge=20, le=4000, validation_alias=AliasChoices("MLPATH_MAX_QUESTION_CHARS")
+    )
+    top_k: int = Field(default=5, ge=1, le=50, validation_alias=AliasChoices("MLPATH_TOP_K"))
+    refusal_threshold: float = Field(
+        default=0.26,
+        ge=-1.0,
+        le=1.0,
+        validation_alias=AliasChoices("MLPATH_REFUSAL_THRESHOLD"),
+        description="Below this retrieval confidence the mentor says the path does not cover the question.",
+    )
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_chroma_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must look like http://host:port")
+        try:
+            _ = parsed.port
+        except ValueError as exc:
+            raise ValueError("has an invalid port") from exc
+        return value.strip()
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+_ENV_NAMES = {
+    name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
+    for name, field in Settings.model_fields.items()
+}
+
+
+def settings_error_line(exc: ValidationError) -> str:
+    """Turn pydantic's multi-line report into one line that names the environment variable."""
+    parts = []
+    for err in exc.errors():
+        loc = str(err["loc"][0]) if err["loc"] else "?"
+        env = _ENV_NAMES.get(loc, loc.upper())
+        parts.append(f"{env}: {err['msg']}")
+    return "invalid configuration: " + "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise UserError(settings_error_line(exc)) from None
