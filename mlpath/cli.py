@@ -72,9 +72,9 @@ def _stdin_lines(stream: TextIO) -> Iterator[str]:
             yield line
 
 
-def _print_json(data: Any, out: TextIO = sys.stdout) -> None:
-    out.write(json.dumps(data, ensure_ascii=False) + "\n")
-    out.flush()
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
 
 
 # ----- ingest -----

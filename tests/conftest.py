@@ -1,0 +1,86 @@
+"""Shared fixtures: the real MiniLM model (loaded once per session), real embedded Chroma in temporary
+folders, the bundled curriculum ingested once, and a real `chroma run` server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+
+from knowledge.embedding import Embedder, shared_embedder  # noqa: E402
+from knowledge.mentor import Mentor  # noqa: E402
+from mlpath.settings import Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return shared_embedder()
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def make_mentor(tmp_path: Path, embedder: Embedder):
+    def _make(**overrides: object) -> Mentor:
+        return Mentor.from_settings(make_settings(tmp_path / "data", **overrides), embedder=embedder)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def curriculum_mentor(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Mentor:
+    """The bundled curriculum ingested once for the whole session (read-only for tests)."""
+    data = tmp_path_factory.mktemp("curriculum-data")
+    mentor = Mentor.from_settings(make_settings(data), embedder=embedder)
+    mentor.ingest(None)
+    return mentor
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Chroma server (`chroma run`) on 127.0.0.1, for the server half of the store contract."""
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if chroma is None:
+        pytest.fail("the `chroma` command (from the chromadb package) is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma-server")
+    log = open(folder / "server.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([chroma, "run", "--path", str(folder / "db"), "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"chroma run did not start: {(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

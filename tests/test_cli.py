@@ -1,0 +1,130 @@
+"""The `mlpath` command line: in-process for speed, plus the installed console script end to end."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlpath import cli
+from mlpath.settings import get_settings
+
+
+@pytest.fixture
+def use_data(monkeypatch, curriculum_mentor):
+    monkeypatch.setenv("MLPATH_DATA_DIR", str(curriculum_mentor.settings.data_dir))
+    monkeypatch.delenv("CHROMA_URL", raising=False)
+    get_settings.cache_clear()
+    yield curriculum_mentor
+    get_settings.cache_clear()
+
+
+def run(argv, capsys, stdin: str | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_json_has_the_documented_shape(use_data, capsys):
+    code, out, _ = run(["ask", "--json", "what does SMOTE actually do?"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["grounded"] is True
+    assert data["citations"][0] == {"n": 1, "section": "Level 2 › Feature Engineering › Handling imbalanced data",
+                                    "source": "curriculum/level-2/feature-engineering.md"}
+
+
+def test_ask_prints_sources_or_nearest_sections(use_data, capsys):
+    code, out, _ = run(["ask", "how", "do", "I", "detect", "data", "drift?"], capsys)
+    assert code == 0 and "Sources:\n  [1] Level 3 ›" in out
+    code, out, _ = run(["ask", "who won the football world cup in 2022?"], capsys)
+    assert code == 0 and "doesn't cover that" in out and "Nearest sections:" in out
+
+
+def test_batch_mode_reads_stdin_and_writes_one_json_line_each(use_data, capsys, monkeypatch):
+    code, out, _ = run(["ask"], capsys, stdin="what is PCA?\n\nhow do I center a div in CSS?\n",
+                       monkeypatch=monkeypatch)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [d["grounded"] for d in lines] == [True, False]
+    code, out, _ = run(["search", "-k", "2"], capsys, stdin="window functions\nACID\n", monkeypatch=monkeypatch)
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["query"] for r in results] == ["window functions", "ACID"]
+    assert all(len(r["hits"]) == 2 for r in results)
+    assert "Window functions" in results[0]["hits"][0]["section"]
+
+
+def test_search_json_with_level_filter(use_data, capsys):
+    code, out, _ = run(["search", "--json", "-k", "3", "--level", "2", "random forest"], capsys)
+    hits = json.loads(out)["hits"]
+    assert code == 0 and len(hits) == 3 and {h["level"] for h in hits} == {2}
+    assert set(hits[0]) >= {"rank", "score", "section", "source", "text"}
+
+
+def test_eval_prints_the_metrics(use_data, capsys, tmp_path):
+    evalset = tmp_path / "e.jsonl"
+    evalset.write_text('{"q": "what is SMOTE?", "expect": ["synthetic"]}\n'
+                       '{"q": "best sourdough recipe?", "expect": []}\n', encoding="utf-8")
+    code, out, _ = run(["eval", str(evalset), "-k", "3"], capsys)
+    assert code == 0 and "hit@1          1.000" in out and "refusal acc.   1.000" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ask", ""], "ask a question"),
+    (["ingest", "/no/such/folder"], "no such file or folder: /no/such/folder"),
+    (["eval", "/no/such.jsonl"], "no such eval file"),
+])
+def test_user_errors_are_one_line_with_exit_code_2(use_data, capsys, argv, message):
+    code, out, err = run(argv, capsys)
+    assert code == 2 and err.startswith("mlpath: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_configuration_names_the_variable(monkeypatch, capsys):
+    monkeypatch.setenv("MLPATH_TOP_K", "lots")
+    get_settings.cache_clear()
+    code, _, err = run(["ask", "what is PCA?"], capsys)
+    get_settings.cache_clear()
+    assert code == 2 and "MLPATH_TOP_K" in err and err.count("\n") == 1
+
+
+def test_chat_answers_and_handles_commands(use_data):
+    inputs = iter(["/help", "/level 9", "/level 2", "what does SMOTE actually do?", "/sources", "/nope", "/quit"])
+    output: list[str] = []
+    code = cli.run_chat(use_data, level=None, read=lambda _prompt: next(inputs), write=output.append)
+    text = "\n".join(output)
+    assert code == 0
+    assert "/level N" in text and "level must be 1-4" in text and "favour Level 2" in text
+    assert "mentor › " in text and "Handling imbalanced data" in text and "unknown command /nope" in text
+
+
+def test_chat_ends_on_ctrl_d(use_data):
+    def eof(_prompt):
+        raise EOFError
+
+    assert cli.run_chat(use_data, level=None, read=eof, write=lambda _s: None) == 0
+
+
+def test_console_script_on_a_fresh_data_dir_ingests_then_answers(tmp_path):
+    """The real installed `mlpath` in a subprocess: first use ingests the bundled curriculum."""
+    exe = Path(sys.executable).parent / "mlpath"
+    env = {**os.environ, "MLPATH_DATA_DIR": str(tmp_path / "data")}
+    env.pop("CHROMA_URL", None)
+    done = subprocess.run([str(exe), "ask", "--json", "how long is level 3 supposed to take?"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["grounded"] and "12-18 months" in answer["answer"]
+    assert "first use, ingesting the bundled curriculum" in done.stderr
+
+    again = subprocess.run([str(exe), "ingest", "--json"], capture_output=True, text=True, env=env, timeout=300)
+    summary = json.loads(again.stdout)
+    assert summary["added"] == 0 and summary["unchanged"] == summary["chunks"] > 200
+
+    bad = subprocess.run([str(exe), "ask", "hi"], capture_output=True, text=True, timeout=120,
+                         env={**env, "CHROMA_URL": "http://127.0.0.1:9"})
+    assert bad.returncode == 2 and bad.stderr.startswith("mlpath: error: cannot reach the Chroma server")
+    assert "Traceback" not in bad.stderr
