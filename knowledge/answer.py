@@ -12,6 +12,7 @@ retrieval result, so refusal and citation rules stay in one place.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -25,6 +26,8 @@ from knowledge.retrieval import Hit, Retriever
 MAX_ANSWER_SENTENCES = 4
 MAX_ANSWER_WORDS = 110
 NEAREST_SECTIONS = 3
+SENTENCE_CACHE_SIZE = 20_000
+DEFINITION_BONUS = 0.1
 
 
 class EmptyQuestion(ValueError):
@@ -91,13 +94,27 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 def sentences(text: str) -> list[str]:
     """Prose sentences of a chunk: no code blocks, no bold paragraph labels, no list markers."""
+    return [sent for sent, _ in _sentences_with_flags(text)]
+
+
+_DEFINITION_LABELS = ("what it is", "what you do")
+
+
+def _sentences_with_flags(text: str) -> list[tuple[str, bool]]:
+    """(sentence, is_definition): definition = from the chunk's "What it is." paragraph, or the first
+    paragraph of an unlabelled text. A mentor answers "what does X do?" with the definition first."""
     prose = _CODE_BLOCK.sub("\n\n", text)
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
+    first = True
     for para in re.split(r"\n\s*\n", prose):
         lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).strip() for ln in para.split("\n")]
         lines = [ln for ln in lines if ln]
         if not lines:
             continue
+        label = _LABEL.match(lines[0])
+        definition = (label is not None and label.group(0).strip("* .:\n").lower() in _DEFINITION_LABELS) or (
+            label is None and first)
+        first = False
         # a list stays one item per "sentence"; a paragraph is re-flowed then split
         joined = lines if len(lines) > 1 and all(len(ln.split()) < 25 for ln in lines) else [" ".join(lines)]
         for piece in joined:
@@ -105,8 +122,8 @@ def sentences(text: str) -> list[str]:
             piece = re.sub(r"\*\*([^*]+)\*\*", r"\1", piece)
             for sent in _SENTENCE.split(piece):
                 sent = sent.strip()
-                if len(sent.split()) >= 3:
-                    out.append(sent)
+                if len(sent.split()) >= 3 and not sent.endswith(":"):  # "The four daily habits:" is a lead-in
+                    out.append((sent, definition))
     return out
 
 
@@ -123,6 +140,23 @@ class ExtractiveAnswerer:
     threshold: float
     max_question_chars: int = 500
     k: int = 5
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings, cached: the same sections answer many questions, so after warm-up an
+        answer costs one question embedding instead of ~40 sentence embeddings."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
+            with self._lock:
+                for text in missing:
+                    self._cache[text] = known[text]
+                while len(self._cache) > SENTENCE_CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+        return np.vstack([known[t] for t in texts])
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
         """A short follow-up ("and class weights?") is searched together with the previous question."""
@@ -152,16 +186,19 @@ class ExtractiveAnswerer:
 
     def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool) -> Answer:
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
-        per_hit = [(h, sentences(h.text)) for h in candidates]
+        flagged = [_sentences_with_flags(h.text) for h in candidates]
+        per_hit = [(h, [sent for sent, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
         flat = [s for _, sents in per_hit for s in sents]
+        definition_bonus = np.array([DEFINITION_BONUS if d else 0.0 for f in flagged for _, d in f])
         if not flat:  # e.g. a chunk that is only code: show its section instead
             top = hits[0]
             citation = Citation(1, top.section, top.source)
             return Answer(question, f"See [1] {top.section}.", [citation], True, confidence, trimmed, hits)
         qvec = self.embedder.encode_one(question)
-        svecs = self.embedder.encode(flat)
+        svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(question))
-        scores = svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, s) for s in flat])
+        scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, s) for s in flat])
+                  + definition_bonus)
 
         picked: list[tuple[int, list[str]]] = []  # (index into candidates, sentences)
         offset = 0
