@@ -97,7 +97,7 @@ def bundled_target() -> _Target:
     return _Target(files, BUNDLED_PREFIX, "curriculum")
 
 
-def _chunks_for(file: Path, source: str, kind: str) -> list[Chunk]:
+def _chunks_for(file: Path, source: str, kind: str, warn: Warn) -> list[Chunk]:
     doc: Document = read_file(file)
     topics_by_heading: dict[str, str] = {}
     if kind == "curriculum":
@@ -105,7 +105,7 @@ def _chunks_for(file: Path, source: str, kind: str) -> list[Chunk]:
 
         topics_by_heading = validate_document(doc, source)
     if doc.repaired_lines:
-        _warn_stderr(f"{file}: {doc.repaired_lines} line(s) had undecodable characters removed")
+        warn(f"{file}: {doc.repaired_lines} line(s) had undecodable characters removed")
     return chunk_document(doc, source=source, kind=kind, topics_by_heading=topics_by_heading)
 
 
@@ -134,7 +134,7 @@ def ingest(
         seen_sources: set[str] = set()
         for file, source in target.files:
             try:
-                chunks = _chunks_for(file, source, target.kind)
+                chunks = _chunks_for(file, source, target.kind, warn)
             except ReadError as exc:
                 warn(f"skipped {file}: {exc}")
                 summary.skipped.append(str(file))

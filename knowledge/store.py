@@ -111,19 +111,6 @@ class VectorStore:
                 return out
             offset += GET_PAGE
 
-    def all_chunks(self) -> list[StoredChunk]:
-        out: list[StoredChunk] = []
-        offset = 0
-        while True:
-            got = self._collection.get(include=["documents", "metadatas"], limit=GET_PAGE, offset=offset)
-            docs = got["documents"] or []
-            metas = got["metadatas"] or []
-            for chunk_id, doc, meta in zip(got["ids"], docs, metas, strict=False):
-                out.append(StoredChunk(chunk_id, doc or "", dict(meta or {})))
-            if len(got["ids"]) < GET_PAGE:
-                return out
-            offset += GET_PAGE
-
     def all_chunks_with_embeddings(self) -> tuple[list[StoredChunk], np.ndarray]:
         """Every chunk and its (normalised) embedding, for the lexical index and similarity look-ups."""
         chunks: list[StoredChunk] = []
