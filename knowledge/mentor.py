@@ -27,19 +27,18 @@ class Mentor:
     answerer: Answerer
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None) -> Mentor:
+    def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None,
+                      rebuild: bool = False) -> Mentor:
+        """`rebuild=True` drops the stored collection (after changing EMBEDDING_MODEL)."""
         embedder = embedder or shared_embedder(settings.embedding_model)
         store = VectorStore(collection=settings.chroma_collection, model_name=embedder.name,
-                            url=settings.chroma_url, path=settings.chroma_path)
+                            url=settings.chroma_url, path=settings.chroma_path, rebuild=rebuild)
         retriever = Retriever(store, embedder)
         answerer = ExtractiveAnswerer(retriever, embedder, settings.refusal_threshold,
                                       max_question_chars=settings.max_question_chars, k=settings.top_k)
         return cls(settings, embedder, store, retriever, answerer)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False,
-               reset: bool = False) -> IngestSummary:
-        if reset:
-            self.store.reset()
+    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
         summary = ingest(paths, store=self.store, embedder=self.embedder, progress=progress)
         self.retriever.invalidate()
         return summary

@@ -53,18 +53,19 @@ def _client(*, url: str | None, path: Path):  # type: ignore[no-untyped-def]
 
 class VectorStore:
     def __init__(self, *, collection: str, model_name: str, url: str | None = None,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, rebuild: bool = False) -> None:
+        """`rebuild=True` drops the collection first: the way out after EMBEDDING_MODEL changed."""
         self.url = url
         self.location = url or str(path)
         self._client = _client(url=url, path=path or Path("data/chroma"))
         self.model_name = model_name
         self.collection_name = collection
-        self._collection = self._client.get_or_create_collection(
-            name=collection,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": model_name},
-            embedding_function=None,
-        )
+        if rebuild:
+            try:
+                self._client.delete_collection(collection)
+            except Exception:  # noqa: BLE001 - absent collection; chromadb raises different types per client
+                pass
+        self._collection = self._create()
         stored_model = (self._collection.metadata or {}).get("embedding_model")
         if stored_model and stored_model != model_name:
             raise UserError(
@@ -88,12 +89,13 @@ class VectorStore:
         for start in range(0, len(ids), GET_PAGE):
             self._collection.delete(ids=ids[start:start + GET_PAGE])
 
-    def reset(self) -> None:
-        """Drop and recreate the collection (used when the embedding model changes)."""
-        self._client.delete_collection(self.collection_name)
-        self._collection = self._client.get_or_create_collection(
-            name=self.collection_name, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedding_model": self.model_name}, embedding_function=None)
+    def _create(self):  # type: ignore[no-untyped-def]
+        return self._client.get_or_create_collection(
+            name=self.collection_name,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": self.model_name},
+            embedding_function=None,
+        )
 
     # ----- reading -----
     def count(self) -> int:

@@ -28,11 +28,11 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _mentor(*, ingest_if_empty: bool = True):  # type: ignore[no-untyped-def]
+def _mentor(*, ingest_if_empty: bool = True, rebuild: bool = False):  # type: ignore[no-untyped-def]
     from knowledge.mentor import Mentor
     from mlpath.settings import get_settings
 
-    mentor = Mentor.from_settings(get_settings())
+    mentor = Mentor.from_settings(get_settings(), rebuild=rebuild)
     if ingest_if_empty and mentor.store.count() == 0:
         print("mlpath: first use, ingesting the bundled curriculum…", file=sys.stderr)
         mentor.ensure_ingested(progress=True)
@@ -79,8 +79,8 @@ def _print_json(data: Any) -> None:
 
 # ----- ingest -----
 def cmd_ingest(args: argparse.Namespace) -> int:
-    mentor = _mentor(ingest_if_empty=False)
-    summary = mentor.ingest([Path(p) for p in args.paths] or None, progress=not args.json, reset=args.reset)
+    mentor = _mentor(ingest_if_empty=False, rebuild=args.reset)
+    summary = mentor.ingest([Path(p) for p in args.paths] or None, progress=not args.json)
     if args.json:
         data = summary.as_json()
         _print_json({k: data[k] for k in ("chunks", "added", "updated", "removed", "unchanged", "seconds",

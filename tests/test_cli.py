@@ -128,3 +128,33 @@ def test_console_script_on_a_fresh_data_dir_ingests_then_answers(tmp_path):
                          env={**env, "CHROMA_URL": "http://127.0.0.1:9"})
     assert bad.returncode == 2 and bad.stderr.startswith("mlpath: error: cannot reach the Chroma server")
     assert "Traceback" not in bad.stderr
+
+
+def test_embedding_model_must_be_a_local_folder(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("MLPATH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EMBEDDING_MODEL", str(tmp_path / "no-model"))
+    get_settings.cache_clear()
+    code, _, err = run(["ask", "what is PCA?"], capsys)
+    get_settings.cache_clear()
+    assert code == 2 and "EMBEDDING_MODEL=" in err and "no such model folder" in err
+
+
+def test_changing_the_embedding_model_needs_ingest_reset(monkeypatch, capsys, tmp_path):
+    """Another local model (here the bundled one under another folder name) can't silently reuse vectors
+    made by the first; `mlpath ingest --reset` rebuilds the collection for it."""
+    from knowledge.embedding import default_model_path
+
+    other = tmp_path / "minilm-copy"
+    other.symlink_to(default_model_path(), target_is_directory=True)
+    monkeypatch.setenv("MLPATH_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Notes\n\nThe team standup is at 9:30.\n", encoding="utf-8")
+    assert run(["ingest", "--json", str(notes)], capsys)[0] == 0
+    monkeypatch.setenv("EMBEDDING_MODEL", str(other))
+    get_settings.cache_clear()
+    code, _, err = run(["ingest", str(notes)], capsys)
+    assert code == 2 and "mlpath ingest --reset" in err
+    code, out, _ = run(["ingest", "--json", "--reset", str(notes)], capsys)
+    get_settings.cache_clear()
+    assert code == 0 and json.loads(out)["added"] == 1

@@ -66,3 +66,12 @@ def test_ingest_and_search_through_the_server(chroma_server, embedder, tmp_path)
     assert mentor.ingest([notes]).added == 0
     hit = mentor.search("when does the on-call rotation change?", k=1).hits[0]
     assert hit.section == "Team › On-call" and "Monday" in hit.text
+
+
+def test_rebuild_drops_a_collection_of_another_model(store):
+    store.upsert(["a"], ["alpha"], [{"source": "s1", "level": 1}], np.vstack([vec(1, 0)]))
+    kwargs = {"url": store.url} if store.url else {"path": __import__("pathlib").Path(store.location)}
+    rebuilt = VectorStore(collection=store.collection_name, model_name="other-model", rebuild=True, **kwargs)
+    assert rebuilt.count() == 0
+    # and the rebuilt collection now belongs to the new model
+    VectorStore(collection=store.collection_name, model_name="other-model", **kwargs)
