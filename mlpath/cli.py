@@ -274,6 +274,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return run_chat(mentor, level=args.level)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import check_slack_settings, serve_http, serve_socket_mode
+    from mlpath.settings import get_settings
+
+    settings = get_settings()
+    check_slack_settings(settings, http=args.http)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mentor = _mentor()
+    if args.http:
+        serve_http(settings, mentor, host=args.host, port=args.port or settings.port)
+    else:
+        serve_socket_mode(settings, mentor)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlpath", description="An AI/ML learning mentor for your team.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -304,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="run the Slack bot (Socket Mode, or --http for Bolt's HTTP endpoints)")
+    p.add_argument("--http", action="store_true", help="serve /slack/events and /healthz over HTTP")
+    p.add_argument("--port", type=int, default=None, help="HTTP port (default PORT or 3000)")
+    p.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="talk to the mentor in the terminal")
     p.add_argument("--level", type=_level)

@@ -53,6 +53,36 @@ class Settings(BaseSettings):
         description="Below this retrieval confidence the mentor says the path does not cover the question.",
     )
 
+    # ----- Slack (only `mlpath serve` needs these; see bot/app.py for the start-up checks) -----
+    slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(default=None,
+                                             validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL"),
+        description="Base URL of the Slack Web API (a proxy, or the local fake Slack in tests).",
+    )
+    question_rate_limit: int = Field(
+        default=30, ge=1, le=10_000, validation_alias=AliasChoices("MLPATH_QUESTIONS_PER_HOUR"),
+        description="Questions one member may ask the bot per hour.",
+    )
+    admin_user_ids: str = Field(default="", validation_alias=AliasChoices("ADMIN_USER_IDS"),
+                                description="Comma-separated Slack user ids allowed to run admin commands.")
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.admin_user_ids.split(",") if u.strip())
+
     @field_validator("chroma_url")
     @classmethod
     def _check_chroma_url(cls, value: str | None) -> str | None:

@@ -1,0 +1,33 @@
+"""👍/👎 on an answer: stored in the answer log; the buttons are replaced by a thank-you."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import blocks
+from bot.services import BotServices
+
+
+def register(app: App, services: BotServices) -> None:
+    def just_ack(ack: Ack) -> None:
+        ack()
+
+    def on_feedback(body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        helpful = action.get("action_id") == blocks.FEEDBACK_UP
+        answer_id = str(action.get("value") or "")
+        if not answer_id:
+            return
+        services.answer_log.record_feedback(answer_id=answer_id, user=body["user"]["id"], helpful=helpful)
+        original = (body.get("message") or {}).get("blocks")
+        if original:
+            kept = [b for b in original if b.get("block_id") != "answer_feedback"]
+            respond(replace_original=True, blocks=kept + blocks.build_feedback_thanks(helpful),
+                    text=(body.get("message") or {}).get("text", "mlpath answer"))
+        else:  # ephemeral answers carry no message body
+            respond(replace_original=False, response_type="ephemeral",
+                    blocks=blocks.build_feedback_thanks(helpful), text="Thanks for the feedback")
+
+    for action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
+        app.action(action_id)(ack=just_ack, lazy=[on_feedback])

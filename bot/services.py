@@ -1,0 +1,115 @@
+"""What the listeners share: the mentor, the guards, the answer log, and the one way to answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.guards import Deduper, RateLimiter
+from knowledge.answer import Answer, EmptyQuestion, Turn
+from knowledge.feedback import AnswerLog
+from knowledge.mentor import Mentor
+from mlpath.settings import Settings
+
+log = logging.getLogger("mlpath.bot")
+
+MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+HISTORY_TURNS = 8
+
+
+@dataclass
+class Reply:
+    text: str
+    blocks: list[dict[str, Any]]
+    answer: Answer | None = None
+
+
+@dataclass
+class BotServices:
+    settings: Settings
+    mentor: Mentor
+    answer_log: AnswerLog
+    dedupe: Deduper = field(default_factory=Deduper)
+    limiter: RateLimiter | None = None
+    bot_user_id: str = ""
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = RateLimiter(self.settings.question_rate_limit)
+
+    def reply_to_question(self, *, user: str, question: str, surface: str,
+                          history: list[Turn] | None = None) -> Reply:
+        """Everything between a member's words and the blocks we post: rate limit, empty question,
+        retrieval and answer, the answer log. Never raises for the member's input."""
+        question = MENTION.sub(" ", question or "").strip()
+        if not question:
+            text = "Ask me anything about the learning path, e.g. “what does SMOTE actually do?”"
+            return Reply(text, blocks.build_text(text))
+        assert self.limiter is not None
+        allowed, wait = self.limiter.allow(user)
+        if not allowed:
+            minutes = max(1, round(wait / 60))
+            text = (f"You've asked {self.settings.question_rate_limit} questions in the last hour — "
+                    f"that's the team's limit. Try again in about {minutes} min, or take the time to practise!")
+            return Reply(text, blocks.build_text(text))
+        try:
+            answer = self.mentor.ask(question, history=history or [])
+        except EmptyQuestion:
+            text = "Ask me anything about the learning path, e.g. “what does SMOTE actually do?”"
+            return Reply(text, blocks.build_text(text))
+        answer_id = self.answer_log.record_answer(answer, user=user, surface=surface)
+        return Reply(blocks.answer_text(answer), blocks.build_answer(answer, feedback_value=answer_id), answer)
+
+    def thread_history(self, client: WebClient, *, channel: str, thread_ts: str, before_ts: str) -> list[Turn]:
+        """Earlier turns of a Slack thread (members' messages and ours), oldest first."""
+        try:
+            resp = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
+        except SlackApiError as exc:
+            log.warning("conversations.replies failed: %s", exc.response.get("error"))
+            return []
+        turns: list[Turn] = []
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        for msg in messages:
+            if msg.get("ts") == before_ts:
+                continue
+            text = MENTION.sub(" ", msg.get("text") or "").strip()
+            if not text:
+                continue
+            mine = msg.get("user") == self.bot_user_id or bool(msg.get("bot_id"))
+            turns.append(Turn("assistant" if mine else "user", text))
+        return turns[-HISTORY_TURNS:]
+
+    def bot_in_thread(self, client: WebClient, *, channel: str, thread_ts: str) -> bool:
+        try:
+            resp = client.conversations_replies(channel=channel, ts=thread_ts, limit=50)
+        except SlackApiError:
+            return False
+        messages: list[dict[str, Any]] = resp.get("messages", [])
+        return any(m.get("user") == self.bot_user_id for m in messages)
+
+
+def post(client: WebClient, *, channel: str, reply: Reply, thread_ts: str | None = None) -> None:
+    """Post once. A failed post is logged, never retried into a duplicate (only 429s and connection
+    errors are retried, by the client's retry handlers)."""
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply.text, blocks=reply.blocks,
+                                unfurl_links=False, unfurl_media=False)
+    except SlackApiError as exc:
+        log.error("chat.postMessage to %s failed: %s", channel, exc.response.get("error"))
+
+
+def react(client: WebClient, *, channel: str, ts: str, name: str, add: bool) -> None:
+    """The working indicator on a member's message; failures don't matter to the answer."""
+    try:
+        if add:
+            client.reactions_add(channel=channel, timestamp=ts, name=name)
+        else:
+            client.reactions_remove(channel=channel, timestamp=ts, name=name)
+    except SlackApiError as exc:
+        log.info("reaction %s failed: %s", name, exc.response.get("error"))

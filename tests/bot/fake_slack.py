@@ -1,0 +1,107 @@
+"""A local fake of the Slack Web API (and of response_url) for tests: a stdlib HTTP server on 127.0.0.1
+that records every call and can answer with 429s or errors. No real Slack anywhere."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    status: int
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.replies: dict[str, dict[str, Any]] = {
+            "auth.test": {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "mlpath"},
+        }
+        self.forced: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
+        self.threads: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+        self._ts = 1700000000.0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                for key in ("blocks", "prompts"):
+                    if isinstance(params.get(key), str):
+                        params[key] = json.loads(params[key])
+                method = self.path.removeprefix("/api/").strip("/")
+                status, headers, body = fake.respond(method, params)
+                with fake._lock:
+                    fake.calls.append(Call(method, params, dict(self.headers), status))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/response/{name}"
+
+    def respond(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self._lock:
+            queue = self.forced.get(method)
+            if queue:
+                return queue.pop(0)
+            self._ts += 1
+            ts = f"{self._ts:.6f}"
+        if method in self.replies:
+            return 200, {}, self.replies[method]
+        if method == "conversations.replies":
+            return 200, {}, {"ok": True, "messages": self.threads.get(params.get("ts", ""), [])}
+        if method == "chat.postMessage":
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+        return 200, {}, {"ok": True}
+
+    def force(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self.forced.setdefault(method, []).append((status, headers or {}, body))
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.calls_to(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} call(s) to {method}, got {len(self.calls_to(method))}: "
+                             f"{[c.method for c in self.calls]}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,189 @@
+"""The bot end to end over HTTP: signed requests in, calls to the fake Slack out."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+
+def dump(data) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+def test_healthz(bot):
+    server = bot()
+    with urllib.request.urlopen(server.url + "/healthz", timeout=10) as resp:
+        data = json.loads(resp.read())
+    assert resp.status == 200 and data["status"] == "ok" and data["chunks"] > 200
+
+
+def test_slash_ask_acks_at_once_then_answers_ephemerally_with_sources(bot, slack):
+    server = bot()
+    status, body = server.command("ask what does SMOTE actually do?", name="ask1")
+    assert status == 200 and "Looking that up" in body
+    reply = slack.wait_for("response/ask1")[0].params
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is True
+    text = dump(reply["blocks"])
+    assert "synthetic" in text.lower() and "[1] Level 2 › Feature Engineering › Handling imbalanced data" in text
+    assert "answer_feedback_up" in text
+
+
+@pytest.mark.parametrize("text, expect", [
+    ("", "/mlpath ask &lt;question&gt;"),
+    ("help", "/mlpath ask"),
+    ("quiz", "is coming soon"),
+    ("leaderboard", "is coming soon"),
+    ("frobnicate now", "Unknown subcommand `frobnicate`"),
+    ("<!channel>", "Unknown subcommand `&lt;!channel&gt;`"),
+    ("ask", "Usage: `/mlpath ask &lt;question&gt;`"),
+    ("ingest", "Only mlpath admins"),
+])
+def test_router_answers_in_the_ack(bot, text, expect):
+    status, body = bot().command(text)
+    assert status == 200 and expect in body
+    assert "<!channel>" not in body
+
+
+def test_forged_unsigned_and_stale_requests_get_401_and_reach_nothing(bot, slack):
+    server = bot()
+    calls_before = len(slack.calls)
+    assert server.command("ask what is PCA?", secret="f" * 32)[0] == 401
+    assert server.command("ask what is PCA?", signed=False)[0] == 401
+    assert server.command("ask what is PCA?", timestamp=int(time.time()) - 301)[0] == 401
+    time.sleep(1.0)
+    assert len(slack.calls) == calls_before
+    assert not server.services.answer_log.records()
+
+
+def mention(ts: str, text: str, **extra) -> dict:
+    return {"type": "app_mention", "user": "U1", "text": text, "ts": ts, "channel": "C1", **extra}
+
+
+def test_a_mention_is_answered_once_in_a_thread_even_when_slack_retries(bot, slack):
+    server = bot()
+    event = mention("111.1", "<@UBOT> how do I detect data drift?")
+    assert server.event(event, event_id="Ev1")[0] == 200
+    post = slack.wait_for("chat.postMessage")[0].params
+    assert post["channel"] == "C1" and post["thread_ts"] == "111.1"
+    assert "Level 3" in dump(post["blocks"])
+    assert slack.wait_for("reactions.add")[0].params["name"] == "eyes"
+    slack.wait_for("reactions.remove")
+    # Slack's retries of the same event (after a timeout) never produce a second reply
+    assert server.event(event, event_id="Ev1", headers={"X-Slack-Retry-Num": "1",
+                                                        "X-Slack-Retry-Reason": "http_timeout"})[0] == 200
+    assert server.event(event, event_id="Ev1", headers={"X-Slack-Retry-Num": "2"})[0] == 200
+    time.sleep(1.5)
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_direct_messages_are_answered_in_the_dm(bot, slack):
+    server = bot()
+    server.event({"type": "message", "channel_type": "im", "channel": "D1", "user": "U1", "ts": "5.1",
+                  "text": "what are the daily habits?"}, event_id="Ev2")
+    post = slack.wait_for("chat.postMessage")[0].params
+    assert post["channel"] == "D1" and not post.get("thread_ts")
+    assert "Habits" in dump(post["blocks"])
+
+
+@pytest.mark.parametrize("event", [
+    {"subtype": "bot_message", "bot_id": "B9", "text": "what is PCA?"},
+    {"user": "UBOT", "bot_id": "BBOT", "text": "what is PCA?"},
+    {"subtype": "message_changed", "message": {"text": "what is PCA?"}},
+    {"subtype": "message_deleted"},
+])
+def test_bot_messages_and_edits_are_ignored(bot, slack, event):
+    server = bot()
+    base = {"type": "message", "channel_type": "im", "channel": "D1", "ts": "6.1", "user": "U1"}
+    server.event({**base, **event}, event_id="Ev-ignored")
+    time.sleep(1.5)
+    assert not slack.calls_to("chat.postMessage")
+
+
+def test_a_thread_follow_up_without_mention_uses_the_thread_as_context(bot, slack):
+    server = bot()
+    slack.threads["200.1"] = [
+        {"user": "U1", "ts": "200.1", "text": "<@UBOT> how do I handle imbalanced data?"},
+        {"user": "UBOT", "bot_id": "BBOT", "ts": "200.2", "text": "Use SMOTE or class weights [1]"},
+        {"user": "U1", "ts": "200.3", "text": "and class weights?"},
+    ]
+    server.event({"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1", "ts": "200.3",
+                  "thread_ts": "200.1", "text": "and class weights?"}, event_id="Ev3")
+    post = slack.wait_for("chat.postMessage")[0].params
+    assert post["thread_ts"] == "200.1"
+    assert "Handling imbalanced data" in dump(post["blocks"])
+
+
+def test_threads_without_the_bot_are_left_alone(bot, slack):
+    server = bot()
+    slack.threads["300.1"] = [{"user": "U2", "ts": "300.1", "text": "lunch?"}]
+    server.event({"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1", "ts": "300.2",
+                  "thread_ts": "300.1", "text": "what is PCA?"}, event_id="Ev4")
+    slack.wait_for("conversations.replies")
+    time.sleep(1.0)
+    assert not slack.calls_to("chat.postMessage")
+
+
+def test_feedback_is_stored_once_per_member_and_the_buttons_are_replaced(bot, slack):
+    server = bot()
+    server.event(mention("400.1", "<@UBOT> what is a feature store?"), event_id="Ev5")
+    blocks = slack.wait_for("chat.postMessage")[0].params["blocks"]
+    answer_id = next(b for b in blocks if b.get("block_id") == "answer_feedback")["elements"][0]["value"]
+    payload = {"type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"},
+               "response_url": slack.response_url("fb"), "trigger_id": "1",
+               "container": {"type": "message", "channel_id": "C1", "message_ts": "400.2"},
+               "channel": {"id": "C1"}, "message": {"ts": "400.2", "text": "answer", "blocks": blocks},
+               "actions": [{"action_id": "answer_feedback_down", "block_id": "answer_feedback",
+                            "value": answer_id, "type": "button", "action_ts": "1"}]}
+    assert server.action(payload)[0] == 200
+    update = slack.wait_for("response/fb")[0].params
+    assert update["replace_original"] is True
+    assert "answer_feedback" not in dump(update["blocks"]) and "not helpful" in dump(update["blocks"])
+    server.action(payload)  # a second click / replayed action
+    slack.wait_for("response/fb", 2)
+    log = server.services.answer_log
+    assert log.feedback() == {(answer_id, "U1"): False}
+    answer = next(r for r in log.records() if r.get("id") == answer_id)
+    assert answer["question"] == "what is a feature store?" and answer["sources"]
+
+
+def test_the_rate_limit_answers_kindly(bot, slack):
+    server = bot(question_rate_limit=1)
+    server.command("ask what is PCA?", name="r1")
+    server.command("ask what is ACID?", name="r2")
+    first = dump(slack.wait_for("response/r1")[0].params)
+    second = dump(slack.wait_for("response/r2")[0].params)
+    assert "Principal" in first or "PCA" in first
+    assert "questions in the last hour" in second
+
+
+def test_a_429_from_slack_is_waited_out_and_posted_once(bot, slack):
+    server = bot()
+    slack.force("chat.postMessage", 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+    server.event(mention("500.1", "<@UBOT> what is PCA?"), event_id="Ev6")
+    calls = slack.wait_for("chat.postMessage", 2)
+    assert [c.status for c in calls] == [429, 200]
+    time.sleep(1.0)
+    assert len(slack.calls_to("chat.postMessage")) == 2
+
+
+def test_a_failed_post_is_not_retried_into_a_duplicate(bot, slack):
+    server = bot()
+    slack.force("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    server.event(mention("600.1", "<@UBOT> what is PCA?"), event_id="Ev7")
+    slack.wait_for("chat.postMessage")
+    time.sleep(1.5)
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_concurrent_slash_commands_are_all_acknowledged(bot, slack):
+    server = bot()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(lambda i: server.command(f"ask what is PCA? {i}", name=f"c{i}"), range(20)))
+    assert all(status == 200 and "Looking that up" in body for status, body in results)
+    slack.wait_for("response/", 0)
+    for i in range(20):
+        slack.wait_for(f"response/c{i}")
