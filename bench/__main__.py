@@ -98,6 +98,20 @@ def main() -> None:
     print(f"| search p50 / p95 (warm) | {pct(search_ms, .5):.0f} ms / {pct(search_ms, .95):.0f} ms |")
     print(f"| ask (extractive) p50 / p95 (warm) | {pct(ask_ms, .5):.0f} ms / {pct(ask_ms, .95):.0f} ms |")
 
+    from bench.slack_ack import measure
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
+        mentor = Mentor.from_settings(settings, embedder=embedder)
+        mentor.ingest(None)
+        ack = measure(mentor, n=10 if args.quick else 50)
+    n = ack["n"]
+    print(f"| Slack ack, {n} concurrent signed /mlpath ask (HTTP, loopback) p50 / p99 | "
+          f"{ack['command_p50']:.0f} ms / {ack['command_p99']:.0f} ms |")
+    print(f"| Slack ack, {n} concurrent app_mention events p50 / p99 | "
+          f"{ack['event_p50']:.0f} ms / {ack['event_p99']:.0f} ms |")
+    print(f"| every request answered exactly once | {'yes' if ack['exactly_once'] else 'NO'} |")
+
 
 if __name__ == "__main__":
     main()

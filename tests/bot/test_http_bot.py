@@ -187,3 +187,15 @@ def test_concurrent_slash_commands_are_all_acknowledged(bot, slack):
     slack.wait_for("response/", 0)
     for i in range(20):
         slack.wait_for(f"response/c{i}")
+
+
+def test_admins_can_reingest_from_slack(bot, slack):
+    server = bot(admin_user_ids="UADMIN, UOTHER")
+    status, body = server.command("ingest", user="UADMIN", name="ing")
+    assert status == 200 and "Re-ingesting" in body
+    reply = slack.wait_for("response/ing")[0].params
+    assert reply["response_type"] == "ephemeral" and "0 added" in reply["text"] and "unchanged" in reply["text"]
+    status, body = server.command("help", user="UADMIN")
+    assert "/mlpath ingest" in body
+    status, body = server.command("help", user="U1")
+    assert "/mlpath ingest" not in body
