@@ -71,9 +71,11 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
         raise UserError(f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})") from None
     except OSError as exc:
         raise UserError(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})") from None
+    from progress.setup import open_progress
+
     services = BotServices(settings=settings, mentor=mentor,
                            answer_log=AnswerLog(settings.data_dir / "answers.jsonl"),
-                           bot_user_id=str(auth.get("user_id") or ""))
+                           bot_user_id=str(auth.get("user_id") or ""), progress=open_progress(settings))
     # process_before_response=True runs the (instant) ack functions on the request thread; the answers still
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)

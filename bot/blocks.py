@@ -100,3 +100,89 @@ def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
     """A message written by us with mrkdwn formatting; anything quoted from a member inside it must
     already have been passed through `escape`."""
     return _sections(text)
+
+
+# ----- quizzes and progress -----
+QUIZ_ANSWER = "quiz_answer"
+QUIZ_NEXT = "quiz_next"
+HABIT_DONE = "habit_done"
+LETTERS = "ABCD"
+
+
+def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
+    """A question with four answer buttons. Button values carry the delivery token, so only that delivery
+    can be answered, once (the database decides)."""
+    q = prompt.question
+    header = {"review": "Review", "new": "New question", "ahead": "Practice ahead",
+              "placement": f"Placement {prompt.placement_step}/{prompt.placement_total}"}.get(prompt.kind, "Quiz")
+    due = f" · {prompt.due_reviews} review(s) due" if prompt.kind != "placement" and prompt.due_reviews else ""
+    lines = [f"*{header}* · Level {q.level}{due}", escape(q.question)]
+    lines += [f"*{LETTERS[i]}.* {escape(opt)}" for i, opt in enumerate(q.options)]
+    return [
+        _section(clip("\n".join(lines), SECTION_LIMIT)),
+        {"type": "actions", "block_id": "quiz_answers", "elements": [
+            {"type": "button", "action_id": f"{QUIZ_ANSWER}_{i}", "text": {"type": "plain_text", "text": LETTERS[i]},
+             "value": f"{prompt.token}:{i}:{scope}"[:2000]} for i in range(4)]},
+    ]
+
+
+def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
+    q = result.question
+    verdict = "✅ Correct!" if result.correct else f"❌ Not quite — the answer is *{LETTERS[q.answer]}.*"
+    lines = [escape(q.question), f"You chose *{LETTERS[result.chosen]}.* {escape(q.options[result.chosen])}",
+             verdict, escape(q.explanation)]
+    if result.xp:
+        lines.append(f"+{result.xp} XP")
+    if result.promoted_to:
+        lines.append(f"🎉 You reached *Level {result.promoted_to}*! New topics unlock in your quizzes.")
+    if result.placement_done_level:
+        lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
+    out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
+           {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Source: {escape(q.section)}"}]}]
+    label = "Next placement question" if result.next_placement else "Next question"
+    value = "placement" if result.next_placement else scope
+    if not result.placement_done_level:
+        out.append({"type": "actions", "block_id": "quiz_next", "elements": [
+            {"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
+             "value": value or "-"}]})
+    return out
+
+
+def build_progress(view: Any) -> list[dict[str, Any]]:
+    track = f" · Track {view.track}" if view.track else ""
+    lines = [f"*Level {view.level}: {escape(view.level_name)}*{track}"]
+    if view.next_level_name:
+        lines.append(f"{view.mastered}/{view.needed} topics mastered to reach Level {view.level + 1} "
+                     f"({escape(view.next_level_name)})")
+    for t in view.topics:
+        bar = "▰" if t.mastered else "▱"
+        lines.append(f"{bar} {escape(t.title)}" + ("" if t.answered else " · not started"))
+    lines.append(f"🔥 Streak: {view.streak} day(s) · 🔁 {view.due_reviews} review(s) due · "
+                 f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
+    return _sections("\n".join(lines))
+
+
+def build_habits(habits: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for cadence in ("daily", "weekly", "monthly"):
+        items = [(h, done) for h, done in habits if h.cadence == cadence]
+        if not items:
+            continue
+        out.append(_section(f"*{cadence.capitalize()} habits* ({escape(items[0][0].time_budget)})"))
+        for habit, done in items:
+            block: dict[str, Any] = _section(("✅ " if done else "▫️ ") + escape(habit.description))
+            if not done:
+                block["accessory"] = {"type": "button", "action_id": f"{HABIT_DONE}_{habit.id}",
+                                      "text": {"type": "plain_text", "text": "Done"}, "value": habit.id}
+            out.append(block)
+    return out
+
+
+def build_leaderboard(rows: list[Any], *, week: str) -> list[dict[str, Any]]:
+    if not rows:
+        return _sections(f"*Leaderboard, week {week}*\nNo XP yet this week — a quiz takes a minute!")
+    lines = [f"*Leaderboard, week {week}*"]
+    for r in rows[:10]:
+        name = escape(r.display_name or r.user_id)
+        lines.append(f"{r.rank}. {name} — {r.xp} XP · 🔥 {r.streak}")
+    return _sections("\n".join(lines))

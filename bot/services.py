@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from knowledge.answer import Answer, EmptyQuestion, Turn
 from knowledge.feedback import AnswerLog
 from knowledge.mentor import Mentor
 from mlpath.settings import Settings
+from progress.service import MemberRef, Progress
 
 log = logging.getLogger("mlpath.bot")
 
@@ -38,10 +40,29 @@ class BotServices:
     dedupe: Deduper = field(default_factory=Deduper)
     limiter: RateLimiter | None = None
     bot_user_id: str = ""
+    progress: Progress | None = None
+    _tz_cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = RateLimiter(self.settings.question_rate_limit)
+
+    def member_ref(self, client: WebClient, *, team_id: str, user_id: str, name: str = "") -> MemberRef:
+        """The member as progress knows them; their time zone comes from users.info, refreshed at most
+        once a day per process (Slack's IANA name, e.g. Europe/Berlin)."""
+        today = time.strftime("%Y-%m-%d")
+        cached = self._tz_cache.get(user_id)
+        if cached is None or cached[1] != today:
+            tz = None
+            try:
+                user = client.users_info(user=user_id).get("user") or {}
+                tz = user.get("tz") or None
+                name = name or user.get("real_name") or user.get("name") or ""
+            except SlackApiError as exc:
+                log.info("users.info failed: %s", exc.response.get("error"))
+            cached = (tz, today)
+            self._tz_cache[user_id] = cached
+        return MemberRef(team_id=team_id or "T", user_id=user_id, display_name=name, tz=cached[0])
 
     def reply_to_question(self, *, user: str, question: str, surface: str,
                           history: list[Turn] | None = None) -> Reply:

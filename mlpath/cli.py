@@ -208,13 +208,78 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 # ----- chat -----
 CHAT_HELP = """Ask anything about the learning path. Commands:
-  /level N   answer with level N (1-4) in mind     /search Q   show the passages for Q
-  /sources   show the passages behind the last answer
+  /quiz [topic|level|placement]  a quiz question (answer with A-D)
+  /progress  your level, topics, streak, XP          /habits     today's habits
+  /done H    check off habit H (e.g. read-paper)     /level N    answer with level N (1-4) in mind
+  /search Q  show the passages for Q                 /sources    the passages behind the last answer
   /help      this help                               /quit       leave (or Ctrl-D)"""
 
 
+def _local_member():  # type: ignore[no-untyped-def]
+    import getpass
+
+    from progress.service import MemberRef
+
+    tz = os.environ.get("TZ") or "UTC"
+    return MemberRef("local", getpass.getuser() or "me", getpass.getuser() or "me", tz if "/" in tz else "UTC")
+
+
+def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[str], None],
+                      read: Callable[[str], str]) -> None:
+    """/quiz, /progress, /habits, /done in the terminal: the same core as the Slack bot."""
+    from bot.listeners.commands.progress import resolve_scope
+
+    cmd, _, rest = line.partition(" ")
+    rest = rest.strip()
+    if cmd == "/quiz":
+        if rest.lower() == "placement":
+            prompt = progress.next_placement(member)
+        else:
+            topic, level, error = resolve_scope(rest)
+            if error:
+                write(f"error: {error}")
+                return
+            prompt = progress.next_question(member, topic=topic, level=level)
+        while prompt is not None:
+            q = prompt.question
+            write(f"[{prompt.kind}, Level {q.level}] {q.question}")
+            for i, option in enumerate(q.options):
+                write(f"  {'ABCD'[i]}. {option}")
+            choice = ""
+            while choice not in ("A", "B", "C", "D"):
+                try:
+                    choice = read("answer (A-D) › ").strip().upper()[:1]
+                except (EOFError, KeyboardInterrupt):
+                    return
+            result = progress.answer(prompt.token, member, "ABCD".index(choice))
+            write(("correct! " if result.correct else f"not quite: the answer is {'ABCD'[q.answer]}. ")
+                  + q.explanation + f" (+{result.xp} XP; source: {q.section})")
+            if result.promoted_to:
+                write(f"You reached Level {result.promoted_to}!")
+            if result.placement_done_level:
+                write(f"Placement done: you start at Level {result.placement_done_level}.")
+            prompt = progress.next_placement(member) if result.next_placement else None
+    elif cmd == "/progress":
+        view = progress.progress(member)
+        write(f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
+              f"streak {view.streak} · {view.due_reviews} review(s) due · {view.weekly_xp} XP this week")
+        for t in view.topics:
+            write(f"  {'■' if t.mastered else '□'} {t.title}")
+    elif cmd == "/habits":
+        for habit, done in progress.habits_today(member):
+            write(f"  [{'x' if done else ' '}] {habit.id}: {habit.description} ({habit.cadence}, {habit.time_budget})")
+    elif cmd == "/done":
+        result = progress.check_in(member, rest)
+        if result.status == "unknown":
+            write("unknown habit; one of: " + ", ".join(result.suggestions))
+        elif result.status == "already":
+            write(f"already checked in: {result.habit.description}")
+        else:
+            write(f"done: {result.habit.description} (+{result.xp} XP)")
+
+
 def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
-             write: Callable[[str], None] = print) -> int:
+             write: Callable[[str], None] = print, progress: Any = None) -> int:
     from knowledge.answer import EmptyQuestion, Turn
 
     history: list[Turn] = []
@@ -249,6 +314,13 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
             for hit in hits[:3]:
                 write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
             continue
+        if line.split(" ")[0] in ("/quiz", "/progress", "/habits", "/done"):
+            if progress is None:
+                from progress.setup import open_progress
+
+                progress = open_progress(mentor.settings)
+            run_progress_line(progress, _local_member(), line, write, read)
+            continue
         if line.startswith("/search"):
             query = line.removeprefix("/search").strip()
             if not query:
@@ -272,6 +344,16 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
 def cmd_chat(args: argparse.Namespace) -> int:
     mentor = _mentor()
     return run_chat(mentor, level=args.level)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from mlpath.settings import get_settings
+    from progress.db import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database)
+    print(f"database is up to date ({settings.database.split('@')[-1]})")
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -321,6 +403,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=["upgrade"], help="upgrade: apply all migrations")
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser("serve", help="run the Slack bot (Socket Mode, or --http for Bolt's HTTP endpoints)")
     p.add_argument("--http", action="store_true", help="serve /slack/events and /healthz over HTTP")

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         description="Below this retrieval confidence the mentor says the path does not cover the question.",
     )
 
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL"),
+        description="SQLAlchemy URL of the progress database; unset means SQLite at data_dir/mlpath.db.",
+    )
+
     # ----- Slack (only `mlpath serve` needs these; see bot/app.py for the start-up checks) -----
     slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(default=None,
@@ -96,6 +101,12 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError("has an invalid port") from exc
         return value.strip()
+
+    @property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'mlpath.db').resolve()}"
 
     @property
     def chroma_path(self) -> Path:

@@ -1,5 +1,5 @@
-"""Progress: members, levels, quizzes, habits, streaks and the leaderboard (SQLAlchemy, Alembic).
+"""Progress: members, levels, quizzes (FSRS), placement, habits, streaks, XP and the leaderboard.
 
-Reads the curriculum facts it needs from `knowledge.catalogue`; holds no Slack code. Built in the
-progress-and-quizzes issue; nothing here yet.
+SQLAlchemy 2 models (`models`), all SQL in `repository`, Alembic migrations in `migrations/`, the rules in
+`service`. No Slack here: the bot and the terminal both call `Progress`.
 """

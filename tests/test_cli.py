@@ -158,3 +158,34 @@ def test_changing_the_embedding_model_needs_ingest_reset(monkeypatch, capsys, tm
     code, out, _ = run(["ingest", "--json", "--reset", str(notes)], capsys)
     get_settings.cache_clear()
     assert code == 0 and json.loads(out)["added"] == 1
+
+
+def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
+    from progress.db import Database, upgrade
+    from progress.service import Progress
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    progress = Progress(Database(url))
+    inputs = iter(["/quiz window functions", "z", "B", "/progress", "/done read-paper", "/done read-paper",
+                   "/habits", "/quiz level 9", "/quit"])
+    output: list[str] = []
+    code = cli.run_chat(use_data, level=None, read=lambda _p: next(inputs), write=output.append, progress=progress)
+    text = "\n".join(output)
+    assert code == 0
+    assert "[new, Level 1]" in text and "  A. " in text and "source: Level 1 › SQL and Databases › Window functions" in text
+    assert "Level 1: Foundations" in text and "streak 1" in text
+    assert "done: Read 1 research paper or blog post (+10 XP)" in text and "already checked in" in text
+    assert "[x] read-paper" in text and "error: levels are 1-4" in text
+
+
+def test_db_upgrade_command(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    get_settings.cache_clear()
+    code, out, _ = run(["db", "upgrade"], capsys)
+    assert code == 0 and "up to date" in out and (tmp_path / "x.db").exists()
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    get_settings.cache_clear()
+    code, _, err = run(["db", "upgrade"], capsys)
+    get_settings.cache_clear()
+    assert code == 2 and err.startswith("mlpath: error: cannot open the database at DATABASE_URL")

@@ -35,8 +35,8 @@ def test_slash_ask_acks_at_once_then_answers_ephemerally_with_sources(bot, slack
 @pytest.mark.parametrize("text, expect", [
     ("", "/mlpath ask &lt;question&gt;"),
     ("help", "/mlpath ask"),
-    ("quiz", "is coming soon"),
-    ("leaderboard", "is coming soon"),
+    ("nudges", "is coming soon"),
+    ("quiz", "One moment"),
     ("frobnicate now", "Unknown subcommand `frobnicate`"),
     ("<!channel>", "Unknown subcommand `&lt;!channel&gt;`"),
     ("ask", "Usage: `/mlpath ask &lt;question&gt;`"),
@@ -199,3 +199,51 @@ def test_admins_can_reingest_from_slack(bot, slack):
     assert "/mlpath ingest" in body
     status, body = server.command("help", user="U1")
     assert "/mlpath ingest" not in body
+
+
+def test_quiz_in_slack_answers_once_and_only_by_its_member(bot, slack):
+    server = bot()
+    server.command("quiz window functions", user="U1", name="q1")
+    posted = slack.wait_for("response/q1")[0].params
+    buttons = next(b for b in posted["blocks"] if b.get("block_id") == "quiz_answers")["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["A", "B", "C", "D"] and "Window functions" not in dump(posted)
+
+    def click(user: str, i: int, name: str) -> None:
+        server.action({"type": "block_actions", "user": {"id": user, "name": user}, "team": {"id": "T1"},
+                       "response_url": slack.response_url(name), "trigger_id": "1",
+                       "container": {"type": "message", "is_ephemeral": True},
+                       "actions": [{**buttons[i], "block_id": "quiz_answers", "action_ts": "1"}]})
+
+    click("U2", 0, "stranger")
+    assert "sent to someone else" in slack.wait_for("response/stranger")[0].params["text"]
+    click("U1", 1, "a1")
+    result = slack.wait_for("response/a1")[0].params
+    text = dump(result["blocks"])
+    assert result["replace_original"] is True and "You chose *B.*" in text
+    assert "Source: Level 1 › SQL and Databases › Window functions" in text and "Next question" in text
+    click("U1", 2, "a2")  # second click / replay
+    assert "already answered" in slack.wait_for("response/a2")[0].params["text"]
+    with server.services.progress.db.session() as s:
+        from progress.models import Delivery
+
+        answered = s.query(Delivery).filter(Delivery.answered_at.is_not(None)).all()
+    assert len(answered) == 1 and answered[0].chosen == 1
+
+
+def test_progress_habits_done_and_leaderboard_commands(bot, slack):
+    server = bot()
+    server.command("done read-paper", user="U1", name="d1")
+    assert "+15 XP" in slack.wait_for("response/d1")[0].params["text"]
+    server.command("done read-paper", user="U1", name="d2")
+    assert "Already checked in" in slack.wait_for("response/d2")[0].params["text"]
+    server.command("done juggling", user="U1", name="d3")
+    assert "read-paper" in slack.wait_for("response/d3")[0].params["text"]
+    server.command("habits", user="U1", name="h1")
+    habits = dump(slack.wait_for("response/h1")[0].params["blocks"])
+    assert "✅ Read 1 research paper or blog post" in habits and "habit_done_practice-coding" in habits
+    server.command("progress", user="U1", name="p1")
+    progress = dump(slack.wait_for("response/p1")[0].params["blocks"])
+    assert "Level 1: Foundations" in progress and "Streak: 1 day(s)" in progress
+    server.command("leaderboard", user="U1", name="l1")
+    board = dump(slack.wait_for("response/l1")[0].params["blocks"])
+    assert "1. U1 — 15 XP" in board or "15 XP" in board

@@ -31,3 +31,7 @@ def register(app: App, services: BotServices) -> None:
 
     for action_id in (blocks.FEEDBACK_UP, blocks.FEEDBACK_DOWN):
         app.action(action_id)(ack=just_ack, lazy=[on_feedback])
+
+    from bot.listeners.actions import quiz
+
+    quiz.register(app, services)

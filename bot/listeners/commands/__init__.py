@@ -5,27 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot import blocks
+from bot.listeners.commands.progress import run_progress_command
 from bot.services import BotServices
+from progress.service import MemberRef
 
 COMING = {
-    "quiz": "spaced-repetition quizzes at your level",
-    "progress": "your level and progress",
-    "done": "checking off a habit",
-    "habits": "today's habits",
-    "leaderboard": "the team leaderboard",
     "nudges": "your daily reminder settings",
-    "join": "joining the team's learning path",
-    "leave": "leaving it",
 }
+PROGRESS = {"quiz", "progress", "done", "habits", "leaderboard", "join", "leave", "track"}
 HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path.
 • `/mlpath ask &lt;question&gt;` — an answer from the curriculum with numbered sources (only you see it)
+• `/mlpath quiz [topic|level|placement]` — the next question for you (spaced repetition)
+• `/mlpath progress` — your level, topics, streak, reviews due and XP (only you see it)
+• `/mlpath habits` — today's habits with check-in buttons · `/mlpath done <habit>` — check one off
+• `/mlpath leaderboard` — this week's XP · `/mlpath join` / `/mlpath leave` · `/mlpath track A-E` (Level 4)
 • `/mlpath help` — this help
 • Mention me in a channel (`@mlpath what is PCA?`) and I answer in a thread; reply in that thread to follow up.
 • Send me a direct message, or open me in the assistant side panel.
-Coming soon: `quiz`, `progress`, `done`, `habits`, `leaderboard`, `nudges`."""
-ADMIN_HELP = "• `/mlpath ingest` — re-ingest the bundled curriculum (admins only)"
+Coming soon: `nudges` (daily reminders)."""
+ADMIN_HELP = ("• `/mlpath ingest` — re-ingest the bundled curriculum (admins only)\n"
+              "• `/mlpath setlevel @member N` — set a member's level 1-4 (admins only)")
 
 
 def parse(text: str | None) -> tuple[str, str]:
@@ -33,6 +35,18 @@ def parse(text: str | None) -> tuple[str, str]:
     if not words:
         return "help", ""
     return words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+
+
+def set_level(services: BotServices, command: dict[str, Any], rest: str, respond: Respond) -> None:
+    words = rest.split()
+    target = words[0].strip("<>@").split("|")[0] if words else ""
+    if len(words) != 2 or not target.startswith(("U", "W")) or words[1] not in "1234" or not words[1]:
+        respond(response_type="ephemeral", replace_original=True,
+                text="Usage: `/mlpath setlevel @member N` with N from 1 to 4")
+        return
+    assert services.progress is not None
+    services.progress.set_level(MemberRef(command.get("team_id", ""), target), int(words[1]))
+    respond(response_type="ephemeral", replace_original=True, text=f"<@{target}> is now at Level {words[1]}.")
 
 
 def register(app: App, services: BotServices) -> None:
@@ -50,6 +64,10 @@ def register(app: App, services: BotServices) -> None:
         elif sub == "ingest":
             ack(text="Re-ingesting the curriculum…" if is_admin
                 else "Only mlpath admins (ADMIN_USER_IDS) can re-ingest the curriculum.")
+        elif sub in PROGRESS:
+            ack(text="One moment…")
+        elif sub == "setlevel":
+            ack(text="Setting the level…" if is_admin else "Only mlpath admins (ADMIN_USER_IDS) can set levels.")
         elif sub in COMING:
             ack(text=f"`/mlpath {sub}` ({COMING[sub]}) is coming soon. Today you can use `ask`; "
                      "`/mlpath help` lists what works.")
@@ -57,8 +75,16 @@ def register(app: App, services: BotServices) -> None:
             text = f"Unknown subcommand `{blocks.escape(sub[:40])}`.\n\n{help_text}"
             ack(blocks=blocks.build_text_mrkdwn(text), text="Unknown subcommand")
 
-    def run_command(command: dict[str, Any], respond: Respond) -> None:
+    def run_command(command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         sub, rest = parse(command.get("text"))
+        if sub in PROGRESS or sub == "setlevel":
+            member = services.member_ref(client, team_id=command.get("team_id", ""), user_id=command["user_id"],
+                                         name=command.get("user_name", ""))
+            if sub in PROGRESS:
+                run_progress_command(services, sub, rest, member, respond)
+            elif command.get("user_id") in services.settings.admins:
+                set_level(services, command, rest, respond)
+            return
         if sub == "ask" and rest:
             reply = services.reply_to_question(user=command["user_id"], question=rest, surface="slash")
             respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)

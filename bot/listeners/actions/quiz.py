@@ -1,0 +1,58 @@
+"""Quiz answer buttons, "Next question" and habit check-in buttons."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import blocks
+from bot.listeners.commands.progress import send_next_question
+from bot.services import BotServices
+
+REPLIES = {
+    "duplicate": "You already answered this one — your first answer counts. `/mlpath quiz` for another.",
+    "not_yours": "This question was sent to someone else; `/mlpath quiz` gets you your own.",
+    "unknown": "This question is no longer available; `/mlpath quiz` gets you a new one.",
+}
+
+
+def register(app: App, services: BotServices) -> None:
+    def just_ack(ack: Ack) -> None:
+        ack()
+
+    def ref(body: dict[str, Any], client: WebClient):  # type: ignore[no-untyped-def]
+        return services.member_ref(client, team_id=(body.get("team") or {}).get("id", ""),
+                                   user_id=body["user"]["id"], name=body["user"].get("name", ""))
+
+    def on_answer(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        assert services.progress is not None
+        token, _, rest = str(action.get("value", "")).partition(":")
+        chosen_text, _, scope = rest.partition(":")
+        if not chosen_text.isdigit():
+            return
+        result = services.progress.answer(token, ref(body, client), int(chosen_text))
+        if result.status == "recorded":
+            respond(replace_original=True, text="Quiz result", blocks=blocks.build_quiz_result(result, scope=scope))
+        else:
+            respond(replace_original=False, response_type="ephemeral", text=REPLIES[result.status])
+
+    def on_next(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        scope = str(action.get("value") or "")
+        send_next_question(services, ref(body, client), "" if scope == "-" else scope, respond)
+
+    def on_habit(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        assert services.progress is not None
+        member = ref(body, client)
+        result = services.progress.check_in(member, str(action.get("value") or ""))
+        habits = services.progress.habits_today(member)
+        note = f"+{result.xp} XP for “{blocks.escape(result.habit.description)}”" if (
+            result.status == "recorded" and result.habit) else "Already checked in — nice."
+        respond(replace_original=True, text="Your habits",
+                blocks=blocks.build_text_mrkdwn(note) + blocks.build_habits(habits))
+
+    app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[on_answer])
+    app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[on_next])
+    app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[on_habit])

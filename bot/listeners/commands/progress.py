@@ -1,0 +1,97 @@
+"""`/mlpath quiz|progress|done|habits|leaderboard|join|leave|track` — the progress side of the router."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt import Respond
+
+from bot import blocks
+from bot.services import BotServices
+from knowledge.catalogue import catalogue
+from progress.service import MemberRef, local_date, utcnow
+
+
+def resolve_scope(scope: str) -> tuple[str | None, int | None, str | None]:
+    """`/mlpath quiz` argument → (topic id, level, error). Accepts a level (2, "level 2"), a topic id or
+    words of a topic title."""
+    text = scope.strip().lower().removeprefix("level").strip()
+    if not text:
+        return None, None, None
+    if text.isdigit():
+        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
+    topics = [t for _, t in catalogue().all_topics()]
+    for t in topics:
+        if text in (t.id, t.title.lower()):
+            return t.id, None, None
+    matches = [t for t in topics if text in t.title.lower() or text in t.id]
+    if len(matches) == 1:
+        return matches[0].id, None, None
+    return None, None, (f"no single topic matches “{blocks.escape(scope)}” "
+                        "(try a topic id such as window-functions, or a level 1-4)")
+
+
+def send_next_question(services: BotServices, member: MemberRef, scope: str, respond: Respond) -> None:
+    assert services.progress is not None
+    if scope == "placement":
+        prompt = services.progress.next_placement(member)
+    else:
+        topic, level, error = resolve_scope(scope)
+        if error:
+            respond(replace_original=False, response_type="ephemeral", text=f"Sorry: {error}.")
+            return
+        prompt = services.progress.next_question(member, topic=topic, level=level)
+    if prompt is None:
+        respond(replace_original=True, response_type="ephemeral",
+                text="No questions there at your level yet — try `/mlpath quiz` without a topic.")
+        return
+    respond(replace_original=True, response_type="ephemeral", text=prompt.question.question,
+            blocks=blocks.build_quiz(prompt, scope=scope))
+
+
+def run_progress_command(services: BotServices, sub: str, rest: str, member: MemberRef, respond: Respond) -> None:
+    progress = services.progress
+    assert progress is not None
+
+    def say(text: str = "", blocks_: list[dict[str, Any]] | None = None) -> None:
+        respond(replace_original=True, response_type="ephemeral", text=text or "mlpath", blocks=blocks_)
+
+    if sub == "quiz":
+        send_next_question(services, member, rest.strip().lower() if rest.strip().lower() == "placement" else rest,
+                           respond)
+    elif sub == "progress":
+        say("Your progress", blocks.build_progress(progress.progress(member)))
+    elif sub == "habits":
+        say("Your habits", blocks.build_habits(progress.habits_today(member)))
+    elif sub == "done":
+        result = progress.check_in(member, rest)
+        if result.status == "unknown":
+            say(f"I don't know the habit “{blocks.escape(rest)}”. Habits: " + ", ".join(result.suggestions))
+        elif result.status == "already":
+            say(f"Already checked in for this period: {blocks.escape(result.habit.description)}.")  # type: ignore[union-attr]
+        else:
+            say(f"✅ {blocks.escape(result.habit.description)} — +{result.xp} XP.")  # type: ignore[union-attr]
+    elif sub == "leaderboard":
+        m = progress.member(member)
+        today = local_date(m, utcnow())
+        start = today - timedelta(days=today.weekday())
+        year, week, _ = start.isocalendar()
+        say("Leaderboard", blocks.build_leaderboard(progress.leaderboard(m.team_id, week_start=start),
+                                                    week=f"{year}-W{week:02d}"))
+    elif sub == "join":
+        progress.set_active(member, True)
+        say("Welcome to the learning path! Try `/mlpath quiz placement` to find your starting level.")
+    elif sub == "leave":
+        progress.set_active(member, False)
+        say("You've left the learning path: no reminders, not on the leaderboard. `/mlpath join` brings you back.")
+    elif sub == "track":
+        letter = rest.strip().upper()[:1]
+        m = progress.member(member)
+        if m.level < 4:
+            say("Tracks are chosen at Level 4.")
+        elif letter not in "ABCDE" or not letter:
+            say("Pick a track: " + ", ".join(f"{t.id} ({t.title})" for t in catalogue().level(4).tracks))
+        else:
+            progress.set_level(member, 4, track=letter)
+            say(f"Your Level 4 track is now {letter}.")

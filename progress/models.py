@@ -1,0 +1,91 @@
+"""SQLAlchemy 2 typed models of the progress database. The schema changes only through Alembic
+migrations (progress/migrations); a test checks that the migrations and these models agree."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_members_team_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    track: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    nudges_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    nudge_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    leaderboard_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    placed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Delivery(Base):
+    """A quiz question sent to one member. Answering flips `answered_at` exactly once (see repository)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(80))
+    purpose: Mapped[str] = mapped_column(String(16), default="quiz")
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    chosen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class Card(Base):
+    """The FSRS state of one question for one member."""
+
+    __tablename__ = "cards"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(80), index=True)
+    fsrs: Mapped[str] = mapped_column(Text)
+    due: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    last_review: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_correct: Mapped[bool] = mapped_column(Boolean)
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class XpEvent(Base):
+    """XP earned: quiz answers, habit check-ins, due reviews, streak days. `local_date` is the member's day."""
+
+    __tablename__ = "xp_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ref: Mapped[str] = mapped_column(String(80), default="")
+
+
+class HabitCheckin(Base):
+    __tablename__ = "habit_checkins"
+    __table_args__ = (UniqueConstraint("member_id", "habit_id", "period", name="uq_checkin_period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    habit_id: Mapped[str] = mapped_column(String(64))
+    cadence: Mapped[str] = mapped_column(String(8))
+    period: Mapped[str] = mapped_column(String(16))
+    """The habit's period in the member's calendar: 2026-11-26 (daily), 2026-W48 (weekly), 2026-11 (monthly)."""
+    local_date: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,39 @@
+"""Open the progress database from Settings: SQLite (the embedded default) is migrated automatically;
+other databases must be at the latest migration (`mlpath db upgrade`)."""
+
+from __future__ import annotations
+
+from mlpath.errors import UserError
+from mlpath.settings import Settings
+from progress.db import Database, alembic_config, upgrade
+from progress.service import Progress
+
+
+def open_progress(settings: Settings) -> Progress:
+    url = settings.database
+    if url.startswith("sqlite"):
+        upgrade(url)
+    else:
+        _require_head(url)
+    return Progress(Database(url))
+
+
+def _require_head(url: str) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import OperationalError
+
+    from progress.db import make_engine
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise UserError(f"cannot open the database at DATABASE_URL ({str(exc.orig).splitlines()[0]})") from None
+    finally:
+        engine.dispose()
+    if current != head:
+        raise UserError(f"the database at DATABASE_URL is at migration {current or 'none'}, not {head}: "
+                        "run `mlpath db upgrade`")
