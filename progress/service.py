@@ -177,6 +177,11 @@ class Progress:
             repo.update_member(s, member_id=member.id, level=level, track=track if level == 4 else None, placed=True)
         return self.member(ref)
 
+    def set_leaderboard_opt_out(self, ref: MemberRef, hidden: bool) -> None:
+        member = self.member(ref)
+        with self.db.session() as s:
+            repo.update_member(s, member_id=member.id, leaderboard_opt_out=hidden)
+
     def set_active(self, ref: MemberRef, active: bool) -> None:
         member = self.member(ref)
         with self.db.session() as s:

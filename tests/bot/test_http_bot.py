@@ -246,4 +246,24 @@ def test_progress_habits_done_and_leaderboard_commands(bot, slack):
     assert "Level 1: Foundations" in progress and "Streak: 1 day(s)" in progress
     server.command("leaderboard", user="U1", name="l1")
     board = dump(slack.wait_for("response/l1")[0].params["blocks"])
-    assert "1. U1 — 15 XP" in board or "15 XP" in board
+    assert "1. ann — 15 XP" in board
+    server.command("leaderboard off", user="U1", name="l2")
+    assert "no longer appear" in slack.wait_for("response/l2")[0].params["text"]
+    server.command("leaderboard", user="U1", name="l3")
+    assert "ann" not in dump(slack.wait_for("response/l3")[0].params["blocks"])
+    server.command("setlevel <@U7|bo> 3", user="U1", name="s1")  # not an admin
+    time.sleep(0.5)
+    assert not slack.calls_to("response/s1")
+
+
+def test_admins_set_levels_and_level_4_members_pick_a_track(bot, slack):
+    server = bot(admin_user_ids="UADMIN")
+    server.command("setlevel <@U7|bo> 4", user="UADMIN", name="s1")
+    assert "is now at Level 4" in slack.wait_for("response/s1")[0].params["text"]
+    server.command("setlevel <@U7|bo> 9", user="UADMIN", name="s2")
+    assert "Usage" in slack.wait_for("response/s2")[0].params["text"]
+    server.command("track b", user="U7", name="t1")
+    assert "track is now B" in slack.wait_for("response/t1")[0].params["text"]
+    server.command("quiz", user="U7", name="q1")
+    posted = dump(slack.wait_for("response/q1")[0].params["blocks"])
+    assert "Level 4" in posted or "Level 1" in posted

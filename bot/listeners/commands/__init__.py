@@ -21,7 +21,8 @@ HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learni
 • `/mlpath quiz [topic|level|placement]` — the next question for you (spaced repetition)
 • `/mlpath progress` — your level, topics, streak, reviews due and XP (only you see it)
 • `/mlpath habits` — today's habits with check-in buttons · `/mlpath done <habit>` — check one off
-• `/mlpath leaderboard` — this week's XP · `/mlpath join` / `/mlpath leave` · `/mlpath track A-E` (Level 4)
+• `/mlpath leaderboard [off|on]` — this week's XP, or hide yourself from it · `/mlpath join` / `leave`
+• `/mlpath track A-E` — pick your Level 4 track
 • `/mlpath help` — this help
 • Mention me in a channel (`@mlpath what is PCA?`) and I answer in a thread; reply in that thread to follow up.
 • Send me a direct message, or open me in the assistant side panel.

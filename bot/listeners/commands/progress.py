@@ -72,6 +72,10 @@ def run_progress_command(services: BotServices, sub: str, rest: str, member: Mem
             say(f"Already checked in for this period: {blocks.escape(result.habit.description)}.")  # type: ignore[union-attr]
         else:
             say(f"✅ {blocks.escape(result.habit.description)} — +{result.xp} XP.")  # type: ignore[union-attr]
+    elif sub == "leaderboard" and rest.strip().lower() in ("off", "on"):
+        hidden = rest.strip().lower() == "off"
+        progress.set_leaderboard_opt_out(member, hidden)
+        say("You no longer appear on the leaderboard." if hidden else "You appear on the leaderboard again.")
     elif sub == "leaderboard":
         m = progress.member(member)
         today = local_date(m, utcnow())
