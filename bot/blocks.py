@@ -157,9 +157,21 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     for t in view.topics:
         bar = "▰" if t.mastered else "▱"
         lines.append(f"{bar} {escape(t.title)}" + ("" if t.answered else " · not started"))
-    lines.append(f"🔥 Streak: {view.streak} day(s) · 🔁 {view.due_reviews} review(s) due · "
+    freezes = f" (🧊 {view.freezes} freeze{'s' if view.freezes != 1 else ''})" if view.freezes else ""
+    lines.append(f"🔥 Streak: {view.streak} day(s){freezes} · 🔁 {view.due_reviews} review(s) due · "
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
     return _sections("\n".join(lines))
+
+
+def build_home(view: Any, habits: list[tuple[Any, bool]]) -> dict[str, Any]:
+    """The App Home tab: the member's own dashboard (progress, then today's habits with buttons)."""
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
+    blocks += build_progress(view)
+    blocks.append({"type": "divider"})
+    blocks += build_habits(habits)
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/mlpath quiz` for a question · "
+                                                    "`/mlpath help` for everything else"}]})
+    return {"type": "home", "blocks": blocks[:100]}
 
 
 def build_habits(habits: list[tuple[Any, bool]]) -> list[dict[str, Any]]:

@@ -87,6 +87,23 @@ class BotServices:
         answer_id = self.answer_log.record_answer(answer, user=user, surface=surface)
         return Reply(blocks.answer_text(answer), blocks.build_answer(answer, feedback_value=answer_id), answer)
 
+    def ensure_member(self, client: WebClient, *, team_id: str, user_id: str) -> None:
+        """A member is created on their first interaction, whatever it is (a question too)."""
+        if self.progress is not None and user_id:
+            self.progress.member(self.member_ref(client, team_id=team_id, user_id=user_id))
+
+    def publish_home(self, client: WebClient, member: MemberRef) -> None:
+        """Refresh the member's App Home tab (after opening it, a quiz answer or a check-in)."""
+        if self.progress is None:
+            return
+        from bot.blocks import build_home
+
+        view = build_home(self.progress.progress(member), self.progress.habits_today(member))
+        try:
+            client.views_publish(user_id=member.user_id, view=view)
+        except SlackApiError as exc:
+            log.info("views.publish failed: %s", exc.response.get("error"))
+
     def thread_history(self, client: WebClient, *, channel: str, thread_ts: str, before_ts: str) -> list[Turn]:
         """Earlier turns of a Slack thread (members' messages and ours), oldest first."""
         try:

@@ -262,7 +262,8 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
     elif cmd == "/progress":
         view = progress.progress(member)
         write(f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
-              f"streak {view.streak} · {view.due_reviews} review(s) due · {view.weekly_xp} XP this week")
+              f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
+              f"{view.weekly_xp} XP this week")
         for t in view.topics:
             write(f"  {'■' if t.mastered else '□'} {t.title}")
     elif cmd == "/habits":

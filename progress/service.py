@@ -119,6 +119,7 @@ class ProgressView:
     mastered: int
     needed: int
     streak: int
+    freezes: int
     due_reviews: int
     weekly_xp: int
     rank: int | None
@@ -372,9 +373,12 @@ class Progress:
             return CheckinResult(habit, "recorded", xp + XP_HABIT[habit.cadence])
 
     def streak(self, member: Member, now: datetime) -> int:
+        return self.streak_and_freezes(member, now)[0]
+
+    def streak_and_freezes(self, member: Member, now: datetime) -> tuple[int, int]:
         with self.db.session() as s:
             days = repo.activity_dates(s, member_id=member.id, kinds=["quiz", "habit_daily"])
-        return streak_length(days, local_date(member, now))
+        return streak_state(days, local_date(member, now))
 
     # ----- leaderboard and progress -----
     def leaderboard(self, team_id: str, *, week_start: date) -> list[LeaderRow]:
@@ -411,9 +415,9 @@ class Progress:
         mine = next((r for r in board if r.user_id == member.user_id), None)
         weekly_xp = mine.xp if mine else self._own_weekly_xp(member, week_start)
         next_name = self.cat.level(member.level + 1).name if member.level < 4 else None
-        return ProgressView(member.level, lvl.name, member.track, topics, mastered, needed,
-                            self.streak(member, now), due, weekly_xp, mine.rank if mine else None, len(board),
-                            next_name)
+        streak, freezes = self.streak_and_freezes(member, now)
+        return ProgressView(member.level, lvl.name, member.track, topics, mastered, needed, streak, freezes,
+                            due, weekly_xp, mine.rank if mine else None, len(board), next_name)
 
     def _own_weekly_xp(self, member: Member, week_start: date) -> int:
         with self.db.session() as s:
@@ -423,12 +427,34 @@ class Progress:
                    for mid, _d, k, a in rows if mid == member.id)
 
 
+FREEZE_EVERY = 7
+MAX_FREEZES = 2
+
+
+def streak_state(days: set[date], today: date) -> tuple[int, int]:
+    """(streak, freezes held) from the member's active local days.
+
+    The Duolingo rule: every 7 active days of a streak earn a streak freeze, at most 2 held; a missed day
+    uses one instead of breaking the streak (the frozen day adds nothing). Today not being done yet breaks
+    nothing. Derived from the activity itself, so there is no separate state to lose or double-count."""
+    if not days:
+        return 0, 0
+    streak = freezes = 0
+    day = min(days)
+    while day <= today:
+        if day in days:
+            streak += 1
+            if streak % FREEZE_EVERY == 0:
+                freezes = min(MAX_FREEZES, freezes + 1)
+        elif day != today:
+            if freezes:
+                freezes -= 1
+            else:
+                streak = 0
+        day += timedelta(days=1)
+    return streak, freezes
+
+
 def streak_length(days: set[date], today: date) -> int:
-    """Consecutive days with activity ending today (or yesterday, when today has none yet)."""
-    day = today if today in days else today - timedelta(days=1)
-    n = 0
-    while day in days:
-        n += 1
-        day -= timedelta(days=1)
-    return n
+    return streak_state(days, today)[0]
 

@@ -71,7 +71,13 @@ def bot(slack, curriculum_mentor, tmp_path):
         app, services = build_app(settings, curriculum_mentor)
         server = waitress.create_server(wsgi_application(app, curriculum_mentor), host="127.0.0.1", port=0,
                                         threads=8)
-        thread = threading.Thread(target=server.run, daemon=True)
+        def run() -> None:
+            try:
+                server.run()
+            except OSError:  # waitress's loop notices the closed socket at shutdown
+                pass
+
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         started.append(server)
         return BotServer(f"http://127.0.0.1:{server.effective_port}", services, slack)

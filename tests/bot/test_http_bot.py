@@ -87,6 +87,10 @@ def test_direct_messages_are_answered_in_the_dm(bot, slack):
     post = slack.wait_for("chat.postMessage")[0].params
     assert post["channel"] == "D1" and not post.get("thread_ts")
     assert "Habits" in dump(post["blocks"])
+    with server.services.progress.db.session() as s:  # a question is a first interaction too
+        from progress.models import Member
+
+        assert s.query(Member).filter_by(team_id="T1", user_id="U1").count() == 1
 
 
 @pytest.mark.parametrize("event", [
@@ -267,3 +271,22 @@ def test_admins_set_levels_and_level_4_members_pick_a_track(bot, slack):
     server.command("quiz", user="U7", name="q1")
     posted = dump(slack.wait_for("response/q1")[0].params["blocks"])
     assert "Level 4" in posted or "Level 1" in posted
+
+
+def test_app_home_shows_the_dashboard_and_refreshes_after_a_check_in(bot, slack):
+    server = bot()
+    slack.replies["users.info"] = {"ok": True, "user": {"id": "U1", "tz": "Asia/Tokyo", "real_name": "Ann"}}
+    server.event({"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}, event_id="EvH1")
+    home = slack.wait_for("views.publish")[0].params
+    view = home["view"] if isinstance(home["view"], dict) else json.loads(home["view"])
+    assert home["user_id"] == "U1" and view["type"] == "home"
+    assert "Level 1: Foundations" in dump(view) and "habit_done_read-paper" in dump(view)
+    server.command("done read-paper", user="U1", name="d1")
+    slack.wait_for("response/d1")
+    second = slack.wait_for("views.publish", 2)[1].params
+    view = second["view"] if isinstance(second["view"], dict) else json.loads(second["view"])
+    assert "✅ Read 1 research paper or blog post" in dump(view)
+    with server.services.progress.db.session() as s:
+        from progress.models import Member
+
+        assert s.query(Member).filter_by(user_id="U1").one().tz == "Asia/Tokyo"

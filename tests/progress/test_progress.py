@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from progress import repository as repo
 from progress.models import Base, Member
-from progress.service import MemberRef, streak_length
+from progress.service import MemberRef, streak_length, streak_state
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANN = MemberRef("T1", "UANN", "Ann", "Europe/Berlin")
@@ -131,6 +131,26 @@ def test_streak_counts_consecutive_local_days():
     assert streak_length(days, today) == 3
     assert streak_length(days - {today}, today) == 2  # today not done yet: yesterday's streak still counts
     assert streak_length({today - timedelta(days=3)}, today) == 0
+
+
+def run_of(start: date, n: int) -> set[date]:
+    return {start + timedelta(days=i) for i in range(n)}
+
+
+def test_streak_freezes_are_earned_weekly_held_at_most_two_and_cover_a_missed_day():
+    start = date(2026, 10, 1)
+    assert streak_state(run_of(start, 6), start + timedelta(days=5)) == (6, 0)
+    assert streak_state(run_of(start, 7), start + timedelta(days=6)) == (7, 1)
+    assert streak_state(run_of(start, 21), start + timedelta(days=20)) == (21, 2)  # 3 earned, 2 held
+    # one missed day after a week: the freeze covers it, the streak goes on (the missed day adds nothing)
+    days = run_of(start, 7) | run_of(start + timedelta(days=8), 3)
+    assert streak_state(days, start + timedelta(days=10)) == (10, 0)
+    # two missed days with one freeze: broken
+    days = run_of(start, 7) | run_of(start + timedelta(days=9), 2)
+    assert streak_state(days, start + timedelta(days=10)) == (2, 0)
+    # without a freeze a missed day breaks the streak
+    days = run_of(start, 3) | run_of(start + timedelta(days=4), 2)
+    assert streak_state(days, start + timedelta(days=5)) == (2, 0)
 
 
 def test_leaderboard_caps_grinding_and_hides_opted_out_members(progress):

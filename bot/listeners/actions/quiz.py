@@ -33,9 +33,11 @@ def register(app: App, services: BotServices) -> None:
         chosen_text, _, scope = rest.partition(":")
         if not chosen_text.isdigit():
             return
-        result = services.progress.answer(token, ref(body, client), int(chosen_text))
+        member = ref(body, client)
+        result = services.progress.answer(token, member, int(chosen_text))
         if result.status == "recorded":
             respond(replace_original=True, text="Quiz result", blocks=blocks.build_quiz_result(result, scope=scope))
+            services.publish_home(client, member)
         else:
             respond(replace_original=False, response_type="ephemeral", text=REPLIES[result.status])
 
@@ -52,6 +54,7 @@ def register(app: App, services: BotServices) -> None:
             result.status == "recorded" and result.habit) else "Already checked in — nice."
         respond(replace_original=True, text="Your habits",
                 blocks=blocks.build_text_mrkdwn(note) + blocks.build_habits(habits))
+        services.publish_home(client, member)
 
     app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[on_answer])
     app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[on_next])

@@ -35,9 +35,11 @@ def register(app: App, services: BotServices) -> None:
     def just_ack(ack: Any = None) -> None:
         return None
 
-    def respond(payload: dict[str, Any], client: WebClient, say: Say, set_status: SetStatus) -> None:
+    def respond(payload: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
+                set_status: SetStatus) -> None:
         if payload.get("bot_id") or payload.get("user") == services.bot_user_id:
             return
+        services.ensure_member(client, team_id=body.get("team_id", ""), user_id=payload["user"])
         set_status("is looking through the learning path…")
         history = services.thread_history(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
                                           before_ts=payload["ts"])

@@ -82,7 +82,7 @@ def register(app: App, services: BotServices) -> None:
             member = services.member_ref(client, team_id=command.get("team_id", ""), user_id=command["user_id"],
                                          name=command.get("user_name", ""))
             if sub in PROGRESS:
-                run_progress_command(services, sub, rest, member, respond)
+                run_progress_command(services, sub, rest, member, respond, client)
             elif command.get("user_id") in services.settings.admins:
                 set_level(services, command, rest, respond)
             return

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from slack_bolt import Respond
+from slack_sdk import WebClient
 
 from bot import blocks
 from bot.services import BotServices
@@ -50,7 +51,8 @@ def send_next_question(services: BotServices, member: MemberRef, scope: str, res
             blocks=blocks.build_quiz(prompt, scope=scope))
 
 
-def run_progress_command(services: BotServices, sub: str, rest: str, member: MemberRef, respond: Respond) -> None:
+def run_progress_command(services: BotServices, sub: str, rest: str, member: MemberRef, respond: Respond,
+                         client: WebClient | None = None) -> None:
     progress = services.progress
     assert progress is not None
 
@@ -72,6 +74,8 @@ def run_progress_command(services: BotServices, sub: str, rest: str, member: Mem
             say(f"Already checked in for this period: {blocks.escape(result.habit.description)}.")  # type: ignore[union-attr]
         else:
             say(f"✅ {blocks.escape(result.habit.description)} — +{result.xp} XP.")  # type: ignore[union-attr]
+            if client is not None:
+                services.publish_home(client, member)
     elif sub == "leaderboard" and rest.strip().lower() in ("off", "on"):
         hidden = rest.strip().lower() == "off"
         progress.set_leaderboard_opt_out(member, hidden)
