@@ -134,7 +134,7 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
     if result.xp:
         lines.append(f"+{result.xp} XP")
     if result.promoted_to:
-        lines.append(f"🎉 You reached *Level {result.promoted_to}*! New topics unlock in your quizzes.")
+        lines.append(promotion_text(result.promoted_to))
     if result.placement_done_level:
         lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
     out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
@@ -146,6 +146,19 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
             {"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
              "value": value or "-"}]})
     return out
+
+
+def promotion_text(level: int) -> str:
+    """The announcement of a promotion, naming what unlocks (from the catalogue)."""
+    from knowledge.catalogue import catalogue
+
+    lvl = catalogue().level(level)
+    if lvl.tracks:
+        unlocks = "; pick your specialization with `/mlpath track A-E`: " + ", ".join(
+            f"{t.id} {escape(t.title)}" for t in lvl.tracks)
+    else:
+        unlocks = ". Unlocked: " + ", ".join(escape(m.title) for m in lvl.modules)
+    return f"🎉 You reached *Level {level}: {escape(lvl.name)}*{unlocks}."
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:

@@ -255,7 +255,9 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
             write(("correct! " if result.correct else f"not quite: the answer is {'ABCD'[q.answer]}. ")
                   + q.explanation + f" (+{result.xp} XP; source: {q.section})")
             if result.promoted_to:
-                write(f"You reached Level {result.promoted_to}!")
+                from bot.blocks import promotion_text
+
+                write(promotion_text(result.promoted_to).replace("*", "").replace("`", ""))
             if result.placement_done_level:
                 write(f"Placement done: you start at Level {result.placement_done_level}.")
             prompt = progress.next_placement(member) if result.next_placement else None

@@ -178,3 +178,26 @@ def test_progress_view_shows_only_the_members_own_details(progress):
     assert view.next_level_name == "Machine Learning Fundamentals"
     with progress.db.session() as s:
         assert s.query(Member).count() == 1
+
+
+def test_many_members_answering_at_once_lose_nothing(progress):
+    members = [MemberRef("T1", f"U{i}", f"m{i}", "UTC") for i in range(8)]
+    prompts = [progress.next_question(m, now=T0) for m in members]
+
+    def answer(pair):
+        member, prompt = pair
+        return progress.answer(prompt.token, member, prompt.question.answer, now=T0).status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(answer, zip(members, prompts, strict=True)))
+        replays = list(pool.map(answer, zip(members, prompts, strict=True)))
+    assert statuses == ["recorded"] * 8 and replays == ["duplicate"] * 8
+    board = progress.leaderboard("T1", week_start=date(2026, 11, 23))
+    assert len(board) == 8 and {r.xp for r in board} == {15}
+
+
+def test_the_promotion_announcement_names_what_unlocks():
+    from bot.blocks import promotion_text
+
+    assert "Level 2: Machine Learning Fundamentals" in promotion_text(2) and "Feature Engineering" in promotion_text(2)
+    assert "/mlpath track A-E" in promotion_text(4) and "Natural Language Processing" in promotion_text(4)
