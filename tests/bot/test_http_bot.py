@@ -290,3 +290,32 @@ def test_app_home_shows_the_dashboard_and_refreshes_after_a_check_in(bot, slack)
         from progress.models import Member
 
         assert s.query(Member).filter_by(user_id="U1").one().tz == "Asia/Tokyo"
+
+
+def test_placement_in_slack_walks_through_the_questions_and_sets_the_level(bot, slack):
+    server = bot()
+    server.command("quiz placement", user="U9", name="pl0")
+    total = len(server.services.progress.placement_questions())
+    for step in range(total):
+        posted = slack.wait_for(f"response/pl{step}")[0].params
+        assert f"Placement {step + 1}/{total}" in dump(posted["blocks"])
+        buttons = next(b for b in posted["blocks"] if b.get("block_id") == "quiz_answers")["elements"]
+        token = buttons[0]["value"].split(":")[0]
+        with server.services.progress.db.session() as s:
+            from progress.models import Delivery
+
+            qid = s.query(Delivery).filter_by(token=token).one().question_id
+        right = server.services.progress.bank[qid].answer
+        server.action({"type": "block_actions", "user": {"id": "U9", "name": "cy"}, "team": {"id": "T1"},
+                       "response_url": slack.response_url(f"pa{step}"), "trigger_id": "1",
+                       "container": {"type": "message", "is_ephemeral": True},
+                       "actions": [{**buttons[right], "block_id": "quiz_answers", "action_ts": "1"}]})
+        result = slack.wait_for(f"response/pa{step}")[0].params
+        if step < total - 1:
+            nxt = next(b for b in result["blocks"] if b.get("block_id") == "quiz_next")["elements"][0]
+            assert nxt["text"]["text"] == "Next placement question"
+            server.action({"type": "block_actions", "user": {"id": "U9", "name": "cy"}, "team": {"id": "T1"},
+                           "response_url": slack.response_url(f"pl{step + 1}"), "trigger_id": "1",
+                           "container": {"type": "message", "is_ephemeral": True},
+                           "actions": [{**nxt, "block_id": "quiz_next", "action_ts": "1"}]})
+    assert "Placement done: you start at *Level 4*" in dump(result["blocks"])
