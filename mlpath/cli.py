@@ -218,9 +218,10 @@ CHAT_HELP = """Ask anything about the learning path. Commands:
 def _local_member():  # type: ignore[no-untyped-def]
     import getpass
 
+    from mlpath.settings import get_settings
     from progress.service import MemberRef
 
-    tz = os.environ.get("TZ") or "UTC"
+    tz = get_settings().local_tz or "UTC"
     return MemberRef("local", getpass.getuser() or "me", getpass.getuser() or "me", tz if "/" in tz else "UTC")
 
 

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the progress database; unset means SQLite at data_dir/mlpath.db.",
     )
 
+    local_tz: str | None = Field(
+        default=None, validation_alias=AliasChoices("TZ"),
+        description="IANA time zone of the terminal member of `mlpath chat` (streaks, habits); UTC if unset.",
+    )
+
     # ----- Slack (only `mlpath serve` needs these; see bot/app.py for the start-up checks) -----
     slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(default=None,
