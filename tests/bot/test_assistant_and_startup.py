@@ -20,12 +20,16 @@ from tests.conftest import make_settings
 
 def test_assistant_thread_start_and_a_question(bot, slack):
     server = bot()
+    from progress.service import MemberRef
+
+    server.services.progress.set_level(MemberRef("T1", "U1"), 2)
     started = {"type": "assistant_thread_started", "event_ts": "700.2",
                "assistant_thread": {"user_id": "U1", "channel_id": "D1", "thread_ts": "700.1",
                                     "context": {"channel_id": "C1", "team_id": "T1"}}}
     assert server.event(started, event_id="EvA1")[0] == 200
     prompts = slack.wait_for("assistant.threads.setSuggestedPrompts")[0].params
     assert prompts["thread_ts"] == "700.1" and len(prompts["prompts"]) == 4
+    assert prompts["prompts"][0]["title"] == "Explain linear and logistic regression"  # fits the member's Level 2
     greeting = slack.wait_for("chat.postMessage")[0].params
     assert greeting["thread_ts"] == "700.1" and "learning path" in greeting["text"]
 

@@ -28,9 +28,15 @@ def register(app: App, services: BotServices) -> None:
     assistant = Assistant()
 
     @assistant.thread_started
-    def start(say: Say, set_suggested_prompts: SetSuggestedPrompts) -> None:
+    def start(event: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
+              set_suggested_prompts: SetSuggestedPrompts) -> None:
         say(GREETING)
-        set_suggested_prompts(prompts=suggested_prompts(1), title="Try one of these")
+        level = 1
+        user_id = (event.get("assistant_thread") or {}).get("user_id", "")
+        if services.progress is not None and user_id:
+            ref = services.member_ref(client, team_id=body.get("team_id", ""), user_id=user_id)
+            level = services.progress.member(ref).level
+        set_suggested_prompts(prompts=suggested_prompts(level), title=f"Try one of these (Level {level})")
 
     def just_ack(ack: Any = None) -> None:
         return None
