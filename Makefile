@@ -2,6 +2,8 @@
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
+# A local folder of prebuilt wheels (the CPU torch wheel on the development machines), used when present.
+WHEELS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels)
 
 .PHONY: run chat test lint ingest eval clean
 
@@ -11,11 +13,11 @@ $(BIN)/python:
 
 # torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see README).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet $(WHEELS) -e .
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet $(WHEELS) -e ".[test]"
 	touch $@ $(VENV)/.installed
 
 ## run: install and start the mentor in the terminal (embedded Chroma, no Slack, no LLM key)
