@@ -150,15 +150,13 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
 
 def promotion_text(level: int) -> str:
     """The announcement of a promotion, naming what unlocks (from the catalogue)."""
-    from knowledge.catalogue import catalogue
+    from progress.service import unlocks
 
-    lvl = catalogue().level(level)
-    if lvl.tracks:
-        unlocks = "; pick your specialization with `/mlpath track A-E`: " + ", ".join(
-            f"{t.id} {escape(t.title)}" for t in lvl.tracks)
-    else:
-        unlocks = ". Unlocked: " + ", ".join(escape(m.title) for m in lvl.modules)
-    return f"🎉 You reached *Level {level}: {escape(lvl.name)}*{unlocks}."
+    name, opened, is_track_choice = unlocks(level)
+    listed = ", ".join(escape(t) for t in opened)
+    what = (f"; pick your specialization with `/mlpath track A-E`: {listed}" if is_track_choice
+            else f". Unlocked: {listed}")
+    return f"🎉 You reached *Level {level}: {escape(name)}*{what}."
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:

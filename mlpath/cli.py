@@ -228,7 +228,7 @@ def _local_member():  # type: ignore[no-untyped-def]
 def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[str], None],
                       read: Callable[[str], str]) -> None:
     """/quiz, /progress, /habits, /done in the terminal: the same core as the Slack bot."""
-    from bot.listeners.commands.progress import resolve_scope
+    from progress.service import resolve_scope, unlocks
 
     cmd, _, rest = line.partition(" ")
     rest = rest.strip()
@@ -256,9 +256,9 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
             write(("correct! " if result.correct else f"not quite: the answer is {'ABCD'[q.answer]}. ")
                   + q.explanation + f" (+{result.xp} XP; source: {q.section})")
             if result.promoted_to:
-                from bot.blocks import promotion_text
-
-                write(promotion_text(result.promoted_to).replace("*", "").replace("`", ""))
+                name, opened, is_track_choice = unlocks(result.promoted_to)
+                write(f"You reached Level {result.promoted_to}: {name}! "
+                      + ("Specialization tracks: " if is_track_choice else "Unlocked: ") + ", ".join(opened))
             if result.placement_done_level:
                 write(f"Placement done: you start at Level {result.placement_done_level}.")
             prompt = progress.next_placement(member) if result.next_placement else None
@@ -442,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # last line of defence: one line, never a traceback for users
+        # read directly, not through Settings: the last line of defence must work whatever state Settings is in
         if os.environ.get("MLPATH_DEBUG"):
             raise
         print(f"mlpath: unexpected error: {type(exc).__name__}: {exc} (set MLPATH_DEBUG=1 for details)",

@@ -381,7 +381,7 @@ class Progress:
         return streak_state(days, local_date(member, now))
 
     # ----- leaderboard and progress -----
-    def leaderboard(self, team_id: str, *, week_start: date) -> list[LeaderRow]:
+    def leaderboard(self, team_id: str, *, week_start: date, now: datetime | None = None) -> list[LeaderRow]:
         end = week_start + timedelta(days=7)
         with self.db.session() as s:
             rows = repo.xp_by_member_day_kind(s, team_id=team_id, start=week_start, end=end)
@@ -390,7 +390,7 @@ class Progress:
         for member_id, _day, kind, amount in rows:
             cap_kind = "habit" if kind.startswith("habit") else kind
             totals[member_id] = totals.get(member_id, 0) + min(amount, DAILY_CAPS.get(cap_kind, amount))
-        now = utcnow()
+        now = now or utcnow()
         ranked = sorted(((xp, mid) for mid, xp in totals.items()
                          if mid in members and not members[mid].leaderboard_opt_out), key=lambda x: (-x[0], x[1]))
         return [LeaderRow(i, members[mid].user_id, members[mid].display_name, xp, self.streak(members[mid], now))
@@ -411,7 +411,7 @@ class Progress:
         mastered = sum(t.mastered for t in topics)
         needed = int(-(-PROMOTION_SHARE * len(topics) // 1)) if member.level < 4 else len(topics)
         week_start = local_date(member, now) - timedelta(days=local_date(member, now).weekday())
-        board = self.leaderboard(member.team_id, week_start=week_start)
+        board = self.leaderboard(member.team_id, week_start=week_start, now=now)
         mine = next((r for r in board if r.user_id == member.user_id), None)
         weekly_xp = mine.xp if mine else self._own_weekly_xp(member, week_start)
         next_name = self.cat.level(member.level + 1).name if member.level < 4 else None
@@ -429,6 +429,34 @@ class Progress:
 
 FREEZE_EVERY = 7
 MAX_FREEZES = 2
+
+
+def resolve_scope(scope: str, cat: Catalogue | None = None) -> tuple[str | None, int | None, str | None]:
+    """A quiz scope as a member types it → (topic id, level, error). Accepts a level ("2", "level 2"), a topic
+    id or words of a topic title; the error is plain text (front ends escape it)."""
+    cat = cat or catalogue()
+    text = scope.strip().lower().removeprefix("level").strip()
+    if not text:
+        return None, None, None
+    if text.isdigit():
+        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
+    topics = [t for _, t in cat.all_topics()]
+    for t in topics:
+        if text in (t.id, t.title.lower()):
+            return t.id, None, None
+    matches = [t for t in topics if text in t.title.lower() or text in t.id]
+    if len(matches) == 1:
+        return matches[0].id, None, None
+    return None, None, (f"no single topic matches “{scope.strip()}” "
+                        "(try a topic id such as window-functions, or a level 1-4)")
+
+
+def unlocks(level: int, cat: Catalogue | None = None) -> tuple[str, list[str], bool]:
+    """What reaching `level` opens: (level name, module or track titles, True when it is a track choice)."""
+    lvl = (cat or catalogue()).level(level)
+    if lvl.tracks:
+        return lvl.name, [f"{t.id} {t.title}" for t in lvl.tracks], True
+    return lvl.name, [m.title for m in lvl.modules], False
 
 
 def streak_state(days: set[date], today: date) -> tuple[int, int]:

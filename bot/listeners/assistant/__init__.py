@@ -27,7 +27,11 @@ def suggested_prompts(level: int = 1, count: int = 4) -> list[dict[str, str]]:
 def register(app: App, services: BotServices) -> None:
     assistant = Assistant()
 
-    @assistant.thread_started
+    def just_ack(ack: Any = None) -> None:
+        return None
+
+    # lazy, like every listener here: the greeting needs users.info and the database, which must not
+    # delay the HTTP acknowledgement (Bolt runs non-lazy listeners before answering Slack)
     def start(event: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
               set_suggested_prompts: SetSuggestedPrompts) -> None:
         say(GREETING)
@@ -37,9 +41,6 @@ def register(app: App, services: BotServices) -> None:
             ref = services.member_ref(client, team_id=body.get("team_id", ""), user_id=user_id)
             level = services.progress.member(ref).level
         set_suggested_prompts(prompts=suggested_prompts(level), title=f"Try one of these (Level {level})")
-
-    def just_ack(ack: Any = None) -> None:
-        return None
 
     def respond(payload: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
                 set_status: SetStatus) -> None:
@@ -53,5 +54,6 @@ def register(app: App, services: BotServices) -> None:
                                            surface="assistant", history=history)
         say(text=reply.text, blocks=reply.blocks)
 
+    assistant.thread_started(lazy=[start])(just_ack)
     assistant.user_message(lazy=[respond])(just_ack)
     app.use(assistant)

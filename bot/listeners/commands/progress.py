@@ -11,26 +11,7 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.services import BotServices
 from knowledge.catalogue import catalogue
-from progress.service import MemberRef, local_date, utcnow
-
-
-def resolve_scope(scope: str) -> tuple[str | None, int | None, str | None]:
-    """`/mlpath quiz` argument → (topic id, level, error). Accepts a level (2, "level 2"), a topic id or
-    words of a topic title."""
-    text = scope.strip().lower().removeprefix("level").strip()
-    if not text:
-        return None, None, None
-    if text.isdigit():
-        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
-    topics = [t for _, t in catalogue().all_topics()]
-    for t in topics:
-        if text in (t.id, t.title.lower()):
-            return t.id, None, None
-    matches = [t for t in topics if text in t.title.lower() or text in t.id]
-    if len(matches) == 1:
-        return matches[0].id, None, None
-    return None, None, (f"no single topic matches “{blocks.escape(scope)}” "
-                        "(try a topic id such as window-functions, or a level 1-4)")
+from progress.service import MemberRef, local_date, resolve_scope, utcnow
 
 
 def send_next_question(services: BotServices, member: MemberRef, scope: str, respond: Respond) -> None:
@@ -40,7 +21,7 @@ def send_next_question(services: BotServices, member: MemberRef, scope: str, res
     else:
         topic, level, error = resolve_scope(scope)
         if error:
-            respond(replace_original=False, response_type="ephemeral", text=f"Sorry: {error}.")
+            respond(replace_original=False, response_type="ephemeral", text=f"Sorry: {blocks.escape(error)}.")
             return
         prompt = services.progress.next_question(member, topic=topic, level=level)
     if prompt is None:
