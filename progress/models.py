@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -30,6 +30,12 @@ class Member(Base):
     nudge_time: Mapped[str] = mapped_column(String(5), default="09:00")
     leaderboard_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     placed: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """No reminder DMs before this local date (`/mlpath nudges snooze N`)."""
+    unreachable: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Slack's error when a DM could not be delivered (e.g. account_inactive); cleared when they interact."""
+    tz_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When `tz` was last read from Slack (refreshed at most daily)."""
 
 
 class Delivery(Base):
@@ -89,3 +95,59 @@ class HabitCheckin(Base):
     """The habit's period in the member's calendar: 2026-11-26 (daily), 2026-W48 (weekly), 2026-11 (monthly)."""
     local_date: Mapped[date] = mapped_column(Date)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Claim(Base):
+    """Exactly-once work across processes: whoever inserts the row for (kind, key) does the work.
+
+    kind `nudge`: key "<member id>:<local date>"; `leaderboard`: "<channel>:<ISO week>"; `event`: a Slack
+    event_id. `status` goes claimed -> sending -> sent (or failed / skipped); see progress/scheduler.py.
+    """
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        UniqueConstraint("kind", "key", name="uq_claims_kind_key"),
+        Index("ix_claims_kind_local_date", "kind", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(160))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), nullable=True)
+    local_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="claimed")
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """What was sent, e.g. the Slack message ts."""
+
+
+class AnswerRecord(Base):
+    """One answer given to a member: the question-and-answer log that feedback, stats and LLM budgets read."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    """The id carried in Slack feedback buttons."""
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    user_id: Mapped[str] = mapped_column(String(32), default="", index=True)
+    surface: Mapped[str] = mapped_column(String(16), default="")
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    grounded: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    citations: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON list of {n, section, source}."""
+    answerer: Mapped[str] = mapped_column(String(80), default="extractive")
+    """`extractive` or `llm:<provider:model>`."""
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    feedback: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """+1 / -1 from the member's buttons, last click wins."""
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
