@@ -32,12 +32,15 @@ _APP_TOKEN = re.compile(r"^xapp-[A-Za-z0-9-]+$")
 _SECRET = re.compile(r"^[0-9a-f]{32}$")
 
 
-def check_slack_settings(settings: Settings, *, http: bool) -> None:
-    """Missing or malformed tokens: one line naming the variable (never its value)."""
+def check_slack_settings(settings: Settings, *, http: bool | None) -> None:
+    """Missing or malformed tokens: one line naming the variable (never its value). `http=None`: only the
+    bot token is needed (the scheduler sends through the Web API and receives nothing)."""
     if not settings.slack_bot_token:
         raise UserError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…, from your Slack app's OAuth page)")
     if not _BOT_TOKEN.match(settings.slack_bot_token):
         raise UserError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
+    if http is None:
+        return
     if http:
         if not settings.slack_signing_secret:
             raise UserError("SLACK_SIGNING_SECRET is not set (Basic Information › Signing Secret); HTTP mode needs it")

@@ -209,3 +209,55 @@ def build_leaderboard(rows: list[Any], *, week: str) -> list[dict[str, Any]]:
         name = escape(r.display_name or r.user_id)
         lines.append(f"{r.rank}. {name} — {r.xp} XP · 🔥 {r.streak}")
     return _sections("\n".join(lines))
+
+
+# ----- daily reminder and weekly post -----
+NUDGE_QUIZ = "nudge_quiz"
+
+
+def nudge_text(message: Any) -> str:
+    """The notification text of a reminder DM (what a phone shows)."""
+    return f"{message.greeting} {message.lines[0] if message.lines else ''}".strip()
+
+
+def build_nudge(message: Any) -> list[dict[str, Any]]:
+    """The daily DM: greeting, today's habit(s) with Done buttons, the quiz button with reviews due, the
+    streak. Our own wording is mrkdwn; names and habit texts come escaped from `escape`."""
+    greeting = escape(message.greeting)
+    out: list[dict[str, Any]] = [_section(f"*{greeting}*")]
+    habit_lines = len(message.habits)
+    for i, (habit, done) in enumerate(message.habits):
+        text = escape(message.lines[i]) if i < len(message.lines) else escape(habit.description)
+        block = _section(("✅ " if done else "") + text)
+        if not done:
+            block["accessory"] = {"type": "button", "action_id": f"{HABIT_DONE}_{habit.id}",
+                                  "text": {"type": "plain_text", "text": "Done"}, "value": habit.id}
+        out.append(block)
+    rest = [escape(line) for line in message.lines[habit_lines:]]
+    if rest:
+        out.append(_section("\n".join(rest)))
+    label = f"Take today's quiz ({message.due_reviews} due)" if message.due_reviews else "Take today's quiz"
+    out.append({"type": "actions", "block_id": "nudge_actions", "elements": [
+        {"type": "button", "action_id": NUDGE_QUIZ, "style": "primary", "value": "-",
+         "text": {"type": "plain_text", "text": label}}]})
+    out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        "Reminders: `/mlpath nudges time 08:30` · `/mlpath nudges snooze 3` · `/mlpath nudges off`")}]})
+    return out
+
+
+def leaderboard_post_text(post: Any) -> str:
+    return f"mlpath leaderboard, week {post.week}"
+
+
+def build_leaderboard_post(post: Any) -> list[dict[str, Any]]:
+    """The weekly channel post: last week's top members with XP and streaks, and a line of encouragement."""
+    lines = [f"*🏆 mlpath leaderboard — week {escape(post.week)}*"]
+    medals = {1: "🥇", 2: "🥈", 3: "🥉"}
+    for r in post.rows:
+        name = escape(r.display_name or r.user_id)
+        streak = f" · 🔥 {r.streak}" if r.streak else ""
+        lines.append(f"{medals.get(r.rank, f'{r.rank}.')} {name} — {r.xp} XP{streak}")
+    lines.append("")
+    lines.append(escape(post.line))
+    return _sections("\n".join(lines)) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        "Earn XP with `/mlpath quiz` and `/mlpath habits` · hide yourself with `/mlpath leaderboard off`")}]}]

@@ -1,4 +1,4 @@
-"""The `mlpath` command line: ingest, search, ask, eval and an interactive chat with the mentor.
+"""The `mlpath` command line: ingest, search, ask, eval, an interactive chat, the Slack bot and its scheduler.
 
 Errors the user can fix print one line (`mlpath: error: …`) and exit with code 2; nothing prints a
 traceback unless MLPATH_DEBUG=1.
@@ -377,6 +377,95 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scheduler(*, clock: Any = None):  # type: ignore[no-untyped-def]
+    """The scheduler over Slack's Web API: needs SLACK_BOT_TOKEN only (no mentor, no embedding model)."""
+    from bot.app import check_slack_settings
+    from bot.nudges import SlackSender, scheduler_client
+    from mlpath.settings import get_settings
+    from progress.scheduler import Scheduler
+    from progress.setup import open_progress
+
+    settings = get_settings()
+    check_slack_settings(settings, http=None)
+    sender = SlackSender(scheduler_client(settings), rate=settings.send_rate)
+    return Scheduler(open_progress(settings), sender, settings, **({"clock": clock} if clock else {}))
+
+
+def _instant(value: str) -> Any:
+    """--at: an ISO-8601 instant; without an offset it is UTC."""
+    from datetime import UTC, datetime
+
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"“{value}” is not an ISO-8601 time such as 2026-11-26T09:00:00+01:00") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _week(value: str) -> str:
+    from progress.scheduler import parse_week
+
+    try:
+        start = parse_week(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    year, week, _ = start.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _logging() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    _logging()
+    scheduler = _scheduler()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    if args.once:
+        report = scheduler.tick()
+        print(f"nudges: {report.line()}")
+        return 0
+    scheduler.run_forever(stop)
+    return 0
+
+
+def cmd_nudges(args: argparse.Namespace) -> int:
+    _logging()
+    scheduler = _scheduler()
+    report = scheduler.run_nudges(args.at)
+    if args.json:
+        _print_json({"due": report.due, "sent": report.sent, "recovered": report.recovered,
+                     "skipped": report.skipped, "failed": report.failed, "unreachable": report.unreachable,
+                     "retry": report.retry, "lost_race": report.lost_race, "errors": report.errors})
+    else:
+        print(f"nudges: {report.line()}")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from mlpath.settings import get_settings
+
+    if not get_settings().leaderboard_channel:
+        raise UserError("LEADERBOARD_CHANNEL is not set: nothing to post (set it to the channel id, C…)")
+    _logging()
+    scheduler = _scheduler()
+    outcomes = scheduler.post_leaderboard(args.week, retry_failed=True)
+    if not outcomes:
+        print("leaderboard: no members yet, nothing posted")
+    for team, outcome in outcomes:
+        print(f"leaderboard {team}: {outcome}")
+    return 1 if any(o.startswith("failed") for _, o in outcomes) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlpath", description="An AI/ML learning mentor for your team.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -417,6 +506,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="HTTP port (default PORT or 3000)")
     p.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("scheduler", help="send the daily reminder DMs and the weekly leaderboard post (runs until "
+                                         "stopped; safe to run several)")
+    p.add_argument("--once", action="store_true", help="one check, then exit")
+    p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("nudges", help="reminder DMs for cron: `mlpath nudges run [--at ISO-8601]`")
+    p.add_argument("action", choices=["run"], help="run: send the DMs due at that instant (twice sends nothing new)")
+    p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-26T09:00Z")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_nudges)
+
+    p = sub.add_parser("leaderboard", help="`mlpath leaderboard post [--week YYYY-Www]` to LEADERBOARD_CHANNEL")
+    p.add_argument("action", choices=["post"], help="post: the week's leaderboard, once per week")
+    p.add_argument("--week", type=_week, default=None, help="ISO week, e.g. 2026-W47 (default: last week)")
+    p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("chat", help="talk to the mentor in the terminal")
     p.add_argument("--level", type=_level)

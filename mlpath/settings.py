@@ -9,11 +9,23 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlpath.errors import UserError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_hhmm(value: str) -> tuple[int, int] | None:
+    """"9:30" / "09:30" → (9, 30); anything else → None."""
+    hours, sep, minutes = value.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2 or len(hours) > 2:
+        return None
+    h, m = int(hours), int(minutes)
+    return (h, m) if 0 <= h < 24 and 0 <= m < 60 else None
 
 
 class Settings(BaseSettings):
@@ -80,6 +92,66 @@ class Settings(BaseSettings):
     admin_user_ids: str = Field(default="", validation_alias=AliasChoices("ADMIN_USER_IDS"),
                                 description="Comma-separated Slack user ids allowed to run admin commands.")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"))
+
+    # ----- reminders and the weekly leaderboard (mlpath scheduler) -----
+    leaderboard_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("LEADERBOARD_CHANNEL"),
+        description="Channel id (C…) for the weekly leaderboard post; unset = no post.",
+    )
+    leaderboard_day: str = Field(
+        default="mon", validation_alias=AliasChoices("LEADERBOARD_DAY"),
+        description="Weekday of the leaderboard post (mon … sun), in TEAM_TZ.",
+    )
+    leaderboard_time: str = Field(
+        default="09:00", validation_alias=AliasChoices("LEADERBOARD_TIME"),
+        description="Local time HH:MM of the leaderboard post, in TEAM_TZ.",
+    )
+    team_tz: str = Field(
+        default="UTC", validation_alias=AliasChoices("TEAM_TZ"),
+        description="The team's IANA time zone for the weekly post, e.g. Europe/Berlin.",
+    )
+    nudge_cutoff_hours: float = Field(
+        default=4.0, gt=0, le=24, validation_alias=AliasChoices("MLPATH_NUDGE_CUTOFF_HOURS"),
+        description="A reminder more than this late (scheduler down) is skipped for that day.",
+    )
+    send_rate: float = Field(
+        default=2.0, gt=0, le=50, validation_alias=AliasChoices("MLPATH_SEND_RATE"),
+        description="Reminder DMs per second (Slack allows about 1 message per second per channel).",
+    )
+    scheduler_interval: float = Field(
+        default=60.0, gt=0, le=3600, validation_alias=AliasChoices("MLPATH_SCHEDULER_INTERVAL"),
+        description="Seconds between the scheduler's checks for due reminders.",
+    )
+
+    @field_validator("leaderboard_day")
+    @classmethod
+    def _check_day(cls, value: str) -> str:
+        day = value.strip().lower()[:3]
+        if day not in WEEKDAYS:
+            raise ValueError("must be a weekday: mon, tue, wed, thu, fri, sat or sun")
+        return day
+
+    @field_validator("leaderboard_time")
+    @classmethod
+    def _check_time(cls, value: str) -> str:
+        parsed = parse_hhmm(value)
+        if parsed is None:
+            raise ValueError("must be a time HH:MM such as 09:00")
+        return f"{parsed[0]:02d}:{parsed[1]:02d}"
+
+    @field_validator("team_tz")
+    @classmethod
+    def _check_tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
+        return value.strip()
+
+    @field_validator("leaderboard_channel")
+    @classmethod
+    def _check_channel(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
 
     @field_validator("slack_api_url")
     @classmethod

@@ -9,14 +9,14 @@ SQLite and PostgreSQL alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from progress.models import Card, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import Card, Claim, Delivery, HabitCheckin, Member, XpEvent
 
 
 def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
@@ -157,3 +157,107 @@ def checked_in(session: Session, *, member_id: int, periods: Iterable[str]) -> s
     rows = session.execute(select(HabitCheckin.habit_id, HabitCheckin.period).where(
         HabitCheckin.member_id == member_id, HabitCheckin.period.in_(list(periods))))
     return {(h, p) for h, p in rows}
+
+
+# ----- reminders: planning -----
+def nudge_candidates(session: Session) -> list[tuple[int, str, str, str, date | None]]:
+    """(member id, user id, tz, nudge time, snoozed until) of every member who gets reminder DMs: one query,
+    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py)."""
+    rows = session.execute(
+        select(Member.id, Member.user_id, Member.tz, Member.nudge_time, Member.snoozed_until)
+        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None))
+    )
+    return [(int(i), str(u), str(tz), str(t), s) for i, u, tz, t, s in rows]
+
+
+def claims_on(session: Session, *, kind: str, dates: Iterable[date]) -> list[Claim]:
+    """Every claim of `kind` for the given local dates (the few dates that are 'today' somewhere)."""
+    return list(session.scalars(select(Claim).where(Claim.kind == kind, Claim.local_date.in_(list(dates)))))
+
+
+# ----- claims: exactly-once work across processes -----
+def insert_claim(session: Session, *, kind: str, key: str, owner: str, now: datetime, member_id: int | None = None,
+                 local_date: date | None = None) -> int | None:
+    """The claim's id for the one caller that inserted it; None when someone already holds (kind, key)."""
+    stmt = _insert(session, Claim).values(
+        kind=kind, key=key, owner=owner, member_id=member_id, local_date=local_date, status="claimed",
+        claimed_at=now, updated_at=now, attempts=1,
+    ).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(Claim.id)
+    return session.execute(stmt).scalar()
+
+
+def get_claim(session: Session, *, kind: str, key: str) -> Claim | None:
+    return session.scalar(select(Claim).where(Claim.kind == kind, Claim.key == key))
+
+
+def take_over_claim(session: Session, *, claim_id: int, owner: str, now: datetime, stale_before: datetime,
+                    statuses: Iterable[str] = ("claimed", "sending")) -> bool:
+    """Take a claim whose owner stopped touching it (died between claim and send): a conditional UPDATE, so
+    of several schedulers noticing the same stale claim exactly one wins."""
+    row = session.execute(
+        update(Claim)
+        .where(Claim.id == claim_id, Claim.status.in_(list(statuses)), Claim.updated_at < stale_before)
+        .values(owner=owner, updated_at=now, attempts=Claim.attempts + 1)
+        .returning(Claim.id)
+        .execution_options(synchronize_session=False)  # no Python-side evaluation of the WHERE
+    ).scalar()
+    return row is not None
+
+
+def move_claim(session: Session, *, claim_id: int, owner: str, from_status: str, to_status: str, now: datetime,
+               error: str | None = None, ref: str | None = None) -> bool:
+    """Advance a claim we own (claimed → sending → sent/failed/skipped); False if it is no longer ours."""
+    values: dict[str, object] = {"status": to_status, "updated_at": now, "error": error}
+    if ref is not None:
+        values["ref"] = ref
+    row = session.execute(
+        update(Claim)
+        .where(Claim.id == claim_id, Claim.owner == owner, Claim.status == from_status)
+        .values(**values)
+        .returning(Claim.id)
+        .execution_options(synchronize_session=False)  # no Python-side evaluation of the WHERE
+    ).scalar()
+    return row is not None
+
+
+def claims_with_status(session: Session, *, kind: str, status: str) -> list[Claim]:
+    return list(session.scalars(select(Claim).where(Claim.kind == kind, Claim.status == status)))
+
+
+# ----- reminders: member state -----
+def mark_unreachable(session: Session, *, member_id: int, error: str) -> None:
+    session.execute(update(Member).where(Member.id == member_id).values(unreachable=error[:32]))
+
+
+def members_by_ids(session: Session, *, ids: Iterable[int]) -> dict[int, Member]:
+    return {m.id: m for m in session.scalars(select(Member).where(Member.id.in_(list(ids))))}
+
+
+def stale_time_zones(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """(member id, user id) of members whose time zone was not read from Slack in the last 24 hours."""
+    cutoff = now - timedelta(days=1)
+    rows = session.execute(
+        select(Member.id, Member.user_id)
+        .where(Member.active.is_(True), Member.unreachable.is_(None),
+               or_(Member.tz_checked_at.is_(None), Member.tz_checked_at < cutoff))
+        .order_by(Member.tz_checked_at.is_not(None), Member.tz_checked_at, Member.id)
+        .limit(limit)
+    )
+    return [(int(i), str(u)) for i, u in rows]
+
+
+def claim_tz_check(session: Session, *, member_id: int, now: datetime) -> bool:
+    """Mark a member's time zone as being checked now; False if another process just did (at most daily)."""
+    cutoff = now - timedelta(days=1)
+    row = session.execute(
+        update(Member)
+        .where(Member.id == member_id, or_(Member.tz_checked_at.is_(None), Member.tz_checked_at < cutoff))
+        .values(tz_checked_at=now)
+        .returning(Member.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    return row is not None
+
+
+def team_ids(session: Session) -> list[str]:
+    return sorted(set(session.scalars(select(Member.team_id).where(Member.active.is_(True)).distinct())))

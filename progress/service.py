@@ -29,6 +29,7 @@ from fsrs import Rating, Scheduler
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.quizzes import Question, question_bank
+from mlpath.settings import parse_hhmm
 from progress import repository as repo
 from progress.db import Database
 from progress.models import Member
@@ -39,6 +40,7 @@ DAILY_CAPS = {"quiz": 100, "review": 50, "habit": 60, "streak": 5}
 MASTERY_RETRIEVABILITY = 0.8
 PROMOTION_SHARE = 0.8
 NEW_EVERY = 4
+MAX_SNOOZE_DAYS = 90
 
 
 def utcnow() -> datetime:
@@ -164,6 +166,10 @@ class Progress:
                 updates["display_name"] = ref.display_name
             if ref.tz and ref.tz != m.tz:
                 updates["tz"] = ref.tz
+            if ref.tz and (m.tz_checked_at is None or _aware(m.tz_checked_at) < now - timedelta(days=1)):
+                updates["tz_checked_at"] = now  # the bot read it from users.info today
+            if m.unreachable:  # they talk to the bot again, so DMs reach them
+                updates["unreachable"] = None
             if updates:
                 repo.update_member(s, member_id=m.id, **updates)
                 for k, v in updates.items():
@@ -188,7 +194,47 @@ class Progress:
         with self.db.session() as s:
             repo.update_member(s, member_id=member.id, active=active)
 
+    # ----- reminders -----
+    def set_nudges(self, ref: MemberRef, enabled: bool) -> Member:
+        member = self.member(ref)
+        with self.db.session() as s:
+            repo.update_member(s, member_id=member.id, nudges_enabled=enabled,
+                               **({"snoozed_until": None} if enabled else {}))
+        return self.member(ref)
+
+    def set_nudge_time(self, ref: MemberRef, hhmm: str) -> Member:
+        """Raises ValueError for anything but a time HH:MM."""
+        parsed = parse_hhmm(hhmm)
+        if parsed is None:
+            raise ValueError(f"“{hhmm}” is not a time such as 09:00 or 17:30")
+        member = self.member(ref)
+        with self.db.session() as s:
+            repo.update_member(s, member_id=member.id, nudge_time=f"{parsed[0]:02d}:{parsed[1]:02d}",
+                               nudges_enabled=True)
+        return self.member(ref)
+
+    def snooze(self, ref: MemberRef, days: int, *, now: datetime | None = None) -> date | None:
+        """Skip the next `days` reminder days (today counts while today's reminder is still ahead); 0 ends a
+        snooze. Returns the local date reminders resume (None when not snoozed)."""
+        if not 0 <= days <= MAX_SNOOZE_DAYS:
+            raise ValueError(f"snooze takes a number of days from 0 to {MAX_SNOOZE_DAYS}")
+        now = now or utcnow()
+        member = self.member(ref, now=now)
+        resume: date | None = None
+        if days:
+            local = now.astimezone(zone(member.tz))
+            hm = parse_hhmm(member.nudge_time) or (9, 0)
+            first = local.date() if (local.hour, local.minute) < hm else local.date() + timedelta(days=1)
+            resume = first + timedelta(days=days)
+        with self.db.session() as s:
+            repo.update_member(s, member_id=member.id, snoozed_until=resume)
+        return resume
+
     # ----- quizzes -----
+    def eligible(self, member: Member) -> list[Question]:
+        """Every question the member can get (their level and below, their track at Level 4)."""
+        return self._eligible(member, topic=None, level=None)
+
     def _eligible(self, member: Member, *, topic: str | None, level: int | None) -> list[Question]:
         out = []
         for q in self.bank.values():

@@ -28,6 +28,12 @@ class FakeSlack:
         }
         self.forced: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.threads: dict[str, list[dict[str, Any]]] = {}
+        # reminders: per-user time zones for users.info, per-user errors for DMs, the messages posted per
+        # channel (for conversations.history) and a delay that holds chat.postMessage *after* recording it
+        self.users: dict[str, dict[str, Any]] = {}
+        self.user_errors: dict[str, str] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.post_delay = 0.0
         self._lock = threading.Lock()
         self._ts = 1700000000.0
         fake = self
@@ -42,13 +48,15 @@ class FakeSlack:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                for key in ("blocks", "prompts"):
+                for key in ("blocks", "prompts", "metadata"):
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
                 method = self.path.removeprefix("/api/").strip("/")
                 status, headers, body = fake.respond(method, params)
                 with fake._lock:
                     fake.calls.append(Call(method, params, dict(self.headers), status))
+                if method == "chat.postMessage" and fake.post_delay:
+                    time.sleep(fake.post_delay)
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 for k, v in headers.items():
@@ -75,18 +83,48 @@ class FakeSlack:
             queue = self.forced.get(method)
             if queue:
                 return queue.pop(0)
-            self._ts += 1
+            self._ts = max(self._ts + 0.000001, time.time())  # like Slack: unique, increasing, real time
             ts = f"{self._ts:.6f}"
         if method in self.replies:
             return 200, {}, self.replies[method]
         if method == "conversations.replies":
             return 200, {}, {"ok": True, "messages": self.threads.get(params.get("ts", ""), [])}
         if method == "chat.postMessage":
-            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+            channel = str(params.get("channel") or "")
+            if channel in self.user_errors:
+                return 200, {}, {"ok": False, "error": self.user_errors[channel]}
+            if channel[:1] in ("U", "W"):  # a DM to a user lands in the bot's IM channel with them
+                channel = "D" + channel
+            message = {"type": "message", "ts": ts, "user": "UBOT", "text": params.get("text", "")}
+            if params.get("metadata"):
+                message["metadata"] = params["metadata"]
+            with self._lock:
+                self.history.setdefault(channel, []).insert(0, message)
+            return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "conversations.open":
+            return 200, {}, {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))}}
+        if method == "conversations.history":
+            oldest = float(params.get("oldest") or 0)
+            with self._lock:
+                messages = [m for m in self.history.get(str(params.get("channel")), []) if float(m["ts"]) > oldest]
+            if str(params.get("include_all_metadata")).lower() not in ("1", "true"):
+                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            return 200, {}, {"ok": True, "messages": messages, "has_more": False}
+        if method == "users.info":
+            user = str(params.get("user", ""))
+            if user in self.users:
+                return 200, {}, {"ok": True, "user": {"id": user, **self.users[user]}}
         return 200, {}, {"ok": True}
 
     def force(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.forced.setdefault(method, []).append((status, headers or {}, body))
+
+    def dms(self, user: str | None = None) -> list[Call]:
+        """Successful chat.postMessage calls to users (reminder DMs), optionally to one user."""
+        return [c for c in self.calls_to("chat.postMessage") if c.status == 200
+                and str(c.params.get("channel", ""))[:1] in ("U", "W")
+                and str(c.params.get("channel")) not in self.user_errors
+                and (user is None or c.params.get("channel") == user)]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:

@@ -35,7 +35,7 @@ def test_slash_ask_acks_at_once_then_answers_ephemerally_with_sources(bot, slack
 @pytest.mark.parametrize("text, expect", [
     ("", "/mlpath ask &lt;question&gt;"),
     ("help", "/mlpath ask"),
-    ("nudges", "is coming soon"),
+    ("nudges", "One moment"),
     ("quiz", "One moment"),
     ("frobnicate now", "Unknown subcommand `frobnicate`"),
     ("<!channel>", "Unknown subcommand `&lt;!channel&gt;`"),

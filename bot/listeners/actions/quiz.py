@@ -45,6 +45,10 @@ def register(app: App, services: BotServices) -> None:
         scope = str(action.get("value") or "")
         send_next_question(services, ref(body, client), "" if scope == "-" else scope, respond)
 
+    def on_nudge_quiz(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        """"Take today's quiz" in the reminder DM: the question comes as a new message; the DM stays."""
+        send_next_question(services, ref(body, client), "", respond, replace=False)
+
     def on_habit(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
         assert services.progress is not None
         member = ref(body, client)
@@ -59,3 +63,4 @@ def register(app: App, services: BotServices) -> None:
     app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[on_answer])
     app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[on_next])
     app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[on_habit])
+    app.action(blocks.NUDGE_QUIZ)(ack=just_ack, lazy=[on_nudge_quiz])

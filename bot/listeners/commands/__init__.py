@@ -1,4 +1,4 @@
-"""`/mlpath` router: help, ask, admin re-ingest, and honest "coming soon" answers for what isn't built."""
+"""`/mlpath` router: help, ask, admin commands; progress, habits and reminders in progress.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from bot.listeners.commands.progress import run_progress_command
 from bot.services import BotServices
 from progress.service import MemberRef
 
-COMING = {
-    "nudges": "your daily reminder settings",
-}
-PROGRESS = {"quiz", "progress", "done", "habits", "leaderboard", "join", "leave", "track"}
+PROGRESS = {"quiz", "progress", "done", "habits", "leaderboard", "join", "leave", "track", "nudges"}
 HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path.
 • `/mlpath ask &lt;question&gt;` — an answer from the curriculum with numbered sources (only you see it)
 • `/mlpath quiz [topic|level|placement]` — the next question for you (spaced repetition)
@@ -23,10 +20,10 @@ HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learni
 • `/mlpath habits` — today's habits with check-in buttons · `/mlpath done <habit>` — check one off
 • `/mlpath leaderboard [off|on]` — this week's XP, or hide yourself from it · `/mlpath join` / `leave`
 • `/mlpath track A-E` — pick your Level 4 track
+• `/mlpath nudges [off|on|time HH:MM|snooze N]` — your daily reminder DM (default 09:00 your time)
 • `/mlpath help` — this help
 • Mention me in a channel (`@mlpath what is PCA?`) and I answer in a thread; reply in that thread to follow up.
-• Send me a direct message, or open me in the assistant side panel.
-Coming soon: `nudges` (daily reminders)."""
+• Send me a direct message, or open me in the assistant side panel."""
 ADMIN_HELP = ("• `/mlpath ingest` — re-ingest the bundled curriculum (admins only)\n"
               "• `/mlpath setlevel @member N` — set a member's level 1-4 (admins only)")
 
@@ -69,9 +66,6 @@ def register(app: App, services: BotServices) -> None:
             ack(text="One moment…")
         elif sub == "setlevel":
             ack(text="Setting the level…" if is_admin else "Only mlpath admins (ADMIN_USER_IDS) can set levels.")
-        elif sub in COMING:
-            ack(text=f"`/mlpath {sub}` ({COMING[sub]}) is coming soon. Today you can use `ask`; "
-                     "`/mlpath help` lists what works.")
         else:
             text = f"Unknown subcommand `{blocks.escape(sub[:40])}`.\n\n{help_text}"
             ack(blocks=blocks.build_text_mrkdwn(text), text="Unknown subcommand")

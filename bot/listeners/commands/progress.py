@@ -14,7 +14,9 @@ from knowledge.catalogue import catalogue
 from progress.service import MemberRef, local_date, resolve_scope, utcnow
 
 
-def send_next_question(services: BotServices, member: MemberRef, scope: str, respond: Respond) -> None:
+def send_next_question(services: BotServices, member: MemberRef, scope: str, respond: Respond, *,
+                       replace: bool = True) -> None:
+    """`replace=False` posts the question as a new message (from the reminder DM, which stays)."""
     assert services.progress is not None
     if scope == "placement":
         prompt = services.progress.next_placement(member)
@@ -25,10 +27,10 @@ def send_next_question(services: BotServices, member: MemberRef, scope: str, res
             return
         prompt = services.progress.next_question(member, topic=topic, level=level)
     if prompt is None:
-        respond(replace_original=True, response_type="ephemeral",
+        respond(replace_original=replace, response_type="ephemeral",
                 text="No questions there at your level yet — try `/mlpath quiz` without a topic.")
         return
-    respond(replace_original=True, response_type="ephemeral", text=prompt.question.question,
+    respond(replace_original=replace, response_type="ephemeral", text=prompt.question.question,
             blocks=blocks.build_quiz(prompt, scope=scope))
 
 
@@ -84,3 +86,52 @@ def run_progress_command(services: BotServices, sub: str, rest: str, member: Mem
         else:
             progress.set_level(member, 4, track=letter)
             say(f"Your Level 4 track is now {letter}.")
+    elif sub == "nudges":
+        say(nudges_command(services, member, rest))
+
+
+NUDGES_USAGE = ("Usage: `/mlpath nudges off`, `on`, `time HH:MM` (your local time), `snooze N` (days; 0 ends it), "
+                "or `/mlpath nudges` to see your settings.")
+
+
+def nudges_command(services: BotServices, member: MemberRef, rest: str) -> str:
+    """`/mlpath nudges off|on|time HH:MM|snooze N` → the one-line reply. Settings apply from the next send."""
+    progress = services.progress
+    assert progress is not None
+    words = rest.lower().split()
+    action = words[0] if words else ""
+    arg = words[1] if len(words) > 1 else ""
+    if action == "off" and len(words) == 1:
+        progress.set_nudges(member, False)
+        return "Daily reminders are off. `/mlpath nudges on` turns them back on."
+    if action == "on" and len(words) == 1:
+        m = progress.set_nudges(member, True)
+        return f"Daily reminders are on: every day at {m.nudge_time} ({blocks.escape(m.tz)})."
+    if action == "time" and len(words) == 2:
+        try:
+            m = progress.set_nudge_time(member, arg)
+        except ValueError as exc:
+            return f"Sorry: {blocks.escape(str(exc))}."
+        return (f"Your daily reminder now comes at {m.nudge_time}, your time ({blocks.escape(m.tz)}), "
+                "from the next one on.")
+    if action == "snooze" and len(words) == 2:
+        if not arg.isdigit():
+            return "Sorry: snooze takes a number of days, e.g. `/mlpath nudges snooze 3`."
+        try:
+            resume = progress.snooze(member, int(arg))
+        except ValueError as exc:
+            return f"Sorry: {blocks.escape(str(exc))}."
+        if resume is None:
+            return "Snooze ended: reminders continue as usual."
+        return f"Snoozed: no reminders until {resume:%a %d %b}. Enjoy the break!"
+    if not words:
+        m = progress.member(member)
+        if not m.nudges_enabled:
+            state = "off"
+        elif m.snoozed_until and m.snoozed_until > local_date(m, utcnow()):
+            state = f"snoozed until {m.snoozed_until:%a %d %b}"
+        else:
+            state = "on"
+        extra = " (I couldn't reach you by DM last time; writing to me fixes that)" if m.unreachable else ""
+        return (f"Daily reminders: {state}, at {m.nudge_time} ({blocks.escape(m.tz)}){extra}.\n{NUDGES_USAGE}")
+    return NUDGES_USAGE
