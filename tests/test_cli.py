@@ -189,3 +189,33 @@ def test_db_upgrade_command(monkeypatch, capsys, tmp_path):
     code, _, err = run(["db", "upgrade"], capsys)
     get_settings.cache_clear()
     assert code == 2 and err.startswith("mlpath: error: cannot open the database at DATABASE_URL")
+
+
+@pytest.mark.parametrize("env, argv, message", [
+    ({}, ["nudges", "run"], "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, ["leaderboard", "post"], "LEADERBOARD_CHANNEL is not set"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "LEADERBOARD_DAY": "someday"}, ["scheduler", "--once"], "LEADERBOARD_DAY"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "TEAM_TZ": "Mars/Olympus"}, ["scheduler", "--once"], "TEAM_TZ"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "LEADERBOARD_TIME": "9am"}, ["scheduler", "--once"], "LEADERBOARD_TIME"),
+])
+def test_scheduler_commands_fail_with_one_line_naming_what_is_missing(monkeypatch, capsys, tmp_path, env, argv,
+                                                                      message):
+    for name in ("SLACK_BOT_TOKEN", "LEADERBOARD_CHANNEL", "LEADERBOARD_DAY", "TEAM_TZ", "LEADERBOARD_TIME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLPATH_DATA_DIR", str(tmp_path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    code, _, err = run(argv, capsys)
+    get_settings.cache_clear()
+    assert code == 2 and err.startswith("mlpath: error: ") and message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nudges", "run", "--at", "tomorrow-ish"], "is not an ISO-8601 time"),
+    (["leaderboard", "post", "--week", "2026-W99"], "is not an ISO week"),
+])
+def test_scheduler_commands_reject_bad_arguments(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
