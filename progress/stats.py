@@ -73,7 +73,8 @@ def format_stats(stats: Stats) -> str:
         return f" ({100 * part / whole:.0f} %)" if whole else ""
 
     lines = [
-        f"members            {stats.members} ({stats.members_joined} joined, {stats.members - stats.members_joined} left)",
+        f"members            {stats.members} ({stats.members_joined} joined, "
+        f"{stats.members - stats.members_joined} left)",
         f"active this week   {stats.active_this_week}",
         f"questions asked    {stats.questions} ({stats.questions_this_week} this week)",
         f"refusals           {stats.refusals}{share(stats.refusals, stats.questions)} "
