@@ -166,8 +166,8 @@ def serve_socket_mode(settings: Settings, mentor: Mentor) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     app, services = build_app(settings, mentor)
-    if settings.metrics_port:  # no HTTP server of our own in Socket Mode: health and metrics on their own port
-        db = services.progress.db if services.progress else None
-        metrics.serve_ops(settings.metrics_port, health=lambda: health.check(store=mentor.store, db=db))
+    # no HTTP server of our own in Socket Mode: /healthz and /metrics on METRICS_PORT (when set)
+    metrics.serve_ops_from_settings(settings, db=services.progress.db if services.progress else None,
+                                    store=mentor.store)
     log.info("mlpath connecting to Slack in Socket Mode")
     SocketModeHandler(app, app_token=settings.slack_app_token).start()

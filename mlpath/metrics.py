@@ -160,3 +160,13 @@ def record_answer(surface: str, *, grounded: bool, seconds: float) -> None:
     ANSWERS.labels(surface=surface, outcome="grounded" if grounded else "refused").inc()
     if not grounded:
         REFUSALS.labels(surface=surface).inc()
+
+
+def serve_ops_from_settings(settings: Any, *, db: Any = None, store: Any = None) -> OpsServer | None:
+    """For long-running processes without an HTTP server (the scheduler, a Socket Mode bot): serve /metrics
+    and /healthz (ready when `db` and `store`, those given, answer) on METRICS_PORT; nothing when unset."""
+    if not settings.metrics_port:
+        return None
+    from mlpath import health
+
+    return serve_ops(settings.metrics_port, health=lambda: health.check(store=store, db=db))

@@ -223,3 +223,15 @@ def test_old_event_claims_are_pruned_and_a_dead_database_does_not_lose_questions
         assert SharedDeduper(dead, owner="h:3").check("EvX") == ""  # handled, and logged
     finally:
         dead.dispose()
+
+
+def test_processes_without_http_serve_ops_on_metrics_port_only_when_it_is_set(tmp_path, sqlite_db):
+    assert metrics.serve_ops_from_settings(make_settings(tmp_path), db=sqlite_db) is None
+    port = free_port()
+    server = metrics.serve_ops_from_settings(make_settings(tmp_path, metrics_port=port), db=sqlite_db)
+    assert server is not None
+    try:
+        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        assert "mlpath_nudges_sent_total" in get(f"http://127.0.0.1:{port}/metrics")[2]
+    finally:
+        server.close()
