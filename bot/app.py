@@ -158,6 +158,8 @@ def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> N
 
     app, services = build_app(settings, mentor)
     db = services.progress.db if services.progress else None
+    # also on METRICS_PORT when set, so a deployment's health checks work in either mode
+    metrics.serve_ops_from_settings(settings, db=db, store=mentor.store)
     log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics)", host, port)
     waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath")
 

@@ -93,7 +93,7 @@ def sample(metrics_text: str, name: str) -> float:
 
 
 def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slack, pg_url, chroma_server,
-                                                                   shared_collection):
+                                                                   shared_collection, curriculum_mentor):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("MLPATH_", "SLACK_", "DATABASE_URL", "CHROMA_", "LOG_", "METRICS_"))}
     env.update(DATABASE_URL=pg_url, CHROMA_URL=chroma_server, CHROMA_COLLECTION=shared_collection,
@@ -103,7 +103,9 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
     migrate = subprocess.run([str(exe), "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120)
     assert migrate.returncode == 0, migrate.stderr
 
-    replicas = [Replica(env, tmp_path, free_port()) for _ in range(2)]
+    ops_port = free_port()  # one replica also serves /healthz and /metrics on METRICS_PORT, as in compose
+    replicas = [Replica({**env, "METRICS_PORT": str(ops_port)}, tmp_path, free_port()),
+                Replica(env, tmp_path, free_port())]
     logs: list[str] = []
     try:
         deadline = time.monotonic() + 240
@@ -113,6 +115,9 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
             assert time.monotonic() < deadline, "replicas did not become ready"
             time.sleep(0.5)
         a, b = (BotServer(r.url, None, slack) for r in replicas)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ops_port}/healthz", timeout=10) as resp:
+            assert json.loads(resp.read()) == {"status": "ok", "chunks": curriculum_mentor.store.count(),
+                                               "vector_store": "ok", "database": "ok"}
 
         # 1. each event reaches both replicas at the same moment (a retry that hit the other one): one answer
         events = [mention(f"300.{i}", f"<@UBOT> question {i}: how do I detect data drift?") for i in range(4)]
