@@ -105,7 +105,9 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
         try:
             return next()
         finally:
-            metrics.ACK_SECONDS.labels(kind=kind).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.ACK_SECONDS.labels(kind=kind).observe(seconds)
+            log.info("slack %s acknowledged", kind, extra={"kind": kind, "ack_ms": round(seconds * 1000, 1)})
 
     @app.middleware
     def drop_duplicate_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:

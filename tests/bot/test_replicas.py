@@ -184,3 +184,8 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
             assert {"ts", "level", "logger", "msg"} <= set(record)
         assert TOKEN not in log and SECRET not in log and "detect data drift" not in log
     assert any("duplicate delivery of EvRep" in log for log in logs)
+    records = [json.loads(line) for log in logs for line in log.splitlines() if line.strip()]
+    answered = [r for r in records if r["msg"] == "answered on mention"]
+    assert len(answered) == 4 and all(r["grounded"] is True and r["answer_ms"] > 0 for r in answered)
+    acks = [r for r in records if r["msg"].startswith("slack ") and r["msg"].endswith(" acknowledged")]
+    assert len(acks) == 16 and {r["kind"] for r in acks} == {"app_mention", "command", "block_actions"}
