@@ -79,6 +79,24 @@ def test_docker_compose_config_resolves_the_stack_from_a_filled_env(tmp_path):
     assert re.fullmatch(r"chromadb/chroma:\d+\.\d+\.\d+", services["chroma"]["image"])
 
 
+def test_the_compose_file_itself_has_the_stack_even_without_a_compose_client():
+    """The same structure read straight from the YAML (anchors and merge keys resolved by PyYAML), so a machine
+    without a compose client still checks it."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == SERVICES
+    for name in ("bot", "scheduler", "migrate", "ingest"):
+        assert services[name]["build"] == "." and services[name]["env_file"] == ".env", name
+        assert services[name]["environment"]["CHROMA_URL"] == "http://chroma:8000", name
+        assert "@postgres:5432/" in services[name]["environment"]["DATABASE_URL"], name
+    assert services["bot"]["depends_on"]["ingest"] == {"condition": "service_completed_successfully"}
+    assert services["bot"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert services["scheduler"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    for name in ("bot", "scheduler", "chroma", "postgres"):
+        assert services[name]["healthcheck"]["test"], name
+    assert services["bot"]["environment"]["METRICS_PORT"] == services["scheduler"]["environment"]["METRICS_PORT"]
+
+
 def test_compose_refuses_to_start_without_a_database_password(tmp_path):
     env = "\n".join(line for line in (ROOT / ".env.example").read_text().splitlines()
                     if not line.startswith("POSTGRES_PASSWORD="))
