@@ -43,7 +43,11 @@ class Redactor(logging.Filter):
         return URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.scrub(record.getMessage())
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a logging call with mismatched arguments must not break the caller
+            message = f"{record.msg} {record.args}"
+        record.msg = self.scrub(message)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
