@@ -361,14 +361,14 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import logging
 
     from bot.app import check_slack_settings, serve_http, serve_socket_mode
+    from mlpath.logs import configure_logging
     from mlpath.settings import get_settings
 
     settings = get_settings()
     check_slack_settings(settings, http=args.http)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     mentor = _mentor()
     if args.http:
         serve_http(settings, mentor, host=args.host, port=args.port or settings.port)
@@ -415,9 +415,13 @@ def _week(value: str) -> str:
 
 
 def _logging() -> None:
+    """One line per event (JSON with LOG_FORMAT=json), secrets redacted — as `mlpath serve` logs."""
     import logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from mlpath.logs import configure_logging
+    from mlpath.settings import get_settings
+
+    configure_logging(get_settings())
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -425,8 +429,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from mlpath.metrics import serve_ops_from_settings
+    from mlpath.settings import get_settings
+
     _logging()
     scheduler = _scheduler()
+    ops = serve_ops_from_settings(get_settings(), db=scheduler.db)  # /metrics and /healthz on METRICS_PORT
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -434,7 +442,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         report = scheduler.tick()
         print(f"nudges: {report.line()}")
         return 0
-    scheduler.run_forever(stop)
+    try:
+        scheduler.run_forever(stop)
+    finally:
+        if ops is not None:
+            ops.close()
     return 0
 
 
@@ -526,7 +538,81 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("chat", help="talk to the mentor in the terminal")
     p.add_argument("--level", type=_level)
     p.set_defaults(func=cmd_chat)
+    _add_ops_commands(sub)
     return parser
+
+
+# ----- operations: export, import, stats (issue 7) -----
+def _progress_db():  # type: ignore[no-untyped-def]
+    from mlpath.settings import get_settings
+    from progress.setup import open_progress
+
+    return open_progress(get_settings()).db
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from progress.transfer import TABLES, export_data
+
+    data = export_data(_progress_db())
+    text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    if args.file == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(args.file)
+    tmp = target.with_name(target.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)  # a crash never leaves half a file under the real name
+    except OSError as exc:
+        raise UserError(f"cannot write {target} ({exc.strerror or exc})") from None
+    counts = ", ".join(f"{len(data[name])} {name.replace('_', ' ')}" for name, _, _ in TABLES)
+    print(f"exported {counts} to {target}", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from progress.transfer import import_data, read_export
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {args.file} ({getattr(exc, 'strerror', None) or exc})") from None
+    data = read_export(text)
+    report = import_data(_progress_db(), data)
+    if args.json:
+        _print_json(report)
+    else:
+        parts = [f"{name.replace('_', ' ')} {r['added']} added, {r['present']} already there"
+                 for name, r in report.items()]
+        print("imported: " + "; ".join(parts))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from progress.stats import collect, format_stats
+
+    stats = collect(_progress_db(), top=args.top)
+    if args.json:
+        _print_json(stats.as_json())
+    else:
+        print(format_stats(stats))
+    return 0
+
+
+def _add_ops_commands(sub: Any) -> None:
+    p = sub.add_parser("export", help="write members, progress and the answer log to a JSON file")
+    p.add_argument("file", metavar="FILE", help="where to write (- for standard output)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="add what is missing from an export file (idempotent, never overwrites)")
+    p.add_argument("file", metavar="FILE", help="an `mlpath export` file (- for standard input)")
+    p.add_argument("--json", action="store_true", help="print {table: {added, present}}")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("stats", help="members, active this week, questions, refusals, top 👎 questions")
+    p.add_argument("--top", type=_positive, default=10, help="how many 👎 questions (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_stats)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mlpath.errors import UserError
@@ -152,6 +153,32 @@ class Settings(BaseSettings):
     @classmethod
     def _check_channel(cls, value: str | None) -> str | None:
         return value.strip() or None if value else None
+    # ----- operations (issue 7): logs, metrics, several replicas -----
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias=AliasChoices("LOG_FORMAT"),
+        description="`json`: one JSON object per line (for log shippers); `text`: one readable line per event.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("LOG_LEVEL"),
+        description="Least severe level that is logged. Member text is logged only at DEBUG.",
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535, validation_alias=AliasChoices("METRICS_PORT"),
+        description="Serve /metrics and /healthz on this port in processes without an HTTP server "
+                    "(the scheduler, a Socket Mode bot); unset: not served.",
+    )
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() if info.field_name == "log_format" else value.strip().upper()
+        return value
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_api_url")
     @classmethod

@@ -28,7 +28,9 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             _configure_sqlite(engine)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        # a database host that is down must not hang a request (or a health check) for minutes
+        connect_args = {"connect_timeout": 10} if url.startswith("postgresql") and "connect_timeout" not in url else {}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     except (ArgumentError, ModuleNotFoundError) as exc:
         raise UserError(f"DATABASE_URL is not a usable database URL ({exc})") from None
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from progress.models import Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
 
 
 def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
@@ -261,3 +262,94 @@ def claim_tz_check(session: Session, *, member_id: int, now: datetime) -> bool:
 
 def team_ids(session: Session) -> list[str]:
     return sorted(set(session.scalars(select(Member.team_id).where(Member.active.is_(True)).distinct())))
+# ----- health -----
+def ping(session: Session) -> None:
+    """One round trip to the database (for /healthz); raises when it does not answer."""
+    session.execute(select(1))
+
+
+# ----- claims: exactly-once work across processes -----
+def claim_event(session: Session, *, event_id: str, owner: str, now: datetime) -> bool:
+    """True for the one process that inserts the claim of a Slack `event_id`; False for every other delivery
+    of it, in this process or another replica (unique (kind, key) + ON CONFLICT DO NOTHING)."""
+    stmt = _insert(session, Claim).values(
+        kind="event", key=event_id[:160], status="done", owner=owner[:64], claimed_at=now, updated_at=now,
+        attempts=1,
+    ).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(Claim.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def prune_claims(session: Session, *, kind: str, before: datetime) -> int:
+    """Delete claims of `kind` made before `before` (event claims only matter while Slack may retry)."""
+    result = session.execute(delete(Claim).where(Claim.kind == kind, Claim.claimed_at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ----- stats (the curriculum-gaps report) -----
+def count_members(session: Session, *, active_only: bool = False) -> int:
+    stmt = select(func.count()).select_from(Member)
+    if active_only:
+        stmt = stmt.where(Member.active.is_(True))
+    return int(session.scalar(stmt) or 0)
+
+
+def members_with_xp_since(session: Session, *, since: datetime) -> set[tuple[str, str]]:
+    """(team id, user id) of members who answered a quiz question or checked in a habit since `since`."""
+    rows = session.execute(select(Member.team_id, Member.user_id).join(XpEvent, XpEvent.member_id == Member.id)
+                           .where(XpEvent.at >= since).distinct())
+    return {(str(t), str(u)) for t, u in rows}
+
+
+def askers_since(session: Session, *, since: datetime) -> set[tuple[str, str]]:
+    rows = session.execute(select(AnswerRecord.team_id, AnswerRecord.user_id)
+                           .where(AnswerRecord.created_at >= since, AnswerRecord.user_id != "").distinct())
+    return {(str(t), str(u)) for t, u in rows}
+
+
+def count_answers(session: Session, *, since: datetime | None = None, refused: bool | None = None) -> int:
+    stmt = select(func.count()).select_from(AnswerRecord)
+    if since is not None:
+        stmt = stmt.where(AnswerRecord.created_at >= since)
+    if refused is not None:
+        stmt = stmt.where(AnswerRecord.grounded.is_(not refused))
+    return int(session.scalar(stmt) or 0)
+
+
+def count_feedback(session: Session, *, vote: int) -> int:
+    return int(session.scalar(select(func.count()).select_from(AnswerRecord)
+                              .where(AnswerRecord.feedback == vote)) or 0)
+
+
+def top_downvoted_questions(session: Session, *, limit: int = 10) -> list[tuple[str, int, bool, datetime]]:
+    """(question, 👎 count, whether the latest such answer was a refusal, latest 👎 answer time), most 👎
+    first. Questions are grouped case-insensitively."""
+    key = func.lower(AnswerRecord.question)
+    rows = session.execute(
+        select(func.min(AnswerRecord.question), func.count(), func.max(AnswerRecord.created_at),
+               func.min(case((AnswerRecord.grounded.is_(True), 1), else_=0)))
+        .where(AnswerRecord.feedback == -1)
+        .group_by(key)
+        .order_by(func.count().desc(), func.max(AnswerRecord.created_at).desc(), key)
+        .limit(limit)
+    )
+    return [(str(q), int(n), not bool(g), at) for q, n, at, g in rows]
+
+
+# ----- export / import (progress/transfer.py turns these rows into JSON and back) -----
+def all_rows(session: Session, model: type[Base]) -> list[Any]:
+    return list(session.scalars(select(model)))
+
+
+def member_ids(session: Session) -> dict[tuple[str, str], int]:
+    return {(str(t), str(u)): int(i) for i, t, u in session.execute(select(Member.id, Member.team_id, Member.user_id))}
+
+
+def insert_if_absent(session: Session, model: type[Base], *, values: dict[str, Any], key: list[str]) -> bool:
+    """Insert one row unless a row with the same unique `key` columns exists. True when inserted."""
+    pk = list(model.__table__.primary_key.columns)[0]  # type: ignore[attr-defined]
+    stmt = _insert(session, model).values(**values).on_conflict_do_nothing(index_elements=key).returning(pk)
+    return session.execute(stmt).first() is not None
+
+
+def insert_row(session: Session, model: type[Base], *, values: dict[str, Any]) -> None:
+    session.execute(insert(model).values(**values))

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
+from mlpath import metrics
 from mlpath.settings import WEEKDAYS, Settings, parse_hhmm
 from progress import repository as repo
 from progress.models import Member
@@ -299,6 +300,10 @@ class Scheduler:
         if result.error:
             report.errors[result.error] = report.errors.get(result.error, 0) + 1
         if result.status == "sent":
+            metrics.NUDGES_SENT.labels(kind="daily").inc()
+        else:
+            metrics.NUDGES_FAILED.labels(kind="daily", error=result.error or result.status).inc()
+        if result.status == "sent":
             self._move(claim_id, "sending", "sent", ref=result.ref)
             report.sent += 1
         elif result.status == "unreachable":
@@ -429,8 +434,10 @@ class Scheduler:
             log.exception("posting the leaderboard failed")
             result = SendResult("unknown", error=type(exc).__name__[:64])
         if result.status == "sent":
+            metrics.NUDGES_SENT.labels(kind="leaderboard").inc()
             self._move(claim_id, "sending", "sent", ref=result.ref)
             return "posted"
+        metrics.NUDGES_FAILED.labels(kind="leaderboard", error=result.error or result.status).inc()
         if result.status == "unknown":
             return f"failed: {result.error} (will check the channel before retrying)"
         self._move(claim_id, "sending", "failed", error=result.error)

@@ -3,11 +3,14 @@ in the middle of a send — against one SQLite file and one PostgreSQL database,
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -85,14 +88,25 @@ def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, 
                                                                          tmp_path):
     zones = _zones_away_from_midnight(datetime.now(UTC))
     seed(progress_db, 30, zones=zones, at="00:00")  # due all day long with a 24 h cut-off
-    env = env_for(db_url, slack, tmp_path, MLPATH_SCHEDULER_INTERVAL="0.5", MLPATH_NUDGE_CUTOFF_HOURS="24")
-    procs = [subprocess.Popen([*MLPATH, "scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
+    env = env_for(db_url, slack, tmp_path, MLPATH_SCHEDULER_INTERVAL="0.5", MLPATH_NUDGE_CUTOFF_HOURS="24",
+                  LOG_FORMAT="json")
+    ports = [_free_port(), _free_port()]
+    procs = [subprocess.Popen([*MLPATH, "scheduler"], env={**env, "METRICS_PORT": str(port)},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for port in ports]
     try:
         deadline = time.monotonic() + 90
         while len(slack.dms()) < 30 and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(3)  # several more ticks of both schedulers
+        sent = 0.0
+        for port in ports:  # each scheduler serves its own /healthz and /metrics
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
+                assert resp.status == 200 and json.loads(resp.read())["database"] == "ok"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+                text = resp.read().decode()
+            sent += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                        if line.startswith('mlpath_nudges_sent_total{kind="daily"}'))
+        assert sent == 30
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -100,6 +114,14 @@ def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, 
     assert [p.returncode for p in procs] == [0, 0], outs
     assert len(slack.dms()) == 30 and len({c.params["channel"] for c in slack.dms()}) == 30
     assert all("scheduler" in err and "stopped" in err for _, err in outs)
+    assert all(json.loads(line) for _, err in outs for line in err.splitlines() if line.strip())  # JSON logs
+    assert "xoxb-test" not in "".join(err for _, err in outs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_a_process_killed_during_the_send_is_recovered_without_a_duplicate(db_url, progress_db, slack,

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot import blocks
 from bot.services import BotServices
+from mlpath import metrics
 
 
 def register(app: App, services: BotServices) -> None:
@@ -20,6 +21,7 @@ def register(app: App, services: BotServices) -> None:
         if not answer_id:
             return
         services.answer_log.record_feedback(answer_id=answer_id, user=body["user"]["id"], helpful=helpful)
+        metrics.FEEDBACK.labels(vote="up" if helpful else "down").inc()
         original = (body.get("message") or {}).get("blocks")
         if original:
             kept = [b for b in original if b.get("block_id") != "answer_feedback"]

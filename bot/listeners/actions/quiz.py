@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners.commands.progress import send_next_question
 from bot.services import BotServices
+from mlpath import metrics
 
 REPLIES = {
     "duplicate": "You already answered this one — your first answer counts. `/mlpath quiz` for another.",
@@ -35,6 +36,8 @@ def register(app: App, services: BotServices) -> None:
             return
         member = ref(body, client)
         result = services.progress.answer(token, member, int(chosen_text))
+        metrics.QUIZ_ANSWERS.labels(result=("correct" if result.correct else "wrong")
+                                    if result.status == "recorded" else result.status).inc()
         if result.status == "recorded":
             respond(replace_original=True, text="Quiz result", blocks=blocks.build_quiz_result(result, scope=scope))
             services.publish_home(client, member)

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import App, Assistant, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 
+from bot.observe import observed_reply
 from bot.services import BotServices
 from knowledge.catalogue import catalogue
 
@@ -50,7 +51,7 @@ def register(app: App, services: BotServices) -> None:
         set_status("is looking through the learning path…")
         history = services.thread_history(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
                                           before_ts=payload["ts"])
-        reply = services.reply_to_question(user=payload["user"], question=payload.get("text", ""),
+        reply = observed_reply(services, user=payload["user"], question=payload.get("text", ""),
                                            surface="assistant", history=history)
         say(text=reply.text, blocks=reply.blocks)
 

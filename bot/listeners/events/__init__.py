@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.observe import observed_reply
 from bot.services import BotServices, post, react
 
 WORKING = "eyes"
@@ -33,7 +34,7 @@ def register(app: App, services: BotServices) -> None:
             history = services.thread_history(client, channel=channel, thread_ts=event["thread_ts"], before_ts=ts)
         react(client, channel=channel, ts=ts, name=WORKING, add=True)
         try:
-            reply = services.reply_to_question(user=event["user"], question=event.get("text", ""),
+            reply = observed_reply(services, user=event["user"], question=event.get("text", ""),
                                                surface=surface, history=history)
             post(client, channel=channel, reply=reply, thread_ts=thread_ts)
         finally:

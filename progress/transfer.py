@@ -1,0 +1,175 @@
+"""Export and import of the progress database as JSON (`mlpath export FILE` / `mlpath import FILE`).
+
+For moving a team from SQLite to PostgreSQL, or restoring a backup, without losing progress:
+members, quiz deliveries (attempts), FSRS cards, XP events (streaks and the leaderboard come from them),
+habit check-ins, the answer log with its 👍/👎 and the exactly-once claims (so a reminder already sent is
+not sent again after a move).
+
+- Surrogate ids are not exported: rows point at their member by (team id, user id), so the file is the same
+  whichever database it came from, and a round trip (export → import into an empty database → export) gives
+  the identical file.
+- Import is idempotent and never overwrites: a row whose unique key is already there is skipped
+  (members by team + user, deliveries by token, cards by member + question, check-ins by member + habit +
+  period, answers by public id, claims by kind + key). XP events have no natural key, so they are compared
+  as a multiset: an event is added only as many times as the file has it more often than the database.
+- One transaction: an import that fails half-way imports nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Date, DateTime
+from sqlalchemy.exc import DataError, IntegrityError
+
+from mlpath.errors import UserError
+from progress import repository as repo
+from progress.db import Database
+from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+
+FORMAT = "mlpath-export"
+VERSION = 1
+
+# (name in the file, model, unique key columns; None = compared as a multiset)
+TABLES: list[tuple[str, type[Base], list[str] | None]] = [
+    ("members", Member, ["team_id", "user_id"]),
+    ("deliveries", Delivery, ["token"]),
+    ("cards", Card, ["member_id", "question_id"]),
+    ("xp_events", XpEvent, None),
+    ("habit_checkins", HabitCheckin, ["member_id", "habit_id", "period"]),
+    ("answers", AnswerRecord, ["public_id"]),
+    ("claims", Claim, ["kind", "key"]),
+]
+
+
+def _columns(model: type[Base]) -> list[Any]:
+    return [c for c in model.__table__.columns if c.name != "id"]  # type: ignore[attr-defined]
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _encode_row(model: type[Base], obj: Any, members: dict[int, list[str]]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for col in _columns(model):
+        value = getattr(obj, col.key)
+        if col.name == "member_id":
+            row["member"] = members.get(value) if value is not None else None
+        else:
+            row[col.name] = _encode_value(value)
+    return row
+
+
+def _canonical(row: dict[str, Any]) -> str:
+    return json.dumps(row, sort_keys=True, ensure_ascii=False)
+
+
+def export_data(db: Database, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything as a JSON-ready dict, rows sorted so equal databases give equal files."""
+    out: dict[str, Any] = {"format": FORMAT, "version": VERSION,
+                           "exported_at": (now or datetime.now(UTC)).isoformat()}
+    with db.session() as s:
+        members = {m.id: [m.team_id, m.user_id] for m in repo.all_rows(s, Member)}
+        for name, model, _ in TABLES:
+            rows = [_encode_row(model, obj, members) for obj in repo.all_rows(s, model)]
+            out[name] = sorted(rows, key=_canonical)
+    return out
+
+
+def _decode_row(model: type[Base], row: Any, ids: dict[tuple[str, str], int], where: str) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise UserError(f"{where}: expected an object, got {type(row).__name__}")
+    values: dict[str, Any] = {}
+    known = {c.name for c in _columns(model)}
+    extra = set(row) - known - {"member"}
+    if extra:
+        raise UserError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+    for col in _columns(model):
+        if col.name == "member_id":
+            ref = row.get("member")
+            if ref is None:
+                if not col.nullable:
+                    raise UserError(f"{where}: no member")
+                values["member_id"] = None
+                continue
+            if not (isinstance(ref, list) and len(ref) == 2) or (str(ref[0]), str(ref[1])) not in ids:
+                raise UserError(f"{where}: refers to member {ref!r}, which is not in the file")
+            values["member_id"] = ids[(str(ref[0]), str(ref[1]))]
+            continue
+        if col.name not in row:
+            continue  # an older export: the column's default applies
+        value = row[col.name]
+        try:
+            if value is not None and isinstance(col.type, DateTime):
+                value = datetime.fromisoformat(value)
+                value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            elif value is not None and isinstance(col.type, Date):
+                value = date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise UserError(f"{where}: {col.name} is not a valid date/time ({str(value)[:40]!r})") from None
+        values[col.name] = value
+    return values
+
+
+def read_export(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"not a JSON file ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise UserError("not an mlpath export (no \"format\": \"mlpath-export\")")
+    if data.get("version") != VERSION:
+        raise UserError(f"export version {data.get('version')!r} is not supported (this mlpath reads {VERSION})")
+    for name, _, _ in TABLES:
+        if not isinstance(data.get(name, []), list):
+            raise UserError(f"{name}: expected a list")
+    return data
+
+
+def import_data(db: Database, data: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Insert what is missing; returns {table: {"added": n, "present": m}}. All or nothing."""
+    report: dict[str, dict[str, int]] = {}
+    try:
+        with db.session() as s:
+            for name, model, key in TABLES:
+                rows = data.get(name, [])
+                added = 0
+                ids = repo.member_ids(s)
+                members = {v: [t, u] for (t, u), v in ids.items()}
+                if key is None:
+                    existing = Counter(_canonical(_encode_row(model, obj, members)) for obj in repo.all_rows(s, model))
+                for i, row in enumerate(rows):
+                    values = _decode_row(model, row, ids, f"{name}[{i}]")
+                    if key is None:
+                        canon = _canonical(_encode_row(model, _Row(values), members))
+                        if existing[canon] > 0:
+                            existing[canon] -= 1
+                            continue
+                        repo.insert_row(s, model, values=values)
+                        added += 1
+                    elif repo.insert_if_absent(s, model, values=values, key=key):
+                        added += 1
+                report[name] = {"added": added, "present": len(rows) - added}
+    except (IntegrityError, DataError) as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        raise UserError(f"the file does not fit the database, nothing was imported ({reason[:200]})") from None
+    return report
+
+
+class _Row:
+    """Attribute access over decoded values, so a file row is encoded exactly like a database row."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        return None
