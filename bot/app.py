@@ -20,10 +20,10 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
-from knowledge.feedback import AnswerLog
 from knowledge.mentor import Mentor
 from mlpath.errors import UserError
 from mlpath.settings import Settings
+from progress.answer_log import AnswerLog
 
 log = logging.getLogger("mlpath.bot")
 
@@ -73,9 +73,11 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
         raise UserError(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})") from None
     from progress.setup import open_progress
 
-    services = BotServices(settings=settings, mentor=mentor,
-                           answer_log=AnswerLog(settings.data_dir / "answers.jsonl"),
-                           bot_user_id=str(auth.get("user_id") or ""), progress=open_progress(settings))
+    progress = open_progress(settings)
+    answer_log = AnswerLog(progress.db)
+    answer_log.import_jsonl(settings.data_dir / "answers.jsonl")  # the log of earlier versions, once
+    services = BotServices(settings=settings, mentor=mentor, answer_log=answer_log,
+                           bot_user_id=str(auth.get("user_id") or ""), progress=progress)
     # process_before_response=True runs the (instant) ack functions on the request thread; the answers still
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)

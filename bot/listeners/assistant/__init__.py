@@ -50,9 +50,9 @@ def register(app: App, services: BotServices) -> None:
         set_status("is looking through the learning path…")
         history = services.thread_history(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
                                           before_ts=payload["ts"])
-        reply = services.reply_to_question(user=payload["user"], question=payload.get("text", ""),
-                                           surface="assistant", history=history)
-        say(text=reply.text, blocks=reply.blocks)
+        services.answer_into(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
+                             user=payload["user"], question=payload.get("text", ""), surface="assistant",
+                             team_id=body.get("team_id", ""), history=history)
 
     assistant.thread_started(lazy=[start])(just_ack)
     assistant.user_message(lazy=[respond])(just_ack)
