@@ -185,7 +185,7 @@ class CitationFilter:
         return "".join(self._out)
 
 
-def _neutralize(text: str) -> str:
+def neutralize(text: str) -> str:
     """Passage text can't contain our block delimiters: `<<<` / `>>>` become look-alike guillemets."""
     return text.replace("<<<", "‹‹‹").replace(">>>", "›››")
 
@@ -193,8 +193,8 @@ def _neutralize(text: str) -> str:
 def passages_block(hits: Sequence[Hit], marker: str) -> str:
     parts = []
     for n, hit in enumerate(hits, start=1):
-        parts.append(f"<<<PASSAGE {n} {marker}>>>\nSection: {_neutralize(hit.section)}\n"
-                     f"{_neutralize(hit.text.strip())}\n<<<END PASSAGE {n} {marker}>>>")
+        parts.append(f"<<<PASSAGE {n} {marker}>>>\nSection: {neutralize(hit.section)}\n"
+                     f"{neutralize(hit.text.strip())}\n<<<END PASSAGE {n} {marker}>>>")
     return "\n\n".join(parts)
 
 
@@ -204,7 +204,9 @@ def history_within(history: Sequence[Turn], token_budget: int) -> list[Turn]:
     kept: list[Turn] = []
     used = 0
     for turn in reversed(history):
-        text = _MARKER.sub("", turn.text).strip() if turn.role == "assistant" else turn.text.strip()
+        text = turn.text.strip()
+        if turn.role == "assistant":
+            text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r" {2,}", " ", _MARKER.sub("", text))).strip()
         if not text:
             continue
         cost = len(text) // HISTORY_CHARS_PER_TOKEN + 4
