@@ -28,6 +28,8 @@ class FakeSlack:
         }
         self.forced: dict[str, list[tuple[int, dict[str, str], dict[str, Any]]]] = {}
         self.threads: dict[str, list[dict[str, Any]]] = {}
+        self.streaming = True
+        """False: the workspace refuses chat.startStream (the bot then posts once and updates)."""
         self._lock = threading.Lock()
         self._ts = 1700000000.0
         fake = self
@@ -83,6 +85,13 @@ class FakeSlack:
             return 200, {}, {"ok": True, "messages": self.threads.get(params.get("ts", ""), [])}
         if method == "chat.postMessage":
             return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+        # chat streaming (slack_sdk chat_stream): start → append* → stop
+        if method == "chat.startStream":
+            if not self.streaming:
+                return 200, {}, {"ok": False, "error": "feature_not_enabled"}
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method in ("chat.appendStream", "chat.stopStream", "chat.update"):
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         return 200, {}, {"ok": True}
 
     def force(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
