@@ -61,8 +61,18 @@ class SlackAnswerStream:
 
     # ----- while the answer is written -----
     def on_text(self, piece: str) -> None:
+        """Show more of the answer. Never raises: a Slack problem here must not cost the member the answer,
+        which `finish` then delivers in one piece."""
         if self.failed or not piece:
             return
+        try:
+            self._show(piece)
+        except Exception as exc:  # noqa: BLE001 - e.g. Slack unreachable after the client's retries
+            log.warning("showing the answer as it is written failed (%s): it will be posted when done",
+                        type(exc).__name__)
+            self.failed = True
+
+    def _show(self, piece: str) -> None:
         text = escape(piece)
         self.shown += text
         if self.mode is None:
@@ -123,6 +133,13 @@ class SlackAnswerStream:
                final_text: str | None) -> None:
         """`text`/`blocks`: the whole final message; `tail`: its blocks below the answer text; `final_text`:
         the answer text as it was streamed (None when the final answer is not the streamed one)."""
+        try:
+            self._finish(text=text, blocks=blocks, tail=tail, final_text=final_text)
+        except Exception as exc:  # noqa: BLE001 - logged; Slack itself is what failed
+            log.error("delivering the answer in %s failed: %s", self.channel, type(exc).__name__)
+
+    def _finish(self, *, text: str, blocks: list[dict[str, Any]], tail: list[dict[str, Any]],
+                final_text: str | None) -> None:
         same = final_text is not None and escape(final_text).strip() == self.shown.strip()
         if self.mode == "stream" and self._stream is not None:
             try:
@@ -143,7 +160,7 @@ class SlackAnswerStream:
                 return
             self._post(text, blocks)
             return
-        if self.mode == "update" and self.ts and not self.failed:
+        if self.mode == "update" and self.ts:
             wait = UPDATE_INTERVAL - (self.clock() - self._last_update)
             if wait > 0:
                 self.sleep(wait)  # at most one update a second, the last one too

@@ -19,7 +19,6 @@ from mlpath.settings import Settings, get_settings
 from progress.answer_log import AnswerLog
 from progress.setup import open_progress
 from tests.conftest import make_settings
-from tests.llm.conftest import llm_settings
 
 
 @pytest.mark.parametrize("overrides, message", [
