@@ -326,7 +326,8 @@ class LLMAnswerer:
             return ex._refusal(text, result.hits, result.confidence, trimmed)  # the LLM is not called
         if not allow_llm:
             fallback = ex._compose(text, result.hits, result.confidence, trimmed)
-            return replace(fallback, note=NOTE_BUDGET.format(budget=self.daily_budget))
+            note = NOTE_BUDGET.format(budget=self.daily_budget) if self.daily_budget else ""
+            return replace(fallback, note=note)  # a budget of 0 means "extractive only": nothing to explain
         hits = result.hits
         marker = secrets.token_hex(6)
         messages = build_messages(text, hits, level_line=level_line(member_level or level),

@@ -191,3 +191,25 @@ def test_streamed_text_is_escaped_for_slack(slack):
     stream.on_text("Ping <!channel> & <@U123> [1]")
     stream.finish(text="x", blocks=[], tail=[], final_text="Ping <!channel> & <@U123> [1]")
     assert streamed_text(slack) == "Ping &lt;!channel&gt; &amp; &lt;@U123&gt; [1]"
+
+
+def test_a_stream_that_slack_breaks_halfway_is_finished_by_an_update(llm_bot, slack):
+    slack.force("chat.appendStream", 200, {"ok": False, "error": "message_not_in_streaming_state"})
+    server = llm_bot()
+    server.event(mention("920.1", "<@UBOT> what does SMOTE actually do?"), event_id="EvL8")
+    final = slack.wait_for("chat.update")[-1].params
+    time.sleep(1.5)
+    assert len(slack.calls_to("chat.startStream")) == 1 and not slack.calls_to("chat.postMessage")
+    assert final["ts"] and "answer_feedback_up" in dump(slack.calls_to("chat.update")[-1].params["blocks"])
+
+
+def test_the_assistant_panel_streams_into_its_thread(llm_bot, slack):
+    server = llm_bot()
+    question = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1", "ts": "930.3",
+                "thread_ts": "930.1", "text": "what does SMOTE actually do?"}
+    assert server.event(question, event_id="EvL9")[0] == 200
+    slack.wait_for("chat.stopStream")
+    start = slack.calls_to("chat.startStream")[0].params
+    assert start["channel"] == "D1" and start["thread_ts"] == "930.1"
+    assert streamed_text(slack) == REPLY
+    assert slack.calls_to("assistant.threads.setStatus")

@@ -193,3 +193,18 @@ def test_the_answer_json_names_the_answerer(llm_mentor, fake_llm):
     data = llm_mentor().ask(SMOTE).as_json()
     assert data["answerer"] == "llm:openai:fake-model" and data["grounded"] is True
     assert data["citations"] == [{"n": 1, "section": SMOTE_SECTION, "source": "curriculum/level-2/feature-engineering.md"}]
+
+
+def test_content_blocks_and_fake_chat_models_work_like_the_openai_client(curriculum_mentor):
+    """langchain's own fake chat model (no server): list-of-blocks content, as Anthropic and Gemini send it."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from knowledge.llm import LLMAnswerer, content_text
+
+    assert content_text([{"type": "text", "text": "a [1]"}, {"type": "tool_use", "id": "x"}, " b"]) == "a [1] b"
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=[{"type": "text", "text": "Synthetic rows [1]."}])]))
+    answerer = LLMAnswerer(model=model, name="llm:fake:generic", extractive=curriculum_mentor.extractive)
+    answer = answerer.answer(SMOTE)
+    assert answer.text == "Synthetic rows [1]." and answer.answerer == "llm:fake:generic"
+    assert answer.prompt_tokens is None  # a model that reports no usage leaves the columns empty

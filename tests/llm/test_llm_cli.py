@@ -170,3 +170,20 @@ def test_quiz_draft_refuses_the_live_bank_and_unknown_topics(fake_llm, tmp_path,
     finally:
         get_settings.cache_clear()
     assert fake_llm.requests and len(fake_llm.requests) == 1  # the refused runs never called the LLM
+
+
+def test_mlpath_ask_streams_to_the_terminal(monkeypatch, capsys, curriculum_mentor, fake_llm):
+    fake_llm.default.text = "SMOTE interpolates between minority neighbours to make new rows [1]."
+    for key, value in {"MLPATH_DATA_DIR": str(curriculum_mentor.settings.data_dir), "MLPATH_LLM": "openai:fake-model",
+                       "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_llm.url}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        code = cli.main(["ask", "what does SMOTE actually do?"])
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert code == 0 and fake_llm.requests[-1]["stream"] is True
+    assert out.startswith("SMOTE interpolates between minority neighbours to make new rows [1].\n")
+    assert "Sources:\n  [1] Level 2 › Feature Engineering › Handling imbalanced data" in out
+    assert out.count("SMOTE interpolates") == 1
