@@ -95,7 +95,7 @@ class Settings(BaseSettings):
                                     validation_alias=AliasChoices("MLPATH_LLM_HISTORY_TOKENS"),
                                     description="Token budget for earlier turns of the thread sent as history.")
     llm_max_tokens: int = Field(default=700, ge=16, le=32_000, validation_alias=AliasChoices("MLPATH_LLM_MAX_TOKENS"),
-                                description="Most tokens one LLM answer (or one quiz draft batch) may use.")
+                                description="Most tokens one LLM answer may use (quiz drafts get more, per question).")
     openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "OPENAI_API_BASE"),
