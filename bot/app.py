@@ -24,11 +24,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.guards import Deduper, SharedDeduper
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
-from knowledge.feedback import AnswerLog
 from knowledge.mentor import Mentor
 from mlpath import health, metrics
 from mlpath.errors import UserError
 from mlpath.settings import Settings
+from progress.answer_log import AnswerLog
 from progress.db import Database
 
 log = logging.getLogger("mlpath.bot")
@@ -92,8 +92,9 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     # where the in-process memory is enough — and a claim would put SQLite's single write lock on the ack
     # path, behind the answers being written (50 concurrent events: ack p50 1.6 s instead of 0.09 s).
     dedupe = Deduper() if progress.db.url.startswith("sqlite") else SharedDeduper(progress.db, owner=replica_name())
-    services = BotServices(settings=settings, mentor=mentor,
-                           answer_log=AnswerLog(settings.data_dir / "answers.jsonl"),
+    answer_log = AnswerLog(progress.db)
+    answer_log.import_jsonl(settings.data_dir / "answers.jsonl")  # the log of earlier versions, once
+    services = BotServices(settings=settings, mentor=mentor, answer_log=answer_log,
                            bot_user_id=str(auth.get("user_id") or ""), progress=progress, dedupe=dedupe)
     # process_before_response=True runs the (instant) ack functions on the request thread; the answers still
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,

@@ -65,7 +65,16 @@ def answer_text(answer: Answer) -> str:
 
 def build_answer(answer: Answer, *, feedback_value: str = "") -> list[dict[str, Any]]:
     """An answer: the text, numbered sources (or the nearest sections of a refusal), 👍/👎 buttons."""
-    blocks = _sections(_mrkdwn_answer(answer.text))
+    return _sections(_mrkdwn_answer(answer.text)) + build_answer_tail(answer, feedback_value=feedback_value)
+
+
+def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[dict[str, Any]]:
+    """Everything of an answer message below its text: a note (why an AI answer fell back), the sources,
+    the 👍/👎 buttons. A streamed answer gets these when its stream stops."""
+    blocks: list[dict[str, Any]] = []
+    if answer.note:
+        blocks.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": clip("_" + escape(answer.note) + "_", SECTION_LIMIT)}]})
     if answer.citations:
         label = "Sources" if answer.grounded else "Nearest sections"
         lines = [f"*{label}*"] + [f"[{c.n}] {escape(c.section)}" for c in answer.citations]

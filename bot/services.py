@@ -13,10 +13,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.guards import Deduper, RateLimiter
-from knowledge.answer import Answer, EmptyQuestion, Turn
-from knowledge.feedback import AnswerLog
+from bot.observe import observe_answer
+from bot.streaming import SlackAnswerStream, StreamSupport
+from knowledge.answer import Answer, EmptyQuestion, TextSink, Turn
 from knowledge.mentor import Mentor
 from mlpath.settings import Settings
+from progress.answer_log import AnswerLog
 from progress.service import MemberRef, Progress
 
 log = logging.getLogger("mlpath.bot")
@@ -30,6 +32,8 @@ class Reply:
     text: str
     blocks: list[dict[str, Any]]
     answer: Answer | None = None
+    tail: list[dict[str, Any]] = field(default_factory=list)
+    """The blocks below the answer text (note, sources, 👍/👎): what a streamed answer gets at its end."""
 
 
 @dataclass
@@ -42,6 +46,7 @@ class BotServices:
     bot_user_id: str = ""
     progress: Progress | None = None
     _tz_cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    stream_support: StreamSupport = field(default_factory=StreamSupport)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -65,9 +70,11 @@ class BotServices:
         return MemberRef(team_id=team_id or "T", user_id=user_id, display_name=name, tz=cached[0])
 
     def reply_to_question(self, *, user: str, question: str, surface: str,
-                          history: list[Turn] | None = None) -> Reply:
-        """Everything between a member's words and the blocks we post: rate limit, empty question,
-        retrieval and answer, the answer log. Never raises for the member's input."""
+                          history: list[Turn] | None = None, team_id: str = "",
+                          on_text: TextSink | None = None) -> Reply:
+        """Everything between a member's words and the blocks we post: rate limit, empty question, the
+        member's daily LLM budget, retrieval and answer (streamed to `on_text` when an LLM writes it), the
+        answer log. Never raises for the member's input."""
         question = MENTION.sub(" ", question or "").strip()
         if not question:
             text = "Ask me anything about the learning path, e.g. “what does SMOTE actually do?”"
@@ -79,13 +86,35 @@ class BotServices:
             text = (f"You've asked {self.settings.question_rate_limit} questions in the last hour — "
                     f"that's the team's limit. Try again in about {minutes} min, or take the time to practise!")
             return Reply(text, blocks.build_text(text))
+        allow_llm, member_level = True, None
+        if self.mentor.llm is not None:
+            allow_llm = self.answer_log.llm_allowed(team_id=team_id, user_id=user,
+                                                    budget=self.settings.llm_daily_budget)
+            if self.progress is not None:
+                member_level = self.progress.member(MemberRef(team_id=team_id or "T", user_id=user)).level
+        started = time.perf_counter()
         try:
-            answer = self.mentor.ask(question, history=history or [])
+            answer = self.mentor.ask(question, history=history or [], member_level=member_level,
+                                     allow_llm=allow_llm, on_text=on_text)
         except EmptyQuestion:
             text = "Ask me anything about the learning path, e.g. “what does SMOTE actually do?”"
             return Reply(text, blocks.build_text(text))
-        answer_id = self.answer_log.record_answer(answer, user=user, surface=surface)
-        return Reply(blocks.answer_text(answer), blocks.build_answer(answer, feedback_value=answer_id), answer)
+        observe_answer(surface, answer, time.perf_counter() - started)
+        answer_id = self.answer_log.record(answer, team_id=team_id, user_id=user, surface=surface)
+        return Reply(blocks.answer_text(answer), blocks.build_answer(answer, feedback_value=answer_id), answer,
+                     blocks.build_answer_tail(answer, feedback_value=answer_id))
+
+    def answer_into(self, client: WebClient, *, channel: str, thread_ts: str | None, user: str, question: str,
+                    surface: str, team_id: str = "", history: list[Turn] | None = None) -> Reply:
+        """Answer and deliver into a conversation: streamed while an LLM writes (see bot/streaming.py),
+        otherwise one post."""
+        stream = SlackAnswerStream(client, channel=channel, thread_ts=thread_ts, team_id=team_id, user_id=user,
+                                   support=self.stream_support)
+        reply = self.reply_to_question(user=user, question=question, surface=surface, history=history,
+                                       team_id=team_id, on_text=stream.on_text)
+        streamed = reply.answer.text if reply.answer is not None and reply.answer.answerer != "extractive" else None
+        stream.finish(text=reply.text, blocks=reply.blocks, tail=reply.tail, final_text=streamed)
+        return reply
 
     def ensure_member(self, client: WebClient, *, team_id: str, user_id: str) -> None:
         """A member is created on their first interaction, whatever it is (a question too)."""

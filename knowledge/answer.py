@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -60,18 +60,31 @@ class Answer:
     confidence: float
     trimmed: bool = False
     hits: list[Hit] = field(default_factory=list, repr=False)
+    answerer: str = "extractive"
+    """`extractive` or `llm:<provider:model>`: who wrote `text` (stored with the answer)."""
+    note: str = ""
+    """A short note for the member, e.g. why an LLM answer fell back to the extractive one."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_ms: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "answer": self.text,
             "citations": [c.as_json() for c in self.citations],
             "grounded": self.grounded,
+            "answerer": self.answerer,
+            **({"note": self.note} if self.note else {}),
         }
 
 
 class Answerer(Protocol):
     def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         ...
+
+
+TextSink = Callable[[str], None]
+"""Receives the text of an answer as it is written (LLM streaming); extractive answers never call it."""
 
 
 def prepare_question(question: str, max_chars: int) -> tuple[str, bool]:

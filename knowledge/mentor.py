@@ -1,21 +1,26 @@
 """Wiring: one `Mentor` per process holding the embedder, the vector store, the retriever and the answerer.
 
 Front ends (the CLI, the Slack bot) build a Mentor from `Settings` and call it; they never build these parts
-themselves. On the embedded default the bundled curriculum is ingested on first use.
+themselves. On the embedded default the bundled curriculum is ingested on first use. With `MLPATH_LLM` set the
+mentor answers through the LLM answerer (knowledge/llm.py), which falls back to the extractive one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.pipeline import IngestSummary, ingest
-from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, Turn
+from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, TextSink, Turn
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import VectorStore
 from mlpath.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.llm import LLMAnswerer
 
 
 @dataclass
@@ -25,18 +30,39 @@ class Mentor:
     store: VectorStore
     retriever: Retriever
     answerer: Answerer
+    extractive: ExtractiveAnswerer | None = None
+    llm: LLMAnswerer | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None,
                       rebuild: bool = False) -> Mentor:
         """`rebuild=True` drops the stored collection (after changing EMBEDDING_MODEL)."""
+        chat_model = None
+        if settings.llm:  # first: a bad provider or a missing key stops start-up before anything else
+            from knowledge.llm import build_chat_model
+
+            chat_model = build_chat_model(settings)
         embedder = embedder or shared_embedder(settings.embedding_model)
         store = VectorStore(collection=settings.chroma_collection, model_name=embedder.name,
                             url=settings.chroma_url, path=settings.chroma_path, rebuild=rebuild)
         retriever = Retriever(store, embedder)
-        answerer = ExtractiveAnswerer(retriever, embedder, settings.refusal_threshold,
-                                      max_question_chars=settings.max_question_chars, k=settings.top_k)
-        return cls(settings, embedder, store, retriever, answerer)
+        extractive = ExtractiveAnswerer(retriever, embedder, settings.refusal_threshold,
+                                        max_question_chars=settings.max_question_chars, k=settings.top_k)
+        llm = None
+        if chat_model is not None:
+            from knowledge.llm import LLMAnswerer
+
+            llm = LLMAnswerer.from_settings(settings, extractive, model=chat_model)
+        return cls(settings, embedder, store, retriever, llm or extractive, extractive, llm)
+
+    def with_settings(self, settings: Settings) -> Mentor:
+        """The same store and retrieval with other LLM settings (tests; one store, several answerers)."""
+        from knowledge.llm import LLMAnswerer
+
+        extractive = self.extractive or self.answerer
+        assert isinstance(extractive, ExtractiveAnswerer)
+        llm = LLMAnswerer.from_settings(settings, extractive)
+        return replace(self, settings=settings, answerer=llm or extractive, extractive=extractive, llm=llm)
 
     def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
         summary = ingest(paths, store=self.store, embedder=self.embedder, progress=progress)
@@ -53,5 +79,12 @@ class Mentor:
                track: str | None = None) -> SearchResult:
         return self.retriever.search(query, k=k or self.settings.top_k, level=level, track=track)
 
-    def ask(self, question: str, *, level: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+    def ask(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
+            member_level: int | None = None, allow_llm: bool = True, on_text: TextSink | None = None) -> Answer:
+        """`level` is preferred in retrieval; `member_level` tells the LLM whom it explains to; `allow_llm`
+        False (the member's daily budget is used up) gives the extractive answer with a note; `on_text`
+        receives an LLM answer as it streams."""
+        if self.llm is not None:
+            return self.llm.answer(question, level=level, history=history, member_level=member_level,
+                                   allow_llm=allow_llm, on_text=on_text)
         return self.answerer.answer(question, level=level, history=history)

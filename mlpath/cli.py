@@ -133,15 +133,48 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 # ----- ask -----
-def format_answer(answer: Any) -> str:
-    lines = [answer.text, ""]
-    if answer.trimmed:
+def format_answer(answer: Any, *, text: bool = True) -> str:
+    """The answer, a note (why an AI answer fell back) and its sources; `text=False` leaves out the answer
+    text (it was streamed already)."""
+    lines = [answer.text, ""] if text else [""]
+    if answer.trimmed and text:
         lines.insert(0, "(your question was long, so I used its beginning)\n")
+    if getattr(answer, "note", ""):
+        lines.append(f"({answer.note})")
     if answer.citations:
         lines.append("Sources:" if answer.grounded else "Nearest sections:")
         for c in answer.citations:
             lines.append(f"  [{c.n}] {c.section}  ({c.source})")
     return "\n".join(lines).rstrip()
+
+
+def _stdout(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], write: Callable[[str], None],
+                  prefix: str = "", **kwargs: Any) -> Any:
+    """Ask, showing an LLM answer as it is written; then its note and sources. If the final answer is not
+    the streamed text (the LLM failed halfway, or its reply cited no passage) the final one is printed."""
+    streamed: list[str] = []
+
+    def on_text(piece: str) -> None:
+        if not streamed:
+            out(prefix)
+        streamed.append(piece)
+        out(piece)
+
+    answer = mentor.ask(question, on_text=on_text, **kwargs)
+    if not streamed:
+        write(prefix + format_answer(answer))
+        return answer
+    out("\n")
+    if answer.answerer != "extractive" and "".join(streamed).strip() == answer.text.strip():
+        write(format_answer(answer, text=False).lstrip("\n"))
+    else:
+        write("\n" + prefix + format_answer(answer))
+    return answer
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -154,7 +187,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             _print_json(mentor.ask(line, level=args.level).as_json())
         return 0
     try:
-        answer = mentor.ask(question, level=args.level)
+        if args.json or mentor.llm is None:
+            answer = mentor.ask(question, level=args.level)
+        else:
+            ask_streaming(mentor, question, out=_stdout, write=print, level=args.level)
+            return 0
     except EmptyQuestion:
         raise UserError(ASK_USAGE) from None
     if args.json:
@@ -283,8 +320,20 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
 
 
 def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
-             write: Callable[[str], None] = print, progress: Any = None) -> int:
+             write: Callable[[str], None] = print, progress: Any = None, answer_log: Any = None,
+             out: Callable[[str], None] | None = None) -> int:
+    """The terminal mentor. With an LLM configured, answers stream to `out` (stdout when `write` is print),
+    are stored in the answer log and count against the terminal member's daily LLM budget."""
     from knowledge.answer import EmptyQuestion, Turn
+
+    if out is None and write is print:
+        out = _stdout
+    if mentor.llm is not None and answer_log is None:
+        from progress.answer_log import AnswerLog
+        from progress.setup import open_progress
+
+        progress = progress or open_progress(mentor.settings)
+        answer_log = AnswerLog(progress.db)
 
     history: list[Turn] = []
     last = None
@@ -337,11 +386,25 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
             write(f"unknown command {line.split()[0]}; /help lists them")
             continue
         try:
-            answer = mentor.ask(line, level=level, history=history)
+            if mentor.llm is None:
+                answer = mentor.ask(line, level=level, history=history)
+                write("mentor › " + format_answer(answer) + "\n")
+            else:
+                me = _local_member()
+                allowed = answer_log.llm_allowed(team_id=me.team_id, user_id=me.user_id,
+                                                 budget=mentor.settings.llm_daily_budget)
+                member_level = level or (progress.member(me).level if progress is not None else None)
+                kwargs = {"level": level, "history": history, "member_level": member_level, "allow_llm": allowed}
+                if out is not None:
+                    answer = ask_streaming(mentor, line, out=out, write=write, prefix="mentor › ", **kwargs)
+                else:
+                    answer = mentor.ask(line, **kwargs)
+                    write("mentor › " + format_answer(answer))
+                write("")
+                answer_log.record(answer, team_id=me.team_id, user_id=me.user_id, surface="terminal")
         except EmptyQuestion:
             continue
         last = answer
-        write("mentor › " + format_answer(answer) + "\n")
         history = (history + [Turn("user", line), Turn("assistant", answer.text)])[-8:]
 
 
@@ -476,6 +539,24 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     for team, outcome in outcomes:
         print(f"leaderboard {team}: {outcome}")
     return 1 if any(o.startswith("failed") for _, o in outcomes) else 0
+def cmd_quiz(args: argparse.Namespace) -> int:
+    """`mlpath quiz draft`: LLM-written question drafts, validated, into a review file (never the live bank)."""
+    from knowledge.llm import build_chat_model
+    from knowledge.quiz_draft import draft_quiz
+    from mlpath.settings import get_settings
+
+    settings = get_settings()
+    model = build_chat_model(settings, max_tokens=min(32_000, 450 * args.count + 300))
+    if model is None:
+        raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see the README")
+    report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count, data_dir=settings.data_dir,
+                        timeout=settings.llm_timeout, out=Path(args.out) if args.out else None)
+    print(f"{len(report.accepted)} draft(s) passed validation, {len(report.rejected)} rejected; "
+          f"review file: {report.path}")
+    for rejected in report.rejected:
+        print(f"  rejected: {rejected['reason']}")
+    print(f"Nothing is live yet: move the questions you accept into knowledge/quizzes/level-{args.level}.yaml.")
+    return 0 if report.accepted else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -534,6 +615,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["post"], help="post: the week's leaderboard, once per week")
     p.add_argument("--week", type=_week, default=None, help="ISO week, e.g. 2026-W47 (default: last week)")
     p.set_defaults(func=cmd_leaderboard)
+    p = sub.add_parser("quiz", help="quiz bank tools: `quiz draft` asks the LLM for new questions to review")
+    quiz_sub = p.add_subparsers(dest="quiz_command", metavar="ACTION", required=True)
+    q = quiz_sub.add_parser("draft", help="draft new questions from curriculum sections into a review file")
+    q.add_argument("--level", type=_level, required=True, help="the level (1-4) the questions are for")
+    q.add_argument("--topic", help="one topic of that level (catalogue id or title); default: any")
+    q.add_argument("--count", type=_positive, default=5, help="how many drafts (default 5, at most 50)")
+    q.add_argument("--out", help="review file (default data/quiz-drafts/level-N-<time>.yaml)")
+    q.set_defaults(func=cmd_quiz)
 
     p = sub.add_parser("chat", help="talk to the mentor in the terminal")
     p.add_argument("--level", type=_level)

@@ -179,6 +179,48 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+    # ----- LLM answers (issue 6; knowledge/llm.py). Unset or "none" means extractive answers only -----
+    llm: str | None = Field(
+        default=None, validation_alias=AliasChoices("MLPATH_LLM"),
+        description="provider:model for langchain's init_chat_model, e.g. openai:gpt-4o-mini; unset/none = no LLM.",
+    )
+    llm_timeout: float = Field(default=30.0, gt=0, le=600, validation_alias=AliasChoices("MLPATH_LLM_TIMEOUT"),
+                               description="Seconds an LLM answer may take before the extractive answer is used.")
+    llm_daily_budget: int = Field(default=50, ge=0, le=100_000,
+                                  validation_alias=AliasChoices("MLPATH_LLM_DAILY_BUDGET"),
+                                  description="LLM answers per member per UTC day; past it, extractive answers.")
+    llm_history_tokens: int = Field(default=1500, ge=0, le=100_000,
+                                    validation_alias=AliasChoices("MLPATH_LLM_HISTORY_TOKENS"),
+                                    description="Token budget for earlier turns of the thread sent as history.")
+    llm_max_tokens: int = Field(default=700, ge=16, le=32_000, validation_alias=AliasChoices("MLPATH_LLM_MAX_TOKENS"),
+                                description="Most tokens one LLM answer may use (quiz drafts get more, per question).")
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+        description="An OpenAI-compatible server (vLLM, LM Studio, llama.cpp server), e.g. http://localhost:8000/v1.",
+    )
+    anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    google_api_key: str | None = Field(default=None, validation_alias=AliasChoices("GOOGLE_API_KEY"))
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "none", "off"):
+            return None
+        value = value.strip()
+        if ":" not in value or not all(part.strip() for part in value.split(":", 1)):
+            raise ValueError("must look like provider:model, e.g. openai:gpt-4o-mini (or none)")
+        return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _check_openai_base_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must be an http(s) URL such as http://localhost:8000/v1")
+        return value.strip()
 
     @field_validator("slack_api_url")
     @classmethod

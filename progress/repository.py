@@ -353,3 +353,43 @@ def insert_if_absent(session: Session, model: type[Base], *, values: dict[str, A
 
 def insert_row(session: Session, model: type[Base], *, values: dict[str, Any]) -> None:
     session.execute(insert(model).values(**values))
+# ----- the answer log (answers given to members, their 👍/👎, LLM budgets) -----
+def add_answer(session: Session, *, public_id: str, team_id: str, user_id: str, surface: str, question: str,
+               answer: str, grounded: bool, confidence: float, citations: str, answerer: str,
+               prompt_tokens: int | None, completion_tokens: int | None, latency_ms: int | None,
+               created_at: datetime, feedback: int | None = None, feedback_at: datetime | None = None) -> bool:
+    """Insert one answer; False when `public_id` is already there (re-importing a log adds nothing)."""
+    stmt = _insert(session, AnswerRecord).values(
+        public_id=public_id, team_id=team_id, user_id=user_id, surface=surface, question=question, answer=answer,
+        grounded=grounded, confidence=confidence, citations=citations, answerer=answerer,
+        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, latency_ms=latency_ms,
+        created_at=created_at, feedback=feedback, feedback_at=feedback_at,
+    ).on_conflict_do_nothing(index_elements=["public_id"]).returning(AnswerRecord.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def get_answer(session: Session, *, public_id: str) -> AnswerRecord | None:
+    return session.scalar(select(AnswerRecord).where(AnswerRecord.public_id == public_id))
+
+
+def set_answer_feedback(session: Session, *, public_id: str, value: int, at: datetime) -> bool:
+    """Record a 👍 (+1) or 👎 (-1) clicked at `at`. The latest click wins: a click older than (or as old as)
+    the stored one — a replay, a redelivery — changes nothing and returns False."""
+    result = session.execute(
+        update(AnswerRecord)
+        .where(AnswerRecord.public_id == public_id,
+               (AnswerRecord.feedback_at.is_(None)) | (AnswerRecord.feedback_at < at))
+        .values(feedback=value, feedback_at=at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def count_llm_answers(session: Session, *, team_id: str, user_id: str, since: datetime) -> int:
+    """Answers an LLM wrote for one member since `since` (the daily budget)."""
+    return int(session.scalar(select(func.count()).select_from(AnswerRecord).where(
+        AnswerRecord.team_id == team_id, AnswerRecord.user_id == user_id, AnswerRecord.created_at >= since,
+        AnswerRecord.answerer.like("llm:%"))) or 0)
+
+
+def recent_answers(session: Session, *, limit: int = 100) -> list[AnswerRecord]:
+    return list(session.scalars(select(AnswerRecord).order_by(AnswerRecord.id.desc()).limit(limit)))

@@ -34,6 +34,8 @@ class FakeSlack:
         self.user_errors: dict[str, str] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.post_delay = 0.0
+        self.streaming = True
+        """False: the workspace refuses chat.startStream (the bot then posts once and updates)."""
         self._lock = threading.Lock()
         self._ts = 1700000000.0
         fake = self
@@ -114,6 +116,14 @@ class FakeSlack:
             user = str(params.get("user", ""))
             if user in self.users:
                 return 200, {}, {"ok": True, "user": {"id": user, **self.users[user]}}
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+        # chat streaming (slack_sdk chat_stream): start → append* → stop
+        if method == "chat.startStream":
+            if not self.streaming:
+                return 200, {}, {"ok": False, "error": "feature_not_enabled"}
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method in ("chat.appendStream", "chat.stopStream", "chat.update"):
+            return 200, {}, {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         return 200, {}, {"ok": True}
 
     def force(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:

@@ -56,7 +56,7 @@ def test_forged_unsigned_and_stale_requests_get_401_and_reach_nothing(bot, slack
     assert server.command("ask what is PCA?", timestamp=int(time.time()) - 301)[0] == 401
     time.sleep(1.0)
     assert len(slack.calls) == calls_before
-    assert not server.services.answer_log.records()
+    assert not server.services.answer_log.recent()
 
 
 def mention(ts: str, text: str, **extra) -> dict:
@@ -149,9 +149,18 @@ def test_feedback_is_stored_once_per_member_and_the_buttons_are_replaced(bot, sl
     server.action(payload)  # a second click / replayed action
     slack.wait_for("response/fb", 2)
     log = server.services.answer_log
-    assert log.feedback() == {(answer_id, "U1"): False}
-    answer = next(r for r in log.records() if r.get("id") == answer_id)
-    assert answer["question"] == "what is a feature store?" and answer["sources"]
+    row = log.get(answer_id)
+    assert row is not None and row.feedback == -1 and row.user_id == "U1" and row.surface == "mention"
+    assert row.question == "what is a feature store?" and json.loads(row.citations)
+    assert row.answerer == "extractive" and row.prompt_tokens is None
+    # a newer click changes the vote; replaying the older one afterwards changes nothing
+    newer = {**payload, "actions": [{**payload["actions"][0], "action_id": "answer_feedback_up", "action_ts": "5"}]}
+    server.action(newer)
+    slack.wait_for("response/fb", 3)
+    server.action(payload)
+    slack.wait_for("response/fb", 4)
+    assert log.get(answer_id).feedback == 1
+    assert [r.public_id for r in log.recent()].count(answer_id) == 1
 
 
 def test_the_rate_limit_answers_kindly(bot, slack):

@@ -28,7 +28,7 @@ def test_smote_gets_an_explanation_with_a_numbered_citation(curriculum_mentor):
     assert answer.citations[0].section == "Level 2 › Feature Engineering › Handling imbalanced data"
     assert answer.citations[0].source == "curriculum/level-2/feature-engineering.md"
     assert "**" not in answer.text  # Markdown labels are stripped from quoted sentences
-    assert answer.as_json().keys() == {"answer", "citations", "grounded"}
+    assert answer.as_json().keys() == {"answer", "citations", "grounded", "answerer"}  # + "note" when there is one
 
 
 def test_every_citation_number_in_the_text_is_listed(curriculum_mentor):

@@ -1,7 +1,9 @@
-"""👍/👎 on an answer: stored in the answer log; the buttons are replaced by a thank-you."""
+"""👍/👎 on an answer: stored in the answer log (the latest click wins, a replay changes nothing); the
+buttons are replaced by a thank-you."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -9,6 +11,14 @@ from slack_bolt import Ack, App, Respond
 from bot import blocks
 from bot.services import BotServices
 from mlpath import metrics
+
+
+def click_time(action: dict[str, Any]) -> datetime | None:
+    """When the member clicked (Slack's `action_ts`), so a replayed older click can't undo a newer one."""
+    try:
+        return datetime.fromtimestamp(float(action.get("action_ts") or ""), UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def register(app: App, services: BotServices) -> None:
@@ -20,7 +30,7 @@ def register(app: App, services: BotServices) -> None:
         answer_id = str(action.get("value") or "")
         if not answer_id:
             return
-        services.answer_log.record_feedback(answer_id=answer_id, user=body["user"]["id"], helpful=helpful)
+        services.answer_log.record_feedback(answer_id=answer_id, helpful=helpful, clicked_at=click_time(action))
         metrics.FEEDBACK.labels(vote="up" if helpful else "down").inc()
         original = (body.get("message") or {}).get("blocks")
         if original:

@@ -8,7 +8,6 @@ from typing import Any
 from slack_bolt import App, Assistant, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 
-from bot.observe import observed_reply
 from bot.services import BotServices
 from knowledge.catalogue import catalogue
 
@@ -51,9 +50,9 @@ def register(app: App, services: BotServices) -> None:
         set_status("is looking through the learning path…")
         history = services.thread_history(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
                                           before_ts=payload["ts"])
-        reply = observed_reply(services, user=payload["user"], question=payload.get("text", ""),
-                                           surface="assistant", history=history)
-        say(text=reply.text, blocks=reply.blocks)
+        services.answer_into(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
+                             user=payload["user"], question=payload.get("text", ""), surface="assistant",
+                             team_id=body.get("team_id", ""), history=history)
 
     assistant.thread_started(lazy=[start])(just_ack)
     assistant.user_message(lazy=[respond])(just_ack)

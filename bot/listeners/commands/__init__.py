@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.listeners.commands.progress import run_progress_command
-from bot.observe import observed_reply
 from bot.services import BotServices
 from progress.service import MemberRef
 
@@ -82,7 +81,8 @@ def register(app: App, services: BotServices) -> None:
                 set_level(services, command, rest, respond)
             return
         if sub == "ask" and rest:
-            reply = observed_reply(services, user=command["user_id"], question=rest, surface="slash")
+            reply = services.reply_to_question(user=command["user_id"], question=rest, surface="slash",
+                                               team_id=command.get("team_id", ""))
             respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
         elif sub == "ingest" and command.get("user_id") in services.settings.admins:
             summary = services.mentor.ingest(None)

@@ -7,8 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.observe import observed_reply
-from bot.services import BotServices, post, react
+from bot.services import BotServices, react
 
 WORKING = "eyes"
 # message subtypes that are a member talking; everything else (bot_message, message_changed,
@@ -34,9 +33,9 @@ def register(app: App, services: BotServices) -> None:
             history = services.thread_history(client, channel=channel, thread_ts=event["thread_ts"], before_ts=ts)
         react(client, channel=channel, ts=ts, name=WORKING, add=True)
         try:
-            reply = observed_reply(services, user=event["user"], question=event.get("text", ""),
-                                               surface=surface, history=history)
-            post(client, channel=channel, reply=reply, thread_ts=thread_ts)
+            services.answer_into(client, channel=channel, thread_ts=thread_ts, user=event["user"],
+                                 question=event.get("text", ""), surface=surface, team_id=team_id,
+                                 history=history)
         finally:
             react(client, channel=channel, ts=ts, name=WORKING, add=False)
 
