@@ -4,8 +4,8 @@ all-MiniLM-L6-v2 through HuggingFaceEmbeddings (loaded from the local model fold
 Chroma through langchain-chroma, and top-k similarity search.
 
 The only departures from the tutorials, each for the comparison's sake: the collection uses cosine distance
-(`hnsw:space`), so relevance scores are cosine similarities in [-1, 1] rather than langchain's rescaled L2,
-which falls outside [0, 1] for this model and warns on every query; files are read with `Path.read_text`
+(`hnsw:space`), so scores are cosine similarities in [-1, 1] rather than langchain's default rescaled L2,
+which falls outside [0, 1] for this model and warns on most queries; files are read with `Path.read_text`
 instead of langchain-community's TextLoader (the same text and `source` metadata, without that package).
 """
 
@@ -68,6 +68,8 @@ class TextbookRAG:
         return cls(store, len(splits))
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top-k chunks with their cosine similarity, best first."""
-        return [(doc.page_content, float(score))
-                for doc, score in self.store.similarity_search_with_relevance_scores(query, k=k)]
+        """Top-k chunks with their cosine similarity (1 − cosine distance), best first. This is what
+        `similarity_search_with_relevance_scores` returns for a cosine collection, without its warning for
+        the negative similarities that unrelated questions get."""
+        return [(doc.page_content, 1.0 - float(distance))
+                for doc, distance in self.store.similarity_search_with_score(query, k=k)]
