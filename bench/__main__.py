@@ -16,7 +16,7 @@ import sys
 import time
 
 from bench import ingest, latency, memory, slack_ack, versus
-from bench.common import Context, Row, Section, clear_mlpath_environment, machine
+from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
 
 SECTIONS: list[Section] = [
     Section("ingest", "Ingest", ingest.run),
@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
                              "requests, 50 memory questions")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
     parser.add_argument("--only", default="", help=f"comma-separated sections to run: {', '.join(names)}")
+    parser.add_argument("--postgres-url", default=None, metavar="URL",
+                        help="postgresql+psycopg://… server for sections that also measure PostgreSQL "
+                             "(the harness never uses DATABASE_URL)")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -68,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ctx = Context(quick=args.quick, runs=1 if args.quick else args.runs, embedder=embedder,
                   items=load_evalset(package_dir() / "evalset.jsonl"),
-                  corpus=content_dir() / QUICK_CORPUS if args.quick else None)
+                  corpus=content_dir() / QUICK_CORPUS if args.quick else None, postgres_url=args.postgres_url)
     started = time.monotonic()
     print(f"`python -m bench{' --quick' if args.quick else ''}`, {datetime.date.today().isoformat()}, "
-          f"on {machine()}; median of {ctx.runs} run(s); CPU-only torch, embedded Chroma.")
+          f"on {machine()}; median of {ctx.runs} run(s); CPU-only torch, embedded Chroma; "
+          f"load average {load_average()} at start.")
     if args.quick:
         print(f"QUICK SMOKE RUN on {QUICK_CORPUS}/ of the curriculum only: these figures say that the harness "
               "works, nothing about mlpath.")

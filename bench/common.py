@@ -50,6 +50,15 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
 
 
+def load_average() -> str:
+    """The 1-minute load average: on a machine shared with other work the figures are noisy, and the
+    table should say so."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
 def pct(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..1) of a non-empty sample."""
     ordered = sorted(values)
@@ -98,6 +107,8 @@ class Context:
     items: list[EvalItem]
     corpus: Path | None = None
     """The folder both pipelines ingest; None = the bundled curriculum (quick mode: one level of it)."""
+    postgres_url: str | None = None
+    """`--postgres-url`: a PostgreSQL server for sections that measure it (never DATABASE_URL)."""
     stack: ExitStack = field(default_factory=ExitStack)
     _mentor: Mentor | None = None
     notes: list[str] = field(default_factory=list)
