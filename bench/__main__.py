@@ -17,6 +17,7 @@ import time
 
 from bench import ingest, latency, memory, slack_ack, versus
 from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
+from mlpath.errors import UserError
 
 SECTIONS: list[Section] = [
     Section("ingest", "Ingest", ingest.run),
@@ -85,7 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for section in sections:
             t = time.monotonic()
-            rows = section.run(ctx)
+            try:
+                rows = section.run(ctx)
+            except ModuleNotFoundError as exc:
+                print(f"python -m bench: error: {section.name} needs {exc.name}: install the bench extra "
+                      "(`make bench`, or pip install -e '.[bench]')", file=sys.stderr)
+                return 1
+            except (RuntimeError, UserError) as exc:
+                print(f"python -m bench: error in section {section.name}: {exc}", file=sys.stderr)
+                return 1
             print(f"\n### {section.title}\n\n{table(section.columns, rows)}")
             print(f"\n({section.name}: {time.monotonic() - t:.0f} s)", file=sys.stderr)
             sys.stdout.flush()
