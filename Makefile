@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # A local folder of prebuilt wheels (the CPU torch wheel on the development machines), used when present.
 WHEELS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels)
 
-.PHONY: run chat test lint ingest eval clean
+.PHONY: run chat test lint ingest eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ ingest: $(VENV)/.installed
 
 eval: $(VENV)/.installed
 	$(BIN)/mlpath eval knowledge/evalset.jsonl --calibrate
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(WHEELS) -e ".[bench]"
+	touch $@ $(VENV)/.installed
+
+## bench: install the benchmark extra, then print the performance tables (BENCH_ARGS=--quick for a smoke run)
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

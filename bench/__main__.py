@@ -1,117 +1,111 @@
-"""Benchmarks for the knowledge base: `python -m bench [--quick] [--runs N]`.
+"""Benchmarks: `python -m bench [--quick] [--runs N] [--only NAME,...]` (or `make bench`).
 
-Prints a Markdown table (median of several runs) naming the machine. Never part of the test suite's
-pass/fail. Measures: cold and warm ingest of the bundled curriculum (warm = unchanged re-ingest, which
-must embed 0 texts), the raw sentence-transformers encode rate of the same model on the same chunks, and
-warm p50/p95 latency of `search` and of the extractive `ask` over the eval questions.
+Prints Markdown tables, one per section, each figure a median over runs, under a line naming the machine.
+Never part of the test suite's pass/fail (tests/bench only checks that `--quick` runs and prints tables).
+
+A section is a module with `run(ctx: Context) -> list[Row]`; add one to SECTIONS below. Sections that only
+read share one ingested curriculum (`ctx.mentor()`); model loading is never part of a figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
-import platform
-import statistics
-import tempfile
+import sys
 import time
-from pathlib import Path
+
+from bench import ingest, latency, memory, scheduler, slack_ack, versus
+from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
+from mlpath.errors import UserError
+
+SECTIONS: list[Section] = [
+    Section("ingest", "Ingest", ingest.run),
+    Section("latency", "Retrieval and answers", latency.run),
+    Section("versus", "Quality and speed against the textbook LangChain RAG pipeline", versus.run,
+            columns=versus.COLUMNS),
+    Section("slack", "Slack acknowledgements", slack_ack.run),
+    Section("memory", "Memory", memory.run),
+    Section("scheduler", "Scheduler scale", scheduler.run),
+]
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+QUICK_CORPUS = "level-1"
+"""`--quick` ingests one level of the curriculum, so the smoke test stays well under a minute."""
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def table(columns: tuple[str, ...], rows: list[Row]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--quick", action="store_true", help="one run, few questions (smoke test)")
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    runs = 1 if args.quick else args.runs
+def main(argv: list[str] | None = None) -> int:
+    names = [s.name for s in SECTIONS]
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: one run, one level of the curriculum, 10 questions, 10 concurrent Slack "
+                             "requests, 50 memory questions")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
+    parser.add_argument("--only", default="", help=f"comma-separated sections to run: {', '.join(names)}")
+    parser.add_argument("--postgres-url", default=None, metavar="URL",
+                        help="postgresql+psycopg://… server for sections that also measure PostgreSQL "
+                             "(the harness never uses DATABASE_URL)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(names)}")
+    sections = [s for s in SECTIONS if not only or s.name in only]
 
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    ignored = clear_mlpath_environment()
     from knowledge import package_dir
     from knowledge.embedding import shared_embedder
     from knowledge.evaluation import load_evalset
-    from knowledge.mentor import Mentor
-    from mlpath.settings import Settings
 
     embedder = shared_embedder()
-    embedder.encode(["warm-up"])  # model load is not part of any figure below
-    questions = [i.q for i in load_evalset(package_dir() / "evalset.jsonl")]
+    embedder.encode(["warm-up"])  # model load is not part of any figure
+    from knowledge import content_dir
+
+    ctx = Context(quick=args.quick, runs=1 if args.quick else args.runs, embedder=embedder,
+                  items=load_evalset(package_dir() / "evalset.jsonl"),
+                  corpus=content_dir() / QUICK_CORPUS if args.quick else None, postgres_url=args.postgres_url)
+    started = time.monotonic()
+    print(f"`python -m bench{' --quick' if args.quick else ''}`, {datetime.date.today().isoformat()}, "
+          f"on {machine()}; median of {ctx.runs} run(s); CPU-only torch, embedded Chroma; "
+          f"load average {load_average()} at start.")
     if args.quick:
-        questions = questions[:10]
-
-    cold, warm, warm_embedded, chunks, encode_rate, ingest_rate = [], [], [], 0, [], []
-    search_ms: list[float] = []
-    ask_ms: list[float] = []
-    for _ in range(runs):
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
-            mentor = Mentor.from_settings(settings, embedder=embedder)
-            t = time.perf_counter()
-            summary = mentor.ingest(None)
-            cold.append(time.perf_counter() - t)
-            chunks = summary.chunks
-            ingest_rate.append(summary.chunks / cold[-1])
-            before = embedder.encoded
-            t = time.perf_counter()
-            mentor.ingest(None)
-            warm.append(time.perf_counter() - t)
-            warm_embedded.append(embedder.encoded - before)
-
-            stored, _ = mentor.store.all_chunks_with_embeddings()
-            texts = [f"{c.metadata['section']}\n\n{c.text}" for c in stored]
-            t = time.perf_counter()
-            embedder.encode(texts)
-            encode_rate.append(len(texts) / (time.perf_counter() - t))
-
-            mentor.search("warm up")
-            for q in questions:
-                t = time.perf_counter()
-                mentor.search(q)
-                search_ms.append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                mentor.ask(q)
-                ask_ms.append((time.perf_counter() - t) * 1000)
-
-    med = statistics.median
-    print(f"Machine: {machine()}; {runs} run(s), {len(questions)} questions per run; "
-          f"bundled curriculum = {chunks} chunks\n")
-    print("| measure | value |")
-    print("|---|---|")
-    print(f"| ingest, cold (embedded Chroma) | {med(cold):.2f} s ({med(ingest_rate):.0f} chunks/s) |")
-    print(f"| raw MiniLM encode rate, same chunks | {med(encode_rate):.0f} chunks/s |")
-    print(f"| ingest, warm (unchanged) | {med(warm):.2f} s, {max(warm_embedded)} embeddings computed |")
-    print(f"| search p50 / p95 (warm) | {pct(search_ms, .5):.0f} ms / {pct(search_ms, .95):.0f} ms |")
-    print(f"| ask (extractive) p50 / p95 (warm) | {pct(ask_ms, .5):.0f} ms / {pct(ask_ms, .95):.0f} ms |")
-
-    from bench.slack_ack import measure
-
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, data_dir=Path(tmp))  # type: ignore[call-arg]
-        mentor = Mentor.from_settings(settings, embedder=embedder)
-        mentor.ingest(None)
-        ack = measure(mentor, n=10 if args.quick else 50)
-    n = ack["n"]
-    print(f"| Slack ack, {n} concurrent signed /mlpath ask (HTTP, loopback) p50 / p99 | "
-          f"{ack['command_p50']:.0f} ms / {ack['command_p99']:.0f} ms |")
-    print(f"| Slack ack, {n} concurrent app_mention events p50 / p99 | "
-          f"{ack['event_p50']:.0f} ms / {ack['event_p99']:.0f} ms |")
-    print(f"| every request answered exactly once | {'yes' if ack['exactly_once'] else 'NO'} |")
+        print(f"QUICK SMOKE RUN on {QUICK_CORPUS}/ of the curriculum only: these figures say that the harness "
+              "works, nothing about mlpath.")
+    if ignored:
+        print(f"(ignoring {', '.join(sorted(ignored))}: the harness measures the defaults in temporary folders)")
+    sys.stdout.flush()
+    try:
+        for section in sections:
+            t = time.monotonic()
+            try:
+                rows = section.run(ctx)
+            except ModuleNotFoundError as exc:
+                print(f"python -m bench: error: {section.name} needs {exc.name}: install the bench extra "
+                      "(`make bench`, or pip install -e '.[bench]')", file=sys.stderr)
+                return 1
+            except (RuntimeError, UserError) as exc:
+                print(f"python -m bench: error in section {section.name}: {exc}", file=sys.stderr)
+                return 1
+            print(f"\n### {section.title}\n\n{table(section.columns, rows)}")
+            print(f"\n({section.name}: {time.monotonic() - t:.0f} s)", file=sys.stderr)
+            sys.stdout.flush()
+    finally:
+        ctx.close()
+    if ctx.notes:
+        print("\n" + " ".join(ctx.notes))
+    print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,18 +1,14 @@
-"""Scheduler scale: planning the daily DMs for 10,000 members (SQLite and PostgreSQL), and send throughput
-against the local fake Slack at a configured pace.
+"""Scheduler scale: planning the daily DMs for 10,000 members (SQLite, and PostgreSQL with --postgres-url),
+and send throughput against the local fake Slack at a configured pace (MLPATH_SEND_RATE).
 
-    python -m bench.scheduler [--quick]
-
-PostgreSQL is measured when MLPATH_BENCH_POSTGRES_URL (or MLPATH_TEST_POSTGRES_URL) names a server; a
-throwaway database is created and dropped there.
+Members are spread over 12 time zones and 7 reminder times; "plan" is `Scheduler.plan` — the two queries and
+the per-zone computation of who is due now — timed warm at several instants. On PostgreSQL a throwaway
+database is created and dropped on the given server.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -22,18 +18,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.common import Context, Row
+
 ZONES = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Kolkata",
          "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo", "Africa/Lagos", "Pacific/Auckland", "Asia/Dubai"]
 TIMES = ["07:30", "08:00", "08:30", "09:00", "09:30", "12:00", "18:00"]
 
 
+def _settings(data_dir: Path, **overrides: Any) -> Any:
+    from mlpath.settings import Settings
+
+    return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg, arg-type]
+
+
 @contextmanager
-def _database(kind: str) -> Iterator[str | None]:
+def _database(kind: str, postgres_url: str | None = None) -> Iterator[str | None]:
     if kind == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    base = os.environ.get("MLPATH_BENCH_POSTGRES_URL") or os.environ.get("MLPATH_TEST_POSTGRES_URL")
+    base = postgres_url
     if not base:
         yield None
         return
@@ -68,25 +72,34 @@ def _seed(url: str, members: int) -> Any:
     return Progress(db)
 
 
-def planning(kind: str, members: int, runs: int) -> dict[str, Any] | None:
+def planning(kind: str, members: int, runs: int, postgres_url: str | None = None) -> dict[str, Any] | None:
     from progress.scheduler import Scheduler
-    from tests.conftest import make_settings
 
-    with _database(kind) as url:
+    with _database(kind, postgres_url) as url:
         if url is None:
             return None
         progress = _seed(url, members)
         with tempfile.TemporaryDirectory() as tmp:
-            settings = make_settings(Path(tmp))
+            settings = _settings(Path(tmp))
             scheduler = Scheduler(progress, sender=None, settings=settings)  # type: ignore[arg-type]
             at = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
             timings, due = [], 0
+            statements: list[str] = []
+
+            def count(*args: Any) -> None:
+                statements.append(str(args[2]))
+
+            from sqlalchemy import event
+
+            event.listen(progress.db.engine, "before_cursor_execute", count)
             for i in range(runs):
                 start = time.perf_counter()
                 due = len(scheduler.plan(at + timedelta(minutes=i)))
                 timings.append(time.perf_counter() - start)
+            event.remove(progress.db.engine, "before_cursor_execute", count)
+            queries = sum(1 for q in statements if q.lstrip().upper().startswith("SELECT")) / runs
         progress.db.dispose()
-    return {"database": kind, "members": members, "due now": due,
+    return {"database": kind, "members": members, "due now": due, "queries": queries,
             "plan median ms": round(statistics.median(timings) * 1000, 1),
             "plan max ms": round(max(timings) * 1000, 1)}
 
@@ -95,7 +108,6 @@ def sending(members: int, rate: float) -> dict[str, Any]:
     from bot.nudges import SlackSender, scheduler_client
     from progress.scheduler import Scheduler
     from tests.bot.fake_slack import FakeSlack
-    from tests.conftest import make_settings
 
     slack = FakeSlack()
     try:
@@ -103,7 +115,7 @@ def sending(members: int, rate: float) -> dict[str, Any]:
             assert url is not None
             progress = _seed(url, members)
             with tempfile.TemporaryDirectory() as tmp:
-                settings = make_settings(Path(tmp), slack_bot_token="xoxb-bench", slack_api_url=slack.api_url,
+                settings = _settings(Path(tmp), slack_bot_token="xoxb-bench", slack_api_url=slack.api_url,
                                          send_rate=rate, nudge_cutoff_hours=24)
                 with progress.db.session() as s:
                     from progress import repository as repo
@@ -121,34 +133,21 @@ def sending(members: int, rate: float) -> dict[str, Any]:
             "DMs/s": round(report.sent / seconds, 1), "DMs recorded by fake": len(slack.dms())}
 
 
-def run(quick: bool = False) -> list[tuple[str, list[dict[str, Any]]]]:
-    """The section's tables: (title, rows)."""
-    members = 1_000 if quick else 10_000
-    runs = 3 if quick else 7
-    plans = [r for r in (planning("sqlite", members, runs), planning("postgresql", members, runs)) if r]
-    sends = [sending(100 if quick else 500, 50.0), sending(20 if quick else 60, 2.0)]
-    return [("Scheduler: planning who is due (median of runs)", plans),
-            ("Scheduler: sending against the local fake Slack (pace = MLPATH_SEND_RATE)", sends)]
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return "(no rows)"
-    cols = list(rows[0])
-    widths = [max(len(str(c)), *(len(str(r[c])) for r in rows)) for c in cols]
-    line = lambda vals: "| " + " | ".join(str(v).ljust(w) for v, w in zip(vals, widths, strict=True)) + " |"  # noqa: E731
-    return "\n".join([line(cols), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-                     + [line([r[c] for c in cols]) for r in rows])
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scheduler")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    for title, rows in run(args.quick):
-        print(f"\n{title}\n{_table(rows)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(ctx: Context) -> list[Row]:
+    members = 1_000 if ctx.quick else 10_000
+    runs = 3 if ctx.quick else 9
+    rows: list[Row] = []
+    for kind in ("sqlite", "postgresql"):
+        plan = planning(kind, members, runs, ctx.postgres_url)
+        if plan is None:
+            rows.append((f"plan who is due, {members:,} members, PostgreSQL", "not measured (no --postgres-url)"))
+            continue
+        rows.append((f"plan who is due, {members:,} members, {'SQLite' if kind == 'sqlite' else 'PostgreSQL'}"
+                     f" (median / max of {runs})",
+                     f"{plan['plan median ms']} ms / {plan['plan max ms']} ms "
+                     f"({plan['due now']} due, {plan['queries']:g} queries)"))
+    for count, rate in ((50, 50.0), (6, 2.0)) if ctx.quick else ((500, 50.0), (60, 2.0)):
+        sent = sending(count, rate)
+        rows.append((f"send {count} DMs at MLPATH_SEND_RATE={rate:g} (fake Slack)",
+                     f"{sent['DMs/s']} DMs/s, {sent['sent']} sent, {sent['DMs recorded by fake']} received"))
+    return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,18 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
+def hit_rank(item: EvalItem, ranked_texts: Sequence[str]) -> int | None:
+    """1-based rank of the first text containing one of the item's expected phrases (case and whitespace
+    insensitive), None when none does. The one definition of a hit, shared with the benchmark harness,
+    which applies it to other pipelines."""
+    phrases = [_norm(p) for p in item.expect]
+    for rank, text in enumerate(ranked_texts, start=1):
+        haystack = _norm(text)
+        if any(p in haystack for p in phrases):
+            return rank
+    return None
+
+
 def evaluate(retriever: Retriever, items: list[EvalItem], *, k: int, threshold: float,
              confidence_k: int) -> EvalReport:
     """Run every question; refusal uses the same rule as the answerer (best similarity in the top
@@ -138,13 +151,7 @@ def evaluate(retriever: Retriever, items: list[EvalItem], *, k: int, threshold: 
     for item in items:
         result = retriever.search(item.q, k=max(k, confidence_k))
         confidence = max((h.confidence for h in result.hits[:confidence_k]), default=0.0)
-        rank = None
-        phrases = [_norm(p) for p in item.expect]
-        for hit in result.hits[:k]:
-            haystack = _norm(f"{hit.section}\n{hit.text}")
-            if any(p in haystack for p in phrases):
-                rank = hit.rank
-                break
+        rank = hit_rank(item, [f"{hit.section}\n{hit.text}" for hit in result.hits[:k]])
         report.results.append(ItemResult(item, rank, confidence, confidence < threshold,
                                          tuple(h.section for h in result.hits[:k])))
     return report
