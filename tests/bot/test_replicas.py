@@ -1,6 +1,7 @@
-"""Two real `mlpath serve --http` processes against one PostgreSQL database and one `chroma run` server, as
-behind a load balancer: Slack's retry of an event that lands on the other replica is not answered twice, and
-quiz answers and check-ins written through both replicas are neither lost nor counted twice."""
+"""Two real `mlpath serve --http` processes and two `mlpath scheduler` processes against one PostgreSQL
+database and one `chroma run` server, as behind a load balancer: Slack's retry of an event that lands on the
+other replica is not answered twice, quiz answers and check-ins written through both replicas are neither
+lost nor counted twice, and each member gets one reminder DM."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, text, update
 
 from knowledge.store import VectorStore
 from progress.db import Database
-from progress.models import Claim, Delivery, HabitCheckin, XpEvent
+from progress.models import Claim, Delivery, HabitCheckin, Member, XpEvent
 from tests.bot.conftest import SECRET, BotServer
 from tests.bot.test_http_bot import click, mention
 from tests.conftest import free_port
@@ -172,6 +173,30 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
         assert sum(sample(t, 'mlpath_slack_duplicate_events_total{where="database"}') for t in texts) == 4
         assert sum(sample(t, "mlpath_answers_total") for t in texts) == 4
         assert sum(sample(t, "mlpath_quiz_answers_total") for t in texts) == 4
+
+        # 4. two schedulers beside the two replicas, on the same database: one reminder DM per member
+        db = Database(pg_url)
+        try:
+            with db.session() as s:
+                s.execute(update(Member).values(nudge_time="00:00"))  # due now, whatever the hour
+                members = sorted(m.user_id for m in s.query(Member).all())
+        finally:
+            db.dispose()
+        assert len(members) >= 2
+        sched_env = {**env, "MLPATH_SCHEDULER_INTERVAL": "0.5", "MLPATH_NUDGE_CUTOFF_HOURS": "24"}
+        schedulers = [subprocess.Popen([str(exe), "scheduler"], env=sched_env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 120
+            while len(slack.dms()) < len(members) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(3)  # several more ticks of both schedulers
+        finally:
+            for p in schedulers:
+                p.send_signal(signal.SIGTERM)
+            errs = [p.communicate(timeout=30)[1] for p in schedulers]
+        assert [p.returncode for p in schedulers] == [0, 0], errs
+        assert sorted(c.params["channel"] for c in slack.dms()) == members
     finally:
         logs = [r.stop() for r in replicas]
 
