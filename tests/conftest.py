@@ -84,3 +84,13 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def slack():
+    """The local fake of the Slack Web API (tests/bot/fake_slack.py), one per test."""
+    from tests.bot.fake_slack import FakeSlack
+
+    fake = FakeSlack()
+    yield fake
+    fake.close()

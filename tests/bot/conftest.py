@@ -21,13 +21,6 @@ from tests.conftest import make_settings
 SECRET = "0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture
-def slack():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
 class BotServer:
     def __init__(self, url: str, services, fake: FakeSlack) -> None:
         self.url = url

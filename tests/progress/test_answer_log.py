@@ -11,15 +11,11 @@ import pytest
 
 from knowledge.answer import Answer, Citation
 from progress.answer_log import AnswerLog
-from progress.db import Database, upgrade
 
 
 @pytest.fixture
-def log(db_url):
-    upgrade(db_url)
-    db = Database(db_url)
-    yield AnswerLog(db)
-    db.dispose()
+def log(progress):
+    return AnswerLog(progress.db)
 
 
 def answer(answerer: str = "extractive", **kw) -> Answer:

@@ -20,13 +20,6 @@ from tests.conftest import make_settings
 T = "T1"
 
 
-@pytest.fixture
-def slack():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
 class Env:
     def __init__(self, progress, slack, tmp_path) -> None:
         self.progress = progress

@@ -15,29 +15,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from progress import repository as repo
-from progress.db import Database, upgrade
 from progress.service import MemberRef, Progress
 from tests.bot.fake_slack import FakeSlack
 
 MLPATH = [sys.executable, "-m", "mlpath.cli"]
-
-
-@pytest.fixture
-def slack():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def progress_db(db_url):
-    upgrade(db_url)
-    db = Database(db_url)
-    yield Progress(db)
-    db.dispose()
 
 
 def env_for(db_url: str, slack: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -55,8 +37,8 @@ def seed(progress: Progress, n: int, *, zones: list[str], at: str = "09:00") -> 
             progress.set_nudge_time(ref, at)
 
 
-def test_two_one_shot_runs_at_once_send_each_dm_once(db_url, progress_db, slack, tmp_path):
-    seed(progress_db, 40, zones=["Europe/Berlin", "Africa/Lagos", "Europe/London"])
+def test_two_one_shot_runs_at_once_send_each_dm_once(db_url, progress, slack, tmp_path):
+    seed(progress, 40, zones=["Europe/Berlin", "Africa/Lagos", "Europe/London"])
     env = env_for(db_url, slack, tmp_path)
     at = "2026-11-26T10:30:00+01:00"  # 10:30 Berlin and Lagos, 09:30 London: all due
     procs = [subprocess.Popen([*MLPATH, "nudges", "run", "--at", at], env=env, stdout=subprocess.PIPE,
@@ -84,10 +66,10 @@ def _zones_away_from_midnight(now: datetime) -> list[str]:
     return out
 
 
-def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, progress_db, slack,
+def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, progress, slack,
                                                                          tmp_path):
     zones = _zones_away_from_midnight(datetime.now(UTC))
-    seed(progress_db, 30, zones=zones, at="00:00")  # due all day long with a 24 h cut-off
+    seed(progress, 30, zones=zones, at="00:00")  # due all day long with a 24 h cut-off
     env = env_for(db_url, slack, tmp_path, MLPATH_SCHEDULER_INTERVAL="0.5", MLPATH_NUDGE_CUTOFF_HOURS="24",
                   LOG_FORMAT="json")
     ports = [_free_port(), _free_port()]
@@ -124,9 +106,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_a_process_killed_during_the_send_is_recovered_without_a_duplicate(db_url, progress_db, slack,
+def test_a_process_killed_during_the_send_is_recovered_without_a_duplicate(db_url, progress, slack,
                                                                            tmp_path):
-    seed(progress_db, 1, zones=["UTC"])
+    seed(progress, 1, zones=["UTC"])
     env = env_for(db_url, slack, tmp_path)
     slack.post_delay = 30.0  # Slack got the message; the sender never hears back
     proc = subprocess.Popen([*MLPATH, "nudges", "run", "--at", "2026-11-26T09:00:00Z"], env=env,
@@ -137,7 +119,7 @@ def test_a_process_killed_during_the_send_is_recovered_without_a_duplicate(db_ur
         proc.kill()
         proc.communicate(timeout=30)
     slack.post_delay = 0.0
-    with progress_db.db.session() as s:
+    with progress.db.session() as s:
         assert [c.status for c in repo.claims_with_status(s, kind="nudge", status="sending")] == ["sending"]
     # within the lease nothing happens; after it, the takeover finds the DM in the conversation
     soon = subprocess.run([*MLPATH, "nudges", "run", "--at", "2026-11-26T09:02:00Z", "--json"], env=env,
@@ -147,5 +129,5 @@ def test_a_process_killed_during_the_send_is_recovered_without_a_duplicate(db_ur
                            capture_output=True, text=True, timeout=120)
     assert later.returncode == 0 and '"recovered": 1' in later.stdout and '"sent": 0' in later.stdout, later
     assert len(slack.calls_to("chat.postMessage")) == 1
-    with progress_db.db.session() as s:
+    with progress.db.session() as s:
         assert len(repo.claims_with_status(s, kind="nudge", status="sent")) == 1
