@@ -514,8 +514,14 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_nudges(args: argparse.Namespace) -> int:
+    import logging
+
     _logging()
     scheduler = _scheduler()
+    try:  # as the long-running scheduler does: re-read up to 50 stale time zones first
+        scheduler.refresh_time_zones(args.at)
+    except Exception:  # noqa: BLE001 — a Slack hiccup must not stop the reminders
+        logging.getLogger("mlpath.scheduler").exception("time zone refresh failed")
     report = scheduler.run_nudges(args.at)
     if args.json:
         _print_json({"due": report.due, "sent": report.sent, "recovered": report.recovered,
