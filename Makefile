@@ -43,9 +43,10 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(WHEELS) -e ".[bench]"
 	touch $@ $(VENV)/.installed
 
-## bench: install the benchmark extra, then print the performance tables (BENCH_ARGS=--quick for a smoke run)
+## bench: install the benchmark extra, then print the performance tables (BENCH_ARGS=--quick for a smoke run;
+## MLPATH_BENCH_POSTGRES_URL=postgresql+psycopg://… also measures the scheduler on PostgreSQL)
 bench: $(VENV)/.bench-installed
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(if $(MLPATH_BENCH_POSTGRES_URL),--postgres-url $(MLPATH_BENCH_POSTGRES_URL)) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
