@@ -180,6 +180,8 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     freezes = f" (🧊 {view.freezes} freeze{'s' if view.freezes != 1 else ''})" if view.freezes else ""
     lines.append(f"🔥 Streak: {view.streak} day(s){freezes} · 🔁 {view.due_reviews} review(s) due · "
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
+    if getattr(view, "reminder", ""):
+        lines.append(f"⏰ Daily reminder: {escape(view.reminder)} · change it with `/mlpath nudges`")
     return _sections("\n".join(lines))
 
 

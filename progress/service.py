@@ -127,6 +127,8 @@ class ProgressView:
     rank: int | None
     team_size: int
     next_level_name: str | None = None
+    reminder: str = ""
+    """The member's daily reminder in words: "09:00 (Europe/Berlin)", "off", "snoozed until Mon 30 Nov"."""
 
 
 @dataclass(frozen=True)
@@ -463,7 +465,8 @@ class Progress:
         next_name = self.cat.level(member.level + 1).name if member.level < 4 else None
         streak, freezes = self.streak_and_freezes(member, now)
         return ProgressView(member.level, lvl.name, member.track, topics, mastered, needed, streak, freezes,
-                            due, weekly_xp, mine.rank if mine else None, len(board), next_name)
+                            due, weekly_xp, mine.rank if mine else None, len(board), next_name,
+                            reminder_text(member, local_date(member, now)))
 
     def _own_weekly_xp(self, member: Member, week_start: date) -> int:
         with self.db.session() as s:
@@ -475,6 +478,16 @@ class Progress:
 
 FREEZE_EVERY = 7
 MAX_FREEZES = 2
+
+
+def reminder_text(member: Member, today: date) -> str:
+    if not member.nudges_enabled:
+        return "off"
+    if member.unreachable:
+        return f"paused: Slack said {member.unreachable} (write to the bot to resume)"
+    if member.snoozed_until and member.snoozed_until > today:
+        return f"snoozed until {member.snoozed_until:%a %d %b}"
+    return f"{member.nudge_time} ({member.tz})"
 
 
 def resolve_scope(scope: str, cat: Catalogue | None = None) -> tuple[str | None, int | None, str | None]:

@@ -26,6 +26,9 @@ def test_nudges_command_turns_off_on_sets_time_and_snoozes(bot, slack):
     assert "Snoozed: no reminders until" in reply(server, slack, "nudges snooze 3", "n5")
     assert "snoozed until" in reply(server, slack, "nudges", "n6")
     assert "Snooze ended" in reply(server, slack, "nudges snooze 0", "n7")
+    server.command("progress", user="U1", name="p1")
+    shown = dump(slack.wait_for("response/p1")[0].params["blocks"])
+    assert "⏰ Daily reminder: 07:45 (Europe/Berlin)" in shown
     member = server.services.progress.member(MemberRef("T1", "U1"))
     assert member.nudge_time == "07:45" and member.nudges_enabled and member.snoozed_until is None
 
