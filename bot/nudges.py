@@ -25,12 +25,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import blocks
 from mlpath.settings import Settings
-from progress.scheduler import UNREACHABLE, LeaderboardPost, NudgeMessage, SendResult
+from progress.scheduler import LeaderboardPost, NudgeMessage, SendResult
 
 log = logging.getLogger("mlpath.scheduler")
 
 NUDGE_EVENT = "mlpath_nudge"
 LEADERBOARD_EVENT = "mlpath_leaderboard"
+UNREACHABLE = frozenset({"cannot_dm_bot", "user_not_found", "account_inactive", "user_disabled"})
+"""Slack errors that mean this member can't get DMs from the bot (not a problem of this one message)."""
 MAX_RATE_LIMITED = 5
 MAX_RETRY_AFTER = 120.0
 

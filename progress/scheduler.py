@@ -48,7 +48,6 @@ MAX_ATTEMPTS = 3
 BATCH = 50
 """Claims are taken in batches just before sending, so a crash strands at most a batch (recovered after the lease)."""
 TZ_REFRESH_BATCH = 50
-UNREACHABLE = frozenset({"cannot_dm_bot", "user_not_found", "account_inactive", "user_disabled"})
 
 
 def owner_id() -> str:
