@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import blocks
 from mlpath.settings import Settings
-from progress.scheduler import LeaderboardPost, NudgeMessage, SendResult
+from progress.scheduler import CannotCheck, LeaderboardPost, NudgeMessage, SendResult
 
 log = logging.getLogger("mlpath.scheduler")
 
@@ -111,11 +111,9 @@ class SlackSender:
         channel = self._dm_channels.get(user_id)
         if channel is None:
             data, failure = self._call("conversations_open", paced=False, users=user_id)
-            if failure or not data:
-                return None
-            channel = str((data.get("channel") or {}).get("id") or "")
-            if not channel:
-                return None
+            channel = str(((data or {}).get("channel") or {}).get("id") or "")
+            if failure or not channel:
+                raise CannotCheck(f"conversations.open: {failure.error if failure else 'no channel'}")
         return self._find(channel, NUDGE_EVENT, key, since)
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult:
@@ -133,12 +131,12 @@ class SlackSender:
         return self._find(channel, LEADERBOARD_EVENT, key, since)
 
     def _find(self, channel: str, event_type: str, key: str, since: datetime) -> str | None:
-        """A message of ours in `channel` since `since` whose metadata carries `key`."""
+        """A message of ours in `channel` since `since` whose metadata carries `key`; CannotCheck when Slack
+        does not let us look (missing im:history/channels:history scope, an error, a 5xx)."""
         data, failure = self._call("conversations_history", paced=False, channel=channel,
                                    oldest=f"{since.timestamp():.6f}", include_all_metadata=True, limit=100)
-        if failure or not data:
-            log.warning("cannot check %s for an earlier message: %s", channel, failure.error if failure else "")
-            return None
+        if failure or data is None:
+            raise CannotCheck(f"conversations.history: {failure.error if failure else 'no answer'}")
         for msg in data.get("messages") or []:
             meta = msg.get("metadata") or {}
             if meta.get("event_type") == event_type and (meta.get("event_payload") or {}).get("key") == key:

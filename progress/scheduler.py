@@ -90,11 +90,16 @@ class SendResult:
     error: str | None = None
 
 
+class CannotCheck(Exception):
+    """The sender could not look for an earlier delivery (e.g. no history scope, Slack down). Sending anyway
+    could duplicate, so the claim waits for a later attempt instead."""
+
+
 class Sender(Protocol):
     def send_nudge(self, message: NudgeMessage) -> SendResult: ...
 
     def find_nudge(self, user_id: str, key: str, since: datetime) -> str | None:
-        """The ts of an already-delivered DM carrying `key`, if any."""
+        """The ts of an already-delivered DM carrying `key`, None if there is none; raises CannotCheck."""
         ...
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult: ...
@@ -275,7 +280,18 @@ class Scheduler:
             with self.db.session() as s:
                 claim = repo.get_claim(s, kind="nudge", key=item.key)
                 since = _aware(claim.claimed_at) if claim else planned_at - timedelta(days=1)
-            ts = self.sender.find_nudge(item.user_id, item.key, since - timedelta(minutes=1))
+            try:
+                ts = self.sender.find_nudge(item.user_id, item.key, since - timedelta(minutes=1))
+            except CannotCheck as exc:
+                # never risk a second DM: leave it `sending`; the next takeover (after the lease) checks again,
+                # and after MAX_ATTEMPTS the day's DM is given up
+                with self.db.session() as s:
+                    repo.move_claim(s, claim_id=claim_id, owner=self.owner, from_status="sending",
+                                    to_status="sending", now=self._now(), error="cannot_check")
+                log.warning("reminder to member %s: cannot check whether it was delivered (%s); not resending yet",
+                            item.member_id, exc)
+                report.failed += 1
+                return
             if ts:
                 self._move(claim_id, "sending", "sent", ref=ts)
                 report.recovered += 1
@@ -417,7 +433,11 @@ class Scheduler:
                                     to_status="claimed", now=now)
                     status = "claimed"
         if status == "sending":
-            ts = self.sender.find_post(channel, key, now - timedelta(days=7))
+            try:
+                ts = self.sender.find_post(channel, key, now - timedelta(days=7))
+            except CannotCheck as exc:
+                self._move(claim_id, "sending", "sending", error="cannot_check")
+                return f"failed: cannot check {channel} for an earlier post ({exc}); not posting twice"
             if ts:
                 self._move(claim_id, "sending", "sent", ref=ts)
                 return "already posted"

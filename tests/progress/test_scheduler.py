@@ -358,3 +358,20 @@ def test_planning_is_a_constant_number_of_queries(env):
         event.remove(engine, "before_cursor_execute", listener)
     assert len(due) == 100  # UTC (09:00) and Berlin (10:00, within the cut-off); not Tokyo (18:00), Chicago (03:00)
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_when_the_dm_history_cannot_be_read_the_takeover_does_not_risk_a_second_dm(env, slack):
+    env.member("UA", "UTC")
+    slack.force("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
+    sched = env.scheduler()
+    sched.run_nudges(utc(2026, 11, 26, 9, 0))                          # outcome unknown: stays `sending`
+    slack.force("conversations.history", 200, {"ok": False, "error": "missing_scope"})
+    assert sched.run_nudges(utc(2026, 11, 26, 9, 7)).sent == 0         # can't check: does not send
+    assert slack.dms("UA") == []
+    with env.progress.db.session() as s:
+        [claim] = repo.claims_with_status(s, kind="nudge", status="sending")
+        assert claim.error == "cannot_check" and claim.attempts == 2
+    assert sched.run_nudges(utc(2026, 11, 26, 9, 14)).sent == 1        # history readable again: checked, sent
+    assert len(slack.dms("UA")) == 1
+    with env.progress.db.session() as s:
+        assert [c.attempts for c in repo.claims_with_status(s, kind="nudge", status="sent")] == [3]
