@@ -88,10 +88,12 @@ class BotServices:
             return Reply(text, blocks.build_text(text))
         allow_llm, member_level = True, None
         if self.mentor.llm is not None:
-            allow_llm = self.answer_log.llm_allowed(team_id=team_id, user_id=user,
-                                                    budget=self.settings.llm_daily_budget)
+            tz = "UTC"
             if self.progress is not None:
-                member_level = self.progress.member(MemberRef(team_id=team_id or "T", user_id=user)).level
+                member = self.progress.member(MemberRef(team_id=team_id or "T", user_id=user))
+                member_level, tz = member.level, member.tz
+            allow_llm = self.answer_log.llm_allowed(team_id=team_id, user_id=user,
+                                                    budget=self.settings.llm_daily_budget, tz=tz)
         started = time.perf_counter()
         try:
             answer = self.mentor.ask(question, history=history or [], member_level=member_level,

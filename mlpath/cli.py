@@ -392,7 +392,7 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
             else:
                 me = _local_member()
                 allowed = answer_log.llm_allowed(team_id=me.team_id, user_id=me.user_id,
-                                                 budget=mentor.settings.llm_daily_budget)
+                                                 budget=mentor.settings.llm_daily_budget, tz=me.tz or "UTC")
                 member_level = level or (progress.member(me).level if progress is not None else None)
                 kwargs = {"level": level, "history": history, "member_level": member_level, "allow_llm": allowed}
                 if out is not None:

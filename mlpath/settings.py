@@ -188,7 +188,7 @@ class Settings(BaseSettings):
                                description="Seconds an LLM answer may take before the extractive answer is used.")
     llm_daily_budget: int = Field(default=50, ge=0, le=100_000,
                                   validation_alias=AliasChoices("MLPATH_LLM_DAILY_BUDGET"),
-                                  description="LLM answers per member per UTC day; past it, extractive answers.")
+                                  description="LLM answers per member per local day; past it, extractive answers.")
     llm_history_tokens: int = Field(default=1500, ge=0, le=100_000,
                                     validation_alias=AliasChoices("MLPATH_LLM_HISTORY_TOKENS"),
                                     description="Token budget for earlier turns of the thread sent as history.")

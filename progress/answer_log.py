@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from knowledge.answer import Answer
 from progress import repository as repo
 from progress.db import Database
 from progress.models import AnswerRecord
+from progress.service import zone
 
 log = logging.getLogger("mlpath.answers")
 
@@ -28,10 +29,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def start_of_day(now: datetime) -> datetime:
-    """Midnight UTC of `now`'s day: the LLM budget is per UTC day."""
-    now = now.astimezone(UTC)
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, tz: str = "UTC") -> datetime:
+    """The start of `now`'s day in the member's time zone, as an instant: the LLM budget is per local day."""
+    local = now.astimezone(zone(tz))
+    return datetime.combine(local.date(), time(0, 0), tzinfo=local.tzinfo).astimezone(UTC)
 
 
 class AnswerLog:
@@ -67,15 +68,17 @@ class AnswerLog:
         with self.db.session() as s:
             return repo.recent_answers(s, limit=limit)
 
-    def llm_answers_today(self, *, team_id: str, user_id: str, now: datetime | None = None) -> int:
+    def llm_answers_today(self, *, team_id: str, user_id: str, now: datetime | None = None,
+                          tz: str = "UTC") -> int:
         with self.db.session() as s:
             return repo.count_llm_answers(s, team_id=team_id, user_id=user_id,
-                                          since=start_of_day(now or utcnow()))
+                                          since=start_of_day(now or utcnow(), tz))
 
-    def llm_allowed(self, *, team_id: str, user_id: str, budget: int, now: datetime | None = None) -> bool:
-        """Whether the member may get another LLM-written answer today. Checked before the call, so
-        questions in flight at the same moment can overshoot the budget by their number."""
-        return self.llm_answers_today(team_id=team_id, user_id=user_id, now=now) < budget
+    def llm_allowed(self, *, team_id: str, user_id: str, budget: int, now: datetime | None = None,
+                    tz: str = "UTC") -> bool:
+        """Whether the member may get another LLM-written answer today (their local day in `tz`). Checked
+        before the call, so questions in flight at the same moment can overshoot the budget by their number."""
+        return self.llm_answers_today(team_id=team_id, user_id=user_id, now=now, tz=tz) < budget
 
     def import_jsonl(self, path: Path, *, team_id: str = "") -> int:
         """Import the JSON-lines answer log of earlier versions (answers, then the latest 👍/👎 of each) and

@@ -68,6 +68,17 @@ def test_the_daily_llm_budget_counts_todays_llm_answers_of_one_member(log):
     assert log.llm_allowed(team_id="T1", user_id="U1", budget=2, now=now + timedelta(hours=10))  # next day
 
 
+def test_the_llm_budget_follows_the_members_local_day(log):
+    # 15:00 UTC is 00:30 the next day in Tokyo (UTC+9): answers at 12:00 UTC were "yesterday" there
+    now = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
+    log.record(answer("llm:openai:m"), team_id="T1", user_id="U1", surface="dm", now=now - timedelta(hours=3))
+    log.record(answer("llm:openai:m"), team_id="T1", user_id="U1", surface="dm", now=now - timedelta(minutes=10))
+    assert log.llm_answers_today(team_id="T1", user_id="U1", now=now) == 2
+    assert log.llm_answers_today(team_id="T1", user_id="U1", now=now, tz="Asia/Tokyo") == 1
+    # and in Los Angeles (UTC-8) the whole UTC day so far is the same local day (07:30 local)
+    assert log.llm_answers_today(team_id="T1", user_id="U1", now=now, tz="America/Los_Angeles") == 2
+
+
 def test_the_old_jsonl_log_is_imported_once(log, tmp_path):
     path = tmp_path / "answers.jsonl"
     lines = [
