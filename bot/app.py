@@ -123,8 +123,7 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
         was already claimed (here or, through the database, by another replica) is acknowledged and dropped."""
         event_id = body.get("event_id")
         if event_id:
-            where = (services.dedupe.check(str(event_id)) if isinstance(services.dedupe, SharedDeduper)
-                     else ("" if services.dedupe.first_time(str(event_id)) else "process"))
+            where = services.dedupe.check(str(event_id))
             if where:
                 metrics.DUPLICATES.labels(where=where).inc()
                 log.info("duplicate delivery of %s dropped", event_id, extra={"caught_by": where})

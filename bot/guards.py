@@ -17,8 +17,7 @@ class Deduper:
     """Remembers keys (Slack `event_id`s) for `ttl` seconds; `first_time(key)` is True once per key.
 
     Slack retries an event up to three times within about five minutes, so an hour of memory covers every
-    retry. Several bot processes need a shared claim instead (the deployment issue moves this to the
-    database)."""
+    retry. Several bot processes share a claim in the database instead (`SharedDeduper`)."""
 
     def __init__(self, ttl: float = 3600.0, max_keys: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -38,6 +37,10 @@ class Deduper:
                 return False
             self._seen[key] = now
             return True
+
+    def check(self, key: str) -> str:
+        """"" when this process should handle `key`; else where the repeat was caught ("process")."""
+        return "" if Deduper.first_time(self, key) else "process"
 
 
 class RateLimiter:
@@ -92,7 +95,7 @@ class SharedDeduper(Deduper):
 
         from progress import repository as repo
 
-        if not super().first_time(key):
+        if not Deduper.first_time(self, key):
             return "process"
         now = self.wall_clock()
         try:

@@ -94,18 +94,24 @@ class SlackSender:
                 return None, SendResult("unknown", error=type(exc).__name__[:64])
         return None, SendResult("retry", error="ratelimited")
 
+    def _post(self, channel: str, *, text: str, blocks_: list[dict[str, Any]], event_type: str,
+              key: str) -> tuple[dict[str, Any] | None, SendResult]:
+        """One paced chat.postMessage carrying the claim `key` as message metadata (for `_find`)."""
+        data, failure = self._call(
+            "chat_postMessage", channel=channel, text=text, blocks=blocks_, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": event_type, "event_payload": {"key": key}})
+        if failure:
+            return None, failure
+        assert data is not None
+        return data, SendResult("sent", ref=str(data.get("ts") or ""))
+
     # ----- Sender -----
     def send_nudge(self, message: NudgeMessage) -> SendResult:
-        data, failure = self._call(
-            "chat_postMessage", channel=message.user_id, text=blocks.nudge_text(message),
-            blocks=blocks.build_nudge(message), unfurl_links=False, unfurl_media=False,
-            metadata={"event_type": NUDGE_EVENT, "event_payload": {"key": message.key}})
-        if failure:
-            return failure
-        assert data is not None
-        if data.get("channel"):
+        data, result = self._post(message.user_id, text=blocks.nudge_text(message),
+                                  blocks_=blocks.build_nudge(message), event_type=NUDGE_EVENT, key=message.key)
+        if data and data.get("channel"):
             self._dm_channels[message.user_id] = str(data["channel"])
-        return SendResult("sent", ref=str(data.get("ts") or ""))
+        return result
 
     def find_nudge(self, user_id: str, key: str, since: datetime) -> str | None:
         channel = self._dm_channels.get(user_id)
@@ -117,15 +123,11 @@ class SlackSender:
         return self._find(channel, NUDGE_EVENT, key, since)
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult:
-        data, failure = self._call(
-            "chat_postMessage", channel=post.channel, text=blocks.leaderboard_post_text(post),
-            blocks=blocks.build_leaderboard_post(post), unfurl_links=False, unfurl_media=False,
-            metadata={"event_type": LEADERBOARD_EVENT, "event_payload": {"key": post.key}})
-        if failure:
-            # a channel error is the channel's, not a member's
-            return SendResult("failed" if failure.status == "unreachable" else failure.status, error=failure.error)
-        assert data is not None
-        return SendResult("sent", ref=str(data.get("ts") or ""))
+        _, result = self._post(post.channel, text=blocks.leaderboard_post_text(post),
+                               blocks_=blocks.build_leaderboard_post(post), event_type=LEADERBOARD_EVENT, key=post.key)
+        if result.status == "unreachable":  # a channel error is the channel's, not a member's
+            return SendResult("failed", error=result.error)
+        return result
 
     def find_post(self, channel: str, key: str, since: datetime) -> str | None:
         return self._find(channel, LEADERBOARD_EVENT, key, since)
