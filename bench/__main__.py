@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from bench import ingest, latency, memory, scheduler, slack_ack, versus
+from bench import ingest, latency, memory, scheduler, slack_ack, stages, versus
 from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
 from mlpath.errors import UserError
 
@@ -26,6 +26,7 @@ SECTIONS: list[Section] = [
             columns=versus.COLUMNS),
     Section("slack", "Slack acknowledgements", slack_ack.run),
     Section("memory", "Memory", memory.run),
+    Section("stages", "Where the memory of `mlpath serve` goes", stages.run, columns=stages.COLUMNS),
     Section("scheduler", "Scheduler scale", scheduler.run),
 ]
 

@@ -71,7 +71,8 @@ def run(ctx: Context) -> list[Row]:
     if not Path("/proc/self/smaps_rollup").exists():
         return [("(needs /proc/self/smaps_rollup)", "n/a", "n/a", "n/a", "n/a")]
     data = ctx.copy_of_store()
-    done = subprocess.run([sys.executable, "-m", "bench.stages", str(data)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "bench.stages", str(data), *(["--quick"] if ctx.quick else [])],
+                          capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"bench.stages failed: {done.stderr[-2000:]}")
