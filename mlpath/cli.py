@@ -634,6 +634,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=_level)
     p.set_defaults(func=cmd_chat)
     _add_ops_commands(sub)
+    _add_mentoring_commands(sub)
     return parser
 
 
@@ -692,6 +693,54 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         print(format_stats(stats))
     return 0
+
+
+# ----- mentoring: the team view for leads (issue 14) -----
+def format_team(report: Any) -> str:
+    """The team report as text: levels and tracks, who is behind or inactive, projects and certifications.
+    Members who opted out of the leaderboard are counted, never named."""
+    def who(m: Any) -> str:
+        return f"{m.name} (Level {m.level}{f' {m.track}' if m.track else ''})" if m.user_id else "a member who opted out"
+
+    lines = [f"Team {report.team_id}: {len(report.members)} members"]
+    lines.append("  by level: " + (", ".join(f"Level {k}: {v}" for k, v in report.by_level.items()) or "none"))
+    lines.append(f"  behind plan ({len(report.behind)}): " + (", ".join(who(m) for m in report.behind) or "nobody"))
+    lines.append(f"  inactive 14+ days ({len(report.inactive)}): "
+                 + (", ".join(f"{who(m)} {m.inactive_days} d" for m in report.inactive) or "nobody"))
+    lines.append("  projects: " + ", ".join(f"{k} {v['started']} in progress, {v['done']} done"
+                                            for k, v in report.projects.items()))
+    lines.append("  certifications: " + ", ".join(f"{k} {v['planned']} planned, {v['passed']} passed"
+                                                  for k, v in report.certifications.items()))
+    return "\n".join(lines)
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from mlpath.settings import get_settings
+    from progress import repository as repo
+    from progress.mentoring import Mentoring
+    from progress.setup import open_progress
+
+    progress = open_progress(get_settings())
+    with progress.db.session() as s:
+        teams = repo.team_ids(s)
+    if args.team:
+        if args.team not in teams:
+            raise UserError(f"no active members in team {args.team} (teams: {', '.join(teams) or 'none yet'})")
+        teams = [args.team]
+    mentoring = Mentoring(progress)
+    reports = [mentoring.team_report(team) for team in teams]
+    if args.json:
+        _print_json({"teams": [r.to_json() for r in reports]})
+    else:
+        print("\n\n".join(format_team(r) for r in reports) or "no members yet")
+    return 0
+
+
+def _add_mentoring_commands(sub: Any) -> None:
+    p = sub.add_parser("team", help="the team view for leads: levels, behind plan, inactive 14+ days, projects")
+    p.add_argument("--team", help="one Slack team id (default: every team)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_team)
 
 
 def _add_ops_commands(sub: Any) -> None:
