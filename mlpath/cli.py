@@ -700,7 +700,9 @@ def format_team(report: Any) -> str:
     """The team report as text: levels and tracks, who is behind or inactive, projects and certifications.
     Members who opted out of the leaderboard are counted, never named."""
     def who(m: Any) -> str:
-        return f"{m.name} (Level {m.level}{f' {m.track}' if m.track else ''})" if m.user_id else "a member who opted out"
+        if m.user_id is None:
+            return "a member who opted out"
+        return f"{m.name} (Level {m.level}{f' {m.track}' if m.track else ''})"
 
     lines = [f"Team {report.team_id}: {len(report.members)} members"]
     lines.append("  by level: " + (", ".join(f"Level {k}: {v}" for k, v in report.by_level.items()) or "none"))

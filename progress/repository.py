@@ -516,7 +516,7 @@ def answer_times_by_question(session: Session, *, member_id: int) -> list[tuple[
     rows = session.execute(select(Delivery.question_id, Delivery.answered_at).where(
         Delivery.member_id == member_id, Delivery.purpose == "quiz", Delivery.answered_at.is_not(None))
         .order_by(Delivery.answered_at))
-    return [(str(q), at) for q, at in rows]
+    return [(str(q), at) for q, at in rows if at is not None]
 
 
 def week_numbers(session: Session, *, member_id: int, start: date, end: date) -> tuple[int, int, int]:
