@@ -272,3 +272,72 @@ def build_leaderboard_post(post: Any) -> list[dict[str, Any]]:
     lines.append(escape(post.line))
     return _sections("\n".join(lines)) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": (
         "Earn XP with `/mlpath quiz` and `/mlpath habits` · hide yourself with `/mlpath leaderboard off`")}]}]
+
+
+# ----- mentoring: the weekly plan and the weekly check-in (progress/mentoring.py, progress/checkins.py) -----
+PLAN_TOPIC_DONE = "plan_topic_done"
+PLAN_HOURS = "plan_hours"
+HOURS_CHOICES = (2, 3, 5, 8, 10, 12, 15, 20)
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+
+
+def build_plan(plan: Any, *, buttons: bool = True) -> list[dict[str, Any]]:
+    """This week's plan: pace (and how it is estimated), focus topics with the section to read and the
+    exercise (each with a Mark done button), one habit per cadence, due reviews, planned certifications,
+    goals, and a menu to change the weekly hours."""
+    pace = plan.pace
+    icon = {"on track": "🟢", "ahead": "🚀", "behind": "🟠"}.get(pace.status, "")
+    out: list[dict[str, Any]] = [
+        _section(f"*{icon} {escape(pace.status.capitalize())}* · Level {pace.level} {escape(pace.level_name)} · "
+                 f"{plan.hours} h/week{'' if plan.hours_set else ' (the path default)'}"),
+        _context(escape(pace.explain()) + (f" {escape(plan.pace_note)}" if plan.pace_note else "")),
+    ]
+    if plan.track_missing:
+        out.append(_section("Pick your Level 4 track to focus the plan: `/mlpath track A` … `E`."))
+    out.append(_section("*This week's focus*"))
+    for t in plan.topics:
+        why = f" · missed {t.misses}× in quizzes" if t.misses else ""
+        text = f"*{escape(t.title)}* (`{escape(t.topic_id)}`){why}\n📖 {escape(t.section)}"
+        if t.exercise:
+            text += f"\n✍️ {escape(t.exercise)}"
+        block = _section(clip(text, SECTION_LIMIT))
+        if buttons:
+            block["accessory"] = {"type": "button", "action_id": f"{PLAN_TOPIC_DONE}_{t.topic_id}"[:255],
+                                  "value": t.topic_id, "text": {"type": "plain_text", "text": "Mark done"}}
+        out.append(block)
+    habits = " · ".join(f"{'✅' if done else '◻️'} {escape(h.description)} ({h.cadence})" for h, done in plan.habits)
+    lines = [f"*Habits:* {habits}" if habits else "",
+             f"*Quiz reviews due:* {plan.due_reviews}" + (" — `/mlpath quiz`" if plan.due_reviews else "")]
+    for c in plan.certifications:
+        when = f" on {c.on_date:%d %b %Y}" if c.on_date else ""
+        lines.append(f"*Certification:* {escape(c.cert.title)}{when} ({c.cert.study_months[0]}-"
+                     f"{c.cert.study_months[1]} months of study)")
+    for g in plan.goals:
+        lines.append(f"*Goal {escape(g.horizon)}:* {escape(g.text or '')}")
+    out.append(_section(clip("\n".join(line for line in lines if line), SECTION_LIMIT)))
+    if buttons:
+        out.append({"type": "actions", "block_id": "plan_actions", "elements": [{
+            "type": "static_select", "action_id": PLAN_HOURS,
+            "placeholder": {"type": "plain_text", "text": "Change my weekly hours"},
+            "options": [{"text": {"type": "plain_text", "text": f"{h} h/week"}, "value": str(h)}
+                        for h in HOURS_CHOICES]}]})
+    return out
+
+
+def checkin_text(message: Any) -> str:
+    return f"Your weekly mlpath check-in, week {message.plan.week}"
+
+
+def build_checkin(message: Any) -> list[dict[str, Any]]:
+    """The weekly check-in DM: last week in numbers, then the plan for the coming week with its buttons."""
+    n = message.last_week
+    out = [_section(f"*Hi {escape(message.name)}, here is your week {escape(message.plan.week)}*"),
+           _section(f"*Last week ({escape(n.week)}):* {n.quiz_answers} quiz answers · {n.habits} habits · "
+                    f"{n.xp} XP · 🔥 streak {n.streak}")]
+    out += build_plan(message.plan)
+    out.append(_context("Check-ins: `/mlpath checkins day fri` · `/mlpath checkins time 17:00` · "
+                        "`/mlpath checkins off` · hours: `/mlpath plan hours 6`"))
+    return out

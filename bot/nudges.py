@@ -25,12 +25,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import blocks
 from mlpath.settings import Settings
+from progress.checkins import CheckinMessage
 from progress.scheduler import CannotCheck, LeaderboardPost, NudgeMessage, SendResult
 
 log = logging.getLogger("mlpath.scheduler")
 
 NUDGE_EVENT = "mlpath_nudge"
 LEADERBOARD_EVENT = "mlpath_leaderboard"
+CHECKIN_EVENT = "mlpath_checkin"
 UNREACHABLE = frozenset({"cannot_dm_bot", "user_not_found", "account_inactive", "user_disabled"})
 """Slack errors that mean this member can't get DMs from the bot (not a problem of this one message)."""
 MAX_RATE_LIMITED = 5
@@ -114,13 +116,26 @@ class SlackSender:
         return result
 
     def find_nudge(self, user_id: str, key: str, since: datetime) -> str | None:
+        return self._find_dm(user_id, NUDGE_EVENT, key, since)
+
+    def send_checkin(self, message: CheckinMessage) -> SendResult:
+        data, result = self._post(message.user_id, text=blocks.checkin_text(message),
+                                  blocks_=blocks.build_checkin(message), event_type=CHECKIN_EVENT, key=message.key)
+        if data and data.get("channel"):
+            self._dm_channels[message.user_id] = str(data["channel"])
+        return result
+
+    def find_checkin(self, user_id: str, key: str, since: datetime) -> str | None:
+        return self._find_dm(user_id, CHECKIN_EVENT, key, since)
+
+    def _find_dm(self, user_id: str, event_type: str, key: str, since: datetime) -> str | None:
         channel = self._dm_channels.get(user_id)
         if channel is None:
             data, failure = self._call("conversations_open", paced=False, users=user_id)
             channel = str(((data or {}).get("channel") or {}).get("id") or "")
             if failure or not channel:
                 raise CannotCheck(f"conversations.open: {failure.error if failure else 'no channel'}")
-        return self._find(channel, NUDGE_EVENT, key, since)
+        return self._find(channel, event_type, key, since)
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult:
         _, result = self._post(post.channel, text=blocks.leaderboard_post_text(post),

@@ -451,7 +451,17 @@ def _scheduler(*, clock: Any = None):  # type: ignore[no-untyped-def]
     settings = get_settings()
     check_slack_settings(settings, http=None)
     sender = SlackSender(scheduler_client(settings), rate=settings.send_rate)
-    return Scheduler(open_progress(settings), sender, settings, **({"clock": clock} if clock else {}))
+    scheduler = Scheduler(open_progress(settings), sender, settings, **({"clock": clock} if clock else {}))
+    _wire_checkins(scheduler, sender)
+    return scheduler
+
+
+def _wire_checkins(scheduler: Any, sender: Any) -> None:
+    """The weekly check-in DMs run on every scheduler tick (issue 14)."""
+    from progress.checkins import Checkins
+    from progress.mentoring import Mentoring
+
+    scheduler.checkins = Checkins(scheduler, Mentoring(scheduler.progress), sender)
 
 
 def _instant(value: str) -> Any:
@@ -523,12 +533,24 @@ def cmd_nudges(args: argparse.Namespace) -> int:
     except Exception:  # noqa: BLE001 — a Slack hiccup must not stop the reminders
         logging.getLogger("mlpath.scheduler").exception("time zone refresh failed")
     report = scheduler.run_nudges(args.at)
-    if args.json:
+    _print_report("nudges", report, as_json=args.json)
+    return 0
+
+
+def _print_report(name: str, report: Any, *, as_json: bool) -> None:
+    if as_json:
         _print_json({"due": report.due, "sent": report.sent, "recovered": report.recovered,
                      "skipped": report.skipped, "failed": report.failed, "unreachable": report.unreachable,
                      "retry": report.retry, "lost_race": report.lost_race, "errors": report.errors})
     else:
-        print(f"nudges: {report.line()}")
+        print(f"{name}: {report.line()}")
+
+
+def cmd_checkins(args: argparse.Namespace) -> int:
+    """The weekly check-ins due at that instant, once (for cron; the long-running scheduler sends them too)."""
+    _logging()
+    scheduler = _scheduler()
+    _print_report("checkins", scheduler.checkins.run(args.at), as_json=args.json)
     return 0
 
 
@@ -616,6 +638,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-26T09:00Z")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_nudges)
+
+    p = sub.add_parser("checkins", help="weekly check-in DMs for cron: `mlpath checkins run [--at ISO-8601]`")
+    p.add_argument("action", choices=["run"], help="run: send the check-ins due at that instant (once per week)")
+    p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-30T08:30Z")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_checkins)
 
     p = sub.add_parser("leaderboard", help="`mlpath leaderboard post [--week YYYY-Www]` to LEADERBOARD_CHANNEL")
     p.add_argument("action", choices=["post"], help="post: the week's leaderboard, once per week")

@@ -154,6 +154,10 @@ class AnswerRecord(Base):
 
 
 # ----- mentoring: goals, plan, projects, certifications, checklist, weekly check-ins (progress/mentoring.py) -----
+DEFAULT_CHECKIN_DAY = "mon"
+DEFAULT_CHECKIN_TIME = "08:30"
+"""Before the daily reminder's default 09:00, so a Monday doesn't start with two DMs at once."""
+
 class MentoringProfile(Base):
     """A member's plan and check-in settings; no row means the defaults (see progress/mentoring.py)."""
 
@@ -163,8 +167,8 @@ class MentoringProfile(Base):
     plan_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Weekly hours the member can give (1-60); None = the default from the path's habit budgets."""
     checkins_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    checkin_day: Mapped[str] = mapped_column(String(3), default="mon")
-    checkin_time: Mapped[str] = mapped_column(String(5), default="08:30")
+    checkin_day: Mapped[str] = mapped_column(String(3), default=DEFAULT_CHECKIN_DAY)
+    checkin_time: Mapped[str] = mapped_column(String(5), default=DEFAULT_CHECKIN_TIME)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from progress.models import (
+    DEFAULT_CHECKIN_DAY,
+    DEFAULT_CHECKIN_TIME,
     AnswerRecord,
     Base,
     Card,
@@ -419,7 +421,8 @@ def save_profile(session: Session, *, member_id: int, now: datetime, **fields: o
     """Create the member's profile row with the defaults (concurrent first calls make one row), then set
     `fields`."""
     session.execute(_insert(session, MentoringProfile).values(
-        member_id=member_id, plan_hours=None, checkins_enabled=True, checkin_day="mon", checkin_time="08:30",
+        member_id=member_id, plan_hours=None, checkins_enabled=True, checkin_day=DEFAULT_CHECKIN_DAY,
+        checkin_time=DEFAULT_CHECKIN_TIME,
         updated_at=now).on_conflict_do_nothing(index_elements=["member_id"]))
     session.execute(update(MentoringProfile).where(MentoringProfile.member_id == member_id)
                     .values(updated_at=now, **fields).execution_options(synchronize_session=False))
@@ -547,4 +550,5 @@ def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]
         .where(Member.active.is_(True), Member.unreachable.is_(None),
                or_(MentoringProfile.checkins_enabled.is_(None), MentoringProfile.checkins_enabled.is_(True)))
     )
-    return [(int(i), str(u), str(tz), str(d or "mon"), str(t or "08:30")) for i, u, tz, d, t in rows]
+    return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))
+            for i, u, tz, d, t in rows]
