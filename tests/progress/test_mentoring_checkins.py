@@ -57,7 +57,9 @@ def env(progress, slack, tmp_path):
 
 
 def checkins_sent(slack, user: str | None = None) -> list:
-    return [c for c in slack.dms(user) if c.params["metadata"]["event_type"] == CHECKIN_EVENT]
+    sent = slack.dms(user, checkins=True)
+    assert all(c.params["metadata"]["event_type"] == CHECKIN_EVENT for c in sent)
+    return sent
 
 
 def weeks(slack, user: str) -> Counter:
