@@ -341,3 +341,108 @@ def build_checkin(message: Any) -> list[dict[str, Any]]:
     out.append(_context("Check-ins: `/mlpath checkins day fri` · `/mlpath checkins time 17:00` · "
                         "`/mlpath checkins off` · hours: `/mlpath plan hours 6`"))
     return out
+
+
+PROJECT_REVIEW = "project_offer_review"
+
+
+def build_goals(view: Any) -> list[dict[str, Any]]:
+    lines = [f"*Your goals* (Level {view.level}{f' track {escape(view.track)}' if view.track else ''})"]
+    for g in view.goals:
+        if g.text:
+            lines.append(f"*{escape(g.horizon)}:* {escape(g.text)}")
+        else:
+            ideas = view.suggestions.get(g.horizon) or []
+            idea = f" — e.g. _{escape(ideas[0])}_" if ideas else ""
+            lines.append(f"*{escape(g.horizon)}:* not set{idea}")
+    out = _sections("\n".join(lines))
+    out.append(_context("Set one: `/mlpath goal 3m finish the Level 2 fraud project with MLflow tracking`"))
+    return out
+
+
+def build_goal_suggestions(view: Any, horizon: str) -> list[dict[str, Any]]:
+    ideas = view.suggestions.get(horizon) or []
+    lines = [f"*Goal ideas for {escape(horizon)}* (Level {view.level})"] + [f"• {escape(i)}" for i in ideas]
+    out = _sections("\n".join(lines if ideas else lines + ["No suggestions for this horizon yet."]))
+    out.append(_context(f"Set it: `/mlpath goal {escape(horizon)} YOUR GOAL`"))
+    return out
+
+
+def build_projects(view: Any) -> list[dict[str, Any]]:
+    icons = {"": "◻️", "started": "🛠️", "done": "✅"}
+    lines = ["*Portfolio projects*"]
+    for r in view.rows:
+        link = f" · {escape(r.url)}" if r.url else ""
+        lines.append(f"{icons.get(r.status, '')} *{escape(r.project.title)}* (`{escape(r.project.id)}`) "
+                     f"{escape(r.status or 'not started')}{link}")
+    if view.suggested:
+        lines.append(f"\n*Next:* {escape(view.suggested.title)} — {escape(view.reason)}")
+        lines += [f"  • {escape(req)}" for req in view.suggested.requirements]
+    out = _sections("\n".join(lines))
+    out.append(_context("`/mlpath project start ID URL` · `/mlpath project done ID URL` · `/mlpath project share ID`"))
+    return out
+
+
+def build_certifications(rows: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [_section("*Certifications*")]
+    for r in rows:
+        c = r.cert
+        status = {"planned": "📅 planned", "passed": "🎓 passed"}.get(r.status, "")
+        when = f" {r.on_date:%d %b %Y}" if r.on_date else ""
+        text = (f"*{escape(c.title)}* (`{escape(c.id)}`) {status}{when}\n{escape(c.difficulty)} · "
+                f"{c.study_months[0]}-{c.study_months[1]} months of study · after Level {c.fits_after_level} · "
+                f"{escape(', '.join(c.topics))}")
+        if c.availability:
+            text += f"\n⚠️ {escape(c.availability)}"
+        out.append(_section(clip(text, SECTION_LIMIT)))
+    out.append(_context("`/mlpath cert plan ID 2027-03-15` · `/mlpath cert passed ID`"))
+    return out
+
+
+def build_checklist(view: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [_section(f"*Success metrics* — {view.ticked} of {view.total} ticked")]
+    for checklist, items in view.checklists:
+        lines = [f"*{escape(checklist.title)}*"]
+        for item, evidence in items:
+            mark = "✅" if evidence is not None else "◻️"
+            proof = f" — {escape(evidence)}" if evidence else ""
+            lines.append(f"{mark} {escape(item.text)} (`{escape(item.id)}`){proof}")
+        out += _sections("\n".join(lines))
+    out.append(_context("`/mlpath checklist tick ID a link or a sentence of evidence`"))
+    return out
+
+
+def build_team(report: Any) -> list[dict[str, Any]]:
+    def who(m: Any) -> str:
+        if m.user_id is None:
+            return "a member who opted out"
+        return f"<@{escape(m.user_id)}>" if re.fullmatch(r"[UW][A-Z0-9]+", m.user_id) else escape(m.name or "")
+
+    levels = ", ".join(f"Level {escape(k)}: {v}" for k, v in report.by_level.items()) or "nobody yet"
+    lines = [f"*Team report* — {len(report.members)} members", f"*By level:* {levels}",
+             f"*Behind plan ({len(report.behind)}):* " + (", ".join(who(m) for m in report.behind) or "nobody"),
+             f"*Inactive 14+ days ({len(report.inactive)}):* "
+             + (", ".join(f"{who(m)} ({m.inactive_days} d)" for m in report.inactive) or "nobody"),
+             "*Projects:* " + "; ".join(f"{escape(k)} {v['started']} in progress, {v['done']} done"
+                                         for k, v in report.projects.items()),
+             "*Certifications:* " + "; ".join(f"{escape(k)} {v['planned']} planned, {v['passed']} passed"
+                                               for k, v in report.certifications.items())]
+    return _sections("\n".join(lines))
+
+
+def project_share_text(user_id: str, row: Any) -> str:
+    return f"<@{escape(user_id)}> asks for feedback on {escape(row.project.title)}"
+
+
+def build_project_share(user_id: str, row: Any) -> list[dict[str, Any]]:
+    """The team-channel post of `/mlpath project share ID`: the project, its link, and a button for a
+    teammate to offer a review (which DMs the author)."""
+    link = f"\n{escape(row.url)}" if row.url else ""
+    reqs = "\n".join(f"• {escape(r)}" for r in row.project.requirements)
+    return [_section(clip(f"*<@{escape(user_id)}> would like feedback on their {escape(row.project.title)}*{link}\n"
+                          f"{reqs}", SECTION_LIMIT)),
+            {"type": "actions", "block_id": "project_share", "elements": [{
+                "type": "button", "action_id": PROJECT_REVIEW, "style": "primary",
+                "text": {"type": "plain_text", "text": "Offer a review"},
+                "value": f"{user_id}|{row.project.id}"[:2000]}]},
+            _context("The path's Next Steps: share work, get code reviews, iterate.")]
