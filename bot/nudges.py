@@ -109,21 +109,21 @@ class SlackSender:
 
     # ----- Sender -----
     def send_nudge(self, message: NudgeMessage) -> SendResult:
-        data, result = self._post(message.user_id, text=blocks.nudge_text(message),
-                                  blocks_=blocks.build_nudge(message), event_type=NUDGE_EVENT, key=message.key)
+        return self._send_dm(message.user_id, blocks.nudge_text(message), blocks.build_nudge(message), NUDGE_EVENT,
+                             message.key)
+
+    def _send_dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]], event_type: str, key: str) -> SendResult:
+        data, result = self._post(user_id, text=text, blocks_=blocks_, event_type=event_type, key=key)
         if data and data.get("channel"):
-            self._dm_channels[message.user_id] = str(data["channel"])
+            self._dm_channels[user_id] = str(data["channel"])  # for a later `_find_dm`
         return result
 
     def find_nudge(self, user_id: str, key: str, since: datetime) -> str | None:
         return self._find_dm(user_id, NUDGE_EVENT, key, since)
 
     def send_checkin(self, message: CheckinMessage) -> SendResult:
-        data, result = self._post(message.user_id, text=blocks.checkin_text(message),
-                                  blocks_=blocks.build_checkin(message), event_type=CHECKIN_EVENT, key=message.key)
-        if data and data.get("channel"):
-            self._dm_channels[message.user_id] = str(data["channel"])
-        return result
+        return self._send_dm(message.user_id, blocks.checkin_text(message), blocks.build_checkin(message),
+                             CHECKIN_EVENT, message.key)
 
     def find_checkin(self, user_id: str, key: str, since: datetime) -> str | None:
         return self._find_dm(user_id, CHECKIN_EVENT, key, since)

@@ -15,7 +15,6 @@ week (progress/mentoring.py), and buttons to adjust the weekly hours or mark a p
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -118,24 +117,19 @@ def plan_checkins(candidates: Iterable[tuple[int, str, str, str, str]], claims: 
                   now: datetime, cutoff: timedelta) -> list[Due]:
     """Who gets their check-in at `now`: pure computation over two queries' rows (see `Checkins.plan`)."""
     now = _aware(now)
-    by_zone: dict[str, list[tuple[int, str, str, str]]] = defaultdict(list)
-    for member_id, user_id, tz, day, at in candidates:
-        by_zone[tz].append((member_id, user_id, day, at))
+    today_in: dict[str, date] = {}  # one time-zone conversion per zone, whatever the team size
     out: list[Due] = []
-    for tz, members in by_zone.items():
-        today = now.astimezone(zone(tz)).date()
+    for member_id, user_id, tz, day, at in candidates:
+        today = today_in.setdefault(tz, now.astimezone(zone(tz)).date())
+        start = due_instant(today, at, tz)
+        if DAYS[today.weekday()] != day or not start <= now < start + cutoff:
+            continue
         week = period_of("weekly", today)
-        for member_id, user_id, day, at in members:
-            if DAYS[today.weekday()] != day:
-                continue
-            start = due_instant(today, at, tz)
-            if not start <= now < start + cutoff:
-                continue
-            claim = claims.get((member_id, week))
-            if claim is None:
-                out.append(Due(member_id, user_id, today, period=week))
-            elif stale(claim, now):
-                out.append(Due(member_id, user_id, today, claim[3], claim[0], period=week))
+        claim = claims.get((member_id, week))
+        if claim is None:
+            out.append(Due(member_id, user_id, today, period=week))
+        elif stale(claim, now):
+            out.append(Due(member_id, user_id, today, claim[3], claim[0], period=week))
     out.sort(key=lambda d: (d.local_date, d.member_id))
     return out
 
