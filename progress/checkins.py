@@ -21,13 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from progress import repository as repo
+from progress.clock import WEEKDAYS, parse_hhmm
 from progress.mentoring import Mentoring, MentoringError, WeeklyPlan
 from progress.models import DEFAULT_CHECKIN_DAY, DEFAULT_CHECKIN_TIME
 from progress.scheduler import ClaimState, DmJob, Due, RunReport, Scheduler, SendResult, due_instant, stale
-from progress.service import MemberRef, _aware, parse_hhmm, period_of, zone
+from progress.service import MemberRef, _aware, period_of, zone
 
+DAYS = WEEKDAYS
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-DAYS = tuple(name[:3] for name in DAY_NAMES)
 
 
 @dataclass(frozen=True)
