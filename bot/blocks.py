@@ -141,8 +141,40 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             lines = [f"*{escape(h.section)}*" for h in hits] or ["No passages found."]
             return f"Passages for {escape(query)}", _sections("\n".join(lines))
         case res.HomeView():
-            return "Your learning path", build_home(result.progress, result.habits)["blocks"]
+            return "Your learning path", build_home(result.progress, result.habits, result.mentoring)["blocks"]
+        case res.GoalsResult(view, ideas_for, note):
+            out = build_goal_suggestions(view, ideas_for) if ideas_for else build_goals(view)
+            return "Your goals", _noted(note) + out
+        case res.PlanResult(plan, note):
+            return f"Your plan for {plan.week}", _noted(note) + build_plan(plan)
+        case res.ProjectsResult(view, note):
+            return "Portfolio projects", _noted(note) + build_projects(view)
+        case res.ProjectShare(row, _user, channel):
+            text = f"Shared {escape(row.project.title)} in <#{escape(channel)}> for feedback."
+            return text, _sections(text)
+        case res.CertsResult(rows, note):
+            return "Certifications", _noted(note) + build_certifications(rows)
+        case res.ChecklistResult(view, note):
+            return "Success metrics", _noted(note) + build_checklist(view)
+        case res.CheckinsResult(settings, note):
+            text = escape(note) if note else f"Weekly check-in: {escape(settings.describe())}."
+            return text, _sections(text) + [_context(ours("Change it: " + CHECKINS_HELP))]
+        case res.TeamResult(report):
+            return "Team report", build_team(report)
+        case res.ReviewOffer(author_id, _reviewer, title, new):
+            text = (f"Thanks! I told <@{escape(author_id)}> you offered to review their {escape(title)}." if new
+                    else f"You already offered <@{escape(author_id)}> a review of {escape(title)}.")
+            return text, _sections(text)
     raise TypeError(f"no Slack rendering for {type(result).__name__}")
+
+
+CHECKINS_HELP = ("`{cmd}checkins day fri` · `{cmd}checkins time 17:00` · `{cmd}checkins off` · "
+                 "`{cmd}checkins on`")
+
+
+def _noted(note: str) -> list[dict[str, Any]]:
+    """A confirmation line above a refreshed view (our wording, which may quote the member: escaped)."""
+    return [_section(f"✅ {escape(note)}")] if note else []
 
 
 HELP_INTRO = "*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path."
@@ -225,12 +257,15 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     return _sections("\n".join(lines))
 
 
-def build_home(view: Any, habits: list[tuple[Any, bool]]) -> dict[str, Any]:
-    """The App Home tab: the member's own dashboard (progress, then today's habits with buttons)."""
+def build_home(view: Any, habits: list[tuple[Any, bool]], mentoring: Any = None) -> dict[str, Any]:
+    """The App Home tab: the member's own dashboard (progress, today's habits with buttons, then the
+    mentoring: this week's plan, goals, projects, certifications and the checklist, in short)."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
     blocks += build_progress(view)
     blocks.append({"type": "divider"})
     blocks += build_habits(habits)
+    if mentoring is not None:
+        blocks += build_home_mentoring(mentoring)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/mlpath quiz` for a question · "
                                                     "`/mlpath help` for everything else"}]})
     return {"type": "home", "blocks": blocks[:100]}
@@ -386,6 +421,24 @@ def build_checkin(message: Any) -> list[dict[str, Any]]:
 PROJECT_REVIEW = "project_offer_review"
 
 
+def build_home_mentoring(home: Any) -> list[dict[str, Any]]:
+    """The App Home's mentoring part, compact (the Home tab holds at most 100 blocks)."""
+    out: list[dict[str, Any]] = [{"type": "divider"},
+                                 {"type": "header", "text": {"type": "plain_text", "text": "This week's plan"}}]
+    out += build_plan(home.plan)
+    out.append({"type": "divider"})
+    out += build_goals(home.goals)[:-1]
+    projects = ", ".join(f"{escape(r.project.title)} ({escape(r.status)})" for r in home.projects.rows if r.status)
+    certs = ", ".join(f"{escape(r.cert.title)} ({escape(r.status)})" for r in home.certifications if r.status)
+    lines = [f"*Projects:* {projects or 'none started'}"
+             + (f" · next: {escape(home.projects.suggested.title)}" if home.projects.suggested else ""),
+             f"*Certifications:* {certs or 'none planned'}",
+             f"*Success metrics:* {home.checklist.ticked} of {home.checklist.total} ticked"]
+    out += _sections("\n".join(lines))
+    out.append(_context("`/mlpath project` · `/mlpath cert` · `/mlpath checklist` · `/mlpath goal`"))
+    return out
+
+
 def build_goals(view: Any) -> list[dict[str, Any]]:
     lines = [f"*Your goals* (Level {view.level}{f' track {escape(view.track)}' if view.track else ''})"]
     for g in view.goals:
@@ -468,6 +521,13 @@ def build_team(report: Any) -> list[dict[str, Any]]:
              "*Certifications:* " + "; ".join(f"{escape(k)} {v['planned']} planned, {v['passed']} passed"
                                                for k, v in report.certifications.items())]
     return _sections("\n".join(lines))
+
+
+def review_offer_dm(offer: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The DM to a project's author when a teammate offers a review."""
+    text = (f"<@{escape(offer.reviewer_id)}> offered to review your {escape(offer.project_title)}. "
+            "Send them the link and the one question you most want answered.")
+    return text, _sections(text)
 
 
 def project_share_text(user_id: str, row: Any) -> str:

@@ -532,6 +532,19 @@ class Mentoring:
             raise MentoringError(f"start the project first: project start {project.id} URL")
         return row
 
+    def offer_review(self, ref: MemberRef, author_user_id: str, project_id: str, *,
+                     now: datetime | None = None) -> tuple[PortfolioProject, bool]:
+        """A teammate offers to review a shared project: (the project, True the first time this reviewer offers
+        it to this author — a second click or a replay sends nothing again)."""
+        project = self._project(project_id)
+        if author_user_id == ref.user_id:
+            raise MentoringError("that is your own project; a teammate's review is the point")
+        now = now or utcnow()
+        key = f"{ref.team_id}:{author_user_id}:{project.id}:{ref.user_id}"[:160]
+        with self.db.session() as s:
+            new = repo.insert_claim(s, kind="review", key=key, owner=ref.user_id[:64], now=now) is not None
+        return project, new
+
     # ----- certifications -----
     def _cert_rows(self, s, member: Member) -> list[CertRow]:  # type: ignore[no-untyped-def]
         rows = {r.cert_id: r for r in repo.cert_rows(s, member_ids=[member.id])}
