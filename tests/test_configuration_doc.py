@@ -13,12 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from mlpath.settings import (
     DOC_BEGIN,
     DOC_END,
-    Settings,
     SettingDoc,
+    Settings,
     documented_table,
     settings_markdown,
     settings_reference,
@@ -50,7 +49,7 @@ def env_example_values(text: str) -> dict[str, str]:
 
 def _parsed(doc: SettingDoc, value: str) -> object:
     """The value as Settings reads it (so `./data` equals the default `data`, `4` equals `4.0`)."""
-    return getattr(Settings(_env_file=None, **{doc.env[0]: value}), doc.field)  # type: ignore[call-arg]
+    return getattr(Settings.model_validate({doc.env[0]: value}), doc.field)
 
 
 def disagreements(env_text: str, doc_text: str) -> list[str]:
