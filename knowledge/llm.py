@@ -47,7 +47,7 @@ NOTE_ERROR = "The AI model is unavailable right now, so this answer comes straig
 NOTE_UNCITED = ("The AI answer could not be tied to a passage of the learning path, so this answer comes "
                 "straight from it instead.")
 NOTE_BUDGET = ("You've had today's {budget} AI-written answers, so this one comes straight from the learning "
-               "path (the budget resets at midnight UTC).")
+               "path (the budget resets at midnight, your local time).")
 
 SYSTEM_PROMPT = """You are mlpath, a friendly mentor for the learning path "Becoming an AI/ML Expert".
 The member you are helping is at {level_line}. Explain at that level.

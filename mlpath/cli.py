@@ -637,7 +637,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ----- operations: export, import, stats (issue 7) -----
+# ----- operations: export, import, stats -----
 def _progress_db():  # type: ignore[no-untyped-def]
     from mlpath.settings import get_settings
     from progress.setup import open_progress
