@@ -330,6 +330,11 @@ class Progress:
             by_topic[c.topic] = (was_ok or ok, n + c.reviews)
         return by_topic
 
+    def mastered_topics(self, member: Member, now: datetime) -> set[str]:
+        """The topics the member has mastered now (the rule above)."""
+        with self.db.session() as s:
+            return {topic for topic, (ok, _) in self._mastery(s, member, now).items() if ok}
+
     def _level_topics(self, member: Member, level: int) -> list[str]:
         with_questions = {q.topic for q in self.bank.values() if q.level == level
                           and (level < 4 or not member.track or q.track == member.track)}
