@@ -119,13 +119,17 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.dimension = int(self.session.get_outputs()[0].shape[1])
+        # One inference at a time: the session already uses every core, so a bot's request threads gain
+        # nothing by encoding at once, and each concurrent batch would hold its own activations.
+        self._run_lock = threading.Lock()
 
     def _run(self, texts: Sequence[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
+        with self._run_lock:
+            return np.asarray(self.session.run(None, feeds)[0], dtype=np.float32)
 
     def encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
         """Batches of similar length (longest first, as sentence-transformers does): less padding."""
@@ -197,6 +201,9 @@ class Embedder:
     def _load_onnx(self) -> OnnxEncoder:
         path = self.onnx_path
         if not path.is_file():
+            from knowledge.onnx_export import check_architecture
+
+            check_architecture(self.path)  # fails fast, before a process is started
             export_onnx(self.path, path)
         return OnnxEncoder(self.path, path)
 

@@ -68,10 +68,10 @@ def check_architecture(model_dir: Path) -> None:
 
 def export(model_dir: Path, out: Path) -> float:
     """Writes `out` (atomically) and returns the largest 1 - cosine found by the check."""
+    check_architecture(model_dir)
     import numpy as np
     import torch
 
-    check_architecture(model_dir)
     st = _load(model_dir)
     encoder = st[0].auto_model.eval()
 
