@@ -18,7 +18,8 @@ def test_the_bank_covers_every_topic_of_every_level_and_track():
         assert per_topic[topic.id] >= 1, topic.id
     assert {q.track for q in bank.values() if q.level == 4} == {"A", "B", "C", "D", "E"}
     placement = Counter(q.level for q in bank.values() if q.placement)
-    assert placement == {1: 3, 2: 3, 3: 3, 4: 3}
+    assert all(placement[level] >= 5 for level in (1, 2, 3))  # up to 5 a level, with spares
+    assert {q.track for q in bank.values() if q.placement and q.level == 4} == {"A", "B", "C", "D", "E"}
     # correct answers are spread over A-D, so guessing a position doesn't pay
     assert min(Counter(q.answer for q in bank.values()).values()) >= len(bank) // 6
 
