@@ -247,7 +247,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 CHAT_HELP = """Ask anything about the learning path. Commands:
   /quiz [topic|level|placement]  a quiz question (answer with A-D)
   /progress  your level, topics, streak, XP          /habits     today's habits
-  /done H    check off habit H (e.g. read-paper)     /level N    answer with level N (1-4) in mind
+  /done H    check off habit H, in your own words     /undo H     take back this period's check-in of H
+  /track X   pick your Level 4 track (A-E)           /level N    answer with level N (1-4) in mind
   /search Q  show the passages for Q                 /sources    the passages behind the last answer
   /help      this help                               /quit       leave (or Ctrl-D)"""
 
@@ -264,8 +265,8 @@ def _local_member():  # type: ignore[no-untyped-def]
 
 def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[str], None],
                       read: Callable[[str], str]) -> None:
-    """/quiz, /progress, /habits, /done in the terminal: the same core as the Slack bot."""
-    from progress.service import resolve_scope, unlocks
+    """/quiz, /progress, /habits, /done, /undo, /track in the terminal: the same core as the Slack bot."""
+    from progress.service import QuizBlocked, resolve_scope, unlocks
 
     cmd, _, rest = line.partition(" ")
     rest = rest.strip()
@@ -279,6 +280,9 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
                 return
             prompt = progress.next_question(member, topic=topic, level=level)
         while prompt is not None:
+            if isinstance(prompt, QuizBlocked):
+                write(prompt.message + (" Pick one with /track A-E." if prompt.reason == "needs_track" else ""))
+                return
             q = prompt.question
             write(f"[{prompt.kind}, Level {q.level}] {q.question}")
             for i, option in enumerate(q.options):
@@ -296,27 +300,49 @@ def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[st
                 name, opened, is_track_choice = unlocks(result.promoted_to)
                 write(f"You reached Level {result.promoted_to}: {name}! "
                       + ("Specialization tracks: " if is_track_choice else "Unlocked: ") + ", ".join(opened))
+            if result.section is not None:
+                write(f"read the section: {result.section.id}")
+                write(result.section.text)
+                write("(this question comes back for a review in a few minutes)")
             if result.placement_done_level:
                 write(f"Placement done: you start at Level {result.placement_done_level}.")
+                if result.placement is not None:
+                    write(result.placement.summary[0].upper() + result.placement.summary[1:] + ".")
             prompt = progress.next_placement(member) if result.next_placement else None
     elif cmd == "/progress":
         view = progress.progress(member)
         write(f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
               f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
               f"{view.weekly_xp} XP this week")
+        if view.needs_track:
+            write("Choose your Level 4 track with /track A-E: " + ", ".join(f"{t} {n}" for t, n in view.tracks))
         for t in view.topics:
-            write(f"  {'■' if t.mastered else '□'} {t.title}")
+            write(f"  [{t.state}] {t.title}")
     elif cmd == "/habits":
         for habit, done in progress.habits_today(member):
             write(f"  [{'x' if done else ' '}] {habit.id}: {habit.description} ({habit.cadence}, {habit.time_budget})")
-    elif cmd == "/done":
-        result = progress.check_in(member, rest)
-        if result.status == "unknown":
-            write("unknown habit; one of: " + ", ".join(result.suggestions))
+    elif cmd in ("/done", "/undo"):
+        result = progress.check_in(member, rest) if cmd == "/done" else progress.undo_check_in(member, rest)
+        matched = f" (matched: {result.matched})" if result.habit and result.matched != result.habit.description else ""
+        if result.status in ("unknown", "ambiguous"):
+            write(("which one? " if result.status == "ambiguous" else "unknown habit; one of: ")
+                  + ", ".join(result.suggestions))
         elif result.status == "already":
-            write(f"already checked in: {result.habit.description}")
+            write(f"already checked in: {result.habit.description}{matched}")
+        elif result.status == "nothing":
+            write(f"nothing to undo for {result.habit.description} in this period")
+        elif result.status == "undone":
+            write(f"undone: {result.habit.description} (-{result.xp} XP)")
         else:
-            write(f"done: {result.habit.description} (+{result.xp} XP)")
+            write(f"done: {result.habit.description} (+{result.xp} XP){matched} · "
+                  f"/undo {result.habit.id} takes it back")
+    elif cmd == "/track":
+        chosen = progress.choose_track(member, rest)
+        if chosen.status == "chosen":
+            write(f"Your Level 4 track is now {chosen.track}: {chosen.title}.")
+        else:
+            write(("Tracks are chosen at Level 4. " if chosen.status == "locked" else "Pick a track: ")
+                  + ", ".join(f"{t} {n}" for t, n in chosen.tracks))
 
 
 def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
@@ -367,7 +393,7 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
             for hit in hits[:3]:
                 write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
             continue
-        if line.split(" ")[0] in ("/quiz", "/progress", "/habits", "/done"):
+        if line.split(" ")[0] in ("/quiz", "/progress", "/habits", "/done", "/undo", "/track"):
             if progress is None:
                 from progress.setup import open_progress
 

@@ -130,6 +130,21 @@ class QuizBlocked:
     """(track id, title) for `needs_track` / `other_track`."""
     track: str | None = None
 
+    @property
+    def message(self) -> str:
+        """The reason in plain words (front ends escape it and add their own command syntax)."""
+        if self.reason == "locked":
+            then = f", then Level {self.level - 1}'s" if self.level and self.level > self.current_level + 1 else ""
+            return (f"Level {self.level} is locked: you are at Level {self.current_level}. It opens when you master "
+                    f"{self.needed} of your Level {self.current_level} topics{then} "
+                    f"({self.mastered} mastered so far).")
+        tracks = ", ".join(f"{t} {title}" for t, title in self.tracks)
+        if self.reason == "needs_track":
+            return f"Level 4 questions come from your specialization track: choose one first ({tracks})."
+        if self.reason == "other_track":
+            return f"That topic belongs to Level 4 track {self.track}, not to your track."
+        return "No questions there at your level yet."
+
 
 @dataclass(frozen=True)
 class LevelScore:
@@ -556,9 +571,10 @@ class Progress:
         """The questions marked for placement (asked first; any question of a level can stand in)."""
         return sorted((q for q in self.bank.values() if q.placement), key=lambda q: (q.level, q.id))
 
-    def next_placement(self, ref: MemberRef, *, now: datetime | None = None) -> QuizPrompt | None:
+    def next_placement(self, ref: MemberRef, *, now: datetime | None = None) -> QuizPrompt | QuizBlocked:
         """The next placement question (a finished placement starts over). The question still waiting for
-        an answer is sent again rather than a second one; None only when the bank has nothing to ask."""
+        an answer is sent again rather than a second one; `QuizBlocked("empty")` only when the bank has
+        nothing to ask."""
         now = now or utcnow()
         with self.db.session() as s:
             member = self._member(s, ref, now)
@@ -572,7 +588,7 @@ class Progress:
                 return QuizPrompt(run.pending.token, self.bank[run.pending.question_id], "placement", 0, step, total)
             pool = self._candidates(s, member, run, now)
             if not pool:
-                return None
+                return QuizBlocked("empty", level, member.level)
             q = pool[0]
             token = secrets.token_hex(12)
             repo.create_delivery(s, member_id=member.id, question_id=q.id, token=token, purpose="placement", now=now)

@@ -183,7 +183,7 @@ def place(progress: Progress, ref: MemberRef, correct_at, now: datetime = T0):  
     asked = []
     for _ in range(40):
         prompt = progress.next_placement(ref, now=now)
-        assert prompt is not None and prompt.kind == "placement"
+        assert isinstance(prompt, QuizPrompt) and prompt.kind == "placement"
         asked.append(prompt.question)
         q = prompt.question
         result = progress.answer(prompt.token, ref, q.answer if correct_at(q) else wrong(q), now=now)
@@ -249,11 +249,11 @@ def test_placement_skips_questions_answered_in_the_last_7_days(progress):
 def test_an_unanswered_placement_question_is_sent_again_not_a_new_one(progress):
     first = progress.next_placement(ANN, now=T0)
     again = progress.next_placement(ANN, now=T0 + timedelta(minutes=1))
-    assert first is not None and again is not None
+    assert isinstance(first, QuizPrompt) and isinstance(again, QuizPrompt)
     assert (again.token, again.question.id, again.placement_step) == (first.token, first.question.id, 1)
     progress.answer(first.token, ANN, first.question.answer, now=T0)
     nxt = progress.next_placement(ANN, now=T0 + timedelta(minutes=2))
-    assert nxt is not None and nxt.question.id != first.question.id and nxt.placement_step == 2
+    assert isinstance(nxt, QuizPrompt) and nxt.question.id != first.question.id and nxt.placement_step == 2
     assert nxt.placement_total == 5
 
 

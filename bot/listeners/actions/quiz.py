@@ -1,4 +1,4 @@
-"""Quiz answer buttons, "Next question" and habit check-in buttons."""
+"""Quiz answer buttons, "Next question", "Read the section" and habit check-in / undo buttons."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners.commands.progress import send_next_question
 from bot.services import BotServices
+from knowledge.quizzes import section_texts
 from mlpath import metrics
 
 REPLIES = {
@@ -63,7 +64,26 @@ def register(app: App, services: BotServices) -> None:
                 blocks=blocks.build_text_mrkdwn(note) + blocks.build_habits(habits))
         services.publish_home(client, member)
 
+    def on_section(action: dict[str, Any], respond: Respond) -> None:
+        """"Read the section" under a wrong answer: the section as a new message (the result stays)."""
+        section = section_texts().get(str(action.get("value") or ""))
+        if section is None:
+            respond(replace_original=False, response_type="ephemeral", text="That section is no longer there.")
+            return
+        respond(replace_original=False, response_type="ephemeral", text=section.title,
+                blocks=blocks.build_section(section))
+
+    def on_undo(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        assert services.progress is not None
+        member = ref(body, client)
+        result = services.progress.undo_check_in(member, str(action.get("value") or ""))
+        respond(replace_original=True, text=blocks.checkin_text(result), blocks=blocks.checkin_blocks(result))
+        if result.status == "undone":
+            services.publish_home(client, member)
+
     app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[on_answer])
+    app.action(blocks.QUIZ_SECTION)(ack=just_ack, lazy=[on_section])
+    app.action(blocks.HABIT_UNDO)(ack=just_ack, lazy=[on_undo])
     app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[on_next])
     app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[on_habit])
     app.action(blocks.NUDGE_QUIZ)(ack=just_ack, lazy=[on_nudge_quiz])

@@ -12,12 +12,13 @@ from bot.listeners.commands.progress import run_progress_command
 from bot.services import BotServices
 from progress.service import MemberRef
 
-PROGRESS = {"quiz", "progress", "done", "habits", "leaderboard", "join", "leave", "track", "nudges"}
+PROGRESS = {"quiz", "progress", "done", "undo", "habits", "leaderboard", "join", "leave", "track", "nudges"}
 HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path.
 • `/mlpath ask &lt;question&gt;` — an answer from the curriculum with numbered sources (only you see it)
 • `/mlpath quiz [topic|level|placement]` — the next question for you (spaced repetition)
 • `/mlpath progress` — your level, topics, streak, reviews due and XP (only you see it)
-• `/mlpath habits` — today's habits with check-in buttons · `/mlpath done <habit>` — check one off
+• `/mlpath habits` — today's habits with check-in buttons · `/mlpath done <habit>` — check one off, in your
+  own words (`/mlpath done watched a PyData talk`) · `/mlpath undo <habit>` — take it back
 • `/mlpath leaderboard [off|on]` — this week's XP, or hide yourself from it · `/mlpath join` / `leave`
 • `/mlpath track A-E` — pick your Level 4 track
 • `/mlpath nudges [off|on|time HH:MM|snooze N]` — your daily reminder DM (default 09:00 your time)

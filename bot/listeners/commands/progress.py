@@ -10,8 +10,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.services import BotServices
-from knowledge.catalogue import catalogue
-from progress.service import MemberRef, local_date, resolve_scope, utcnow
+from progress.service import MemberRef, QuizBlocked, local_date, resolve_scope, utcnow
 
 
 def send_next_question(services: BotServices, member: MemberRef, scope: str, respond: Respond, *,
@@ -26,9 +25,8 @@ def send_next_question(services: BotServices, member: MemberRef, scope: str, res
             respond(replace_original=False, response_type="ephemeral", text=f"Sorry: {blocks.escape(error)}.")
             return
         prompt = services.progress.next_question(member, topic=topic, level=level)
-    if prompt is None:
-        respond(replace_original=replace, response_type="ephemeral",
-                text="No questions there at your level yet — try `/mlpath quiz` without a topic.")
+    if isinstance(prompt, QuizBlocked):
+        respond(replace_original=replace, response_type="ephemeral", text=blocks.blocked_text(prompt))
         return
     respond(replace_original=replace, response_type="ephemeral", text=prompt.question.question,
             blocks=blocks.build_quiz(prompt, scope=scope))
@@ -49,16 +47,11 @@ def run_progress_command(services: BotServices, sub: str, rest: str, member: Mem
         say("Your progress", blocks.build_progress(progress.progress(member)))
     elif sub == "habits":
         say("Your habits", blocks.build_habits(progress.habits_today(member)))
-    elif sub == "done":
-        result = progress.check_in(member, rest)
-        if result.status == "unknown":
-            say(f"I don't know the habit “{blocks.escape(rest)}”. Habits: " + ", ".join(result.suggestions))
-        elif result.status == "already":
-            say(f"Already checked in for this period: {blocks.escape(result.habit.description)}.")  # type: ignore[union-attr]
-        else:
-            say(f"✅ {blocks.escape(result.habit.description)} — +{result.xp} XP.")  # type: ignore[union-attr]
-            if client is not None:
-                services.publish_home(client, member)
+    elif sub in ("done", "undo"):
+        result = progress.check_in(member, rest) if sub == "done" else progress.undo_check_in(member, rest)
+        say(blocks.checkin_text(result), blocks.checkin_blocks(result))
+        if result.status in ("recorded", "undone") and client is not None:
+            services.publish_home(client, member)
     elif sub == "leaderboard" and rest.strip().lower() in ("off", "on"):
         hidden = rest.strip().lower() == "off"
         progress.set_leaderboard_opt_out(member, hidden)
@@ -77,15 +70,13 @@ def run_progress_command(services: BotServices, sub: str, rest: str, member: Mem
         progress.set_active(member, False)
         say("You've left the learning path: no reminders, not on the leaderboard. `/mlpath join` brings you back.")
     elif sub == "track":
-        letter = rest.strip().upper()[:1]
-        m = progress.member(member)
-        if m.level < 4:
+        chosen = progress.choose_track(member, rest)
+        if chosen.status == "locked":
             say("Tracks are chosen at Level 4.")
-        elif letter not in "ABCDE" or not letter:
-            say("Pick a track: " + ", ".join(f"{t.id} ({t.title})" for t in catalogue().level(4).tracks))
+        elif chosen.status == "unknown":
+            say("Pick a track: " + ", ".join(f"{t} ({blocks.escape(title)})" for t, title in chosen.tracks))
         else:
-            progress.set_level(member, 4, track=letter)
-            say(f"Your Level 4 track is now {letter}.")
+            say(f"Your Level 4 track is now {chosen.track}: {blocks.escape(chosen.title)}.")
     elif sub == "nudges":
         say(nudges_command(services, member, rest))
 
