@@ -1,4 +1,5 @@
-"""Block Kit builders: pure functions from core results to Slack blocks, no Slack calls.
+"""Block Kit builders: pure functions from the application layer's results to Slack blocks, no Slack calls.
+`render(result)` is the one entry point for a command's result.
 
 Every text that did not come from this file (answers, retrieved passages, section names, the member's own
 words) goes through `escape`, so nobody can make the bot post `<!channel>`, `<@U…>` or a disguised link.
@@ -11,6 +12,9 @@ import re
 from typing import Any
 
 from knowledge.answer import Answer
+from mlpath.app import results as res
+from mlpath.app.commands import SLACK, phrase
+from mlpath.app.service import promotion_text
 
 SECTION_LIMIT = 3000
 MESSAGE_LIMIT = 40_000
@@ -105,6 +109,57 @@ def build_feedback_thanks(helpful: bool) -> list[dict[str, Any]]:
         {"type": "mrkdwn", "text": f"Thanks, noted as {word}. It helps us find gaps in the curriculum."}]}]
 
 
+def ours(text: str) -> str:
+    """A text of ours from the application layer (mrkdwn, command names as `{cmd}…`, maybe quoting the member):
+    commands written the Slack way, everything escaped."""
+    return escape(phrase(text, SLACK))
+
+
+def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
+    """A command's result → (notification text, blocks)."""
+    match result:
+        case res.Notice(text):
+            return clip(ours(text), MESSAGE_LIMIT), _sections(ours(text))
+        case res.HelpView(entries):
+            return "mlpath help", build_help(entries)
+        case res.AnswerView(answer, answer_id):
+            return answer_text(answer), build_answer(answer, feedback_value=answer_id or "")
+        case res.QuizView(prompt, scope):
+            return prompt.question.question, build_quiz(prompt, scope=scope)
+        case res.QuizOutcome(result=outcome, scope=scope, placement=placement):
+            return "Quiz result", build_quiz_result(outcome, scope=scope, placement=placement)
+        case res.CheckinView(text=text):
+            return clip(ours(text), MESSAGE_LIMIT), build_checkin(result)
+        case res.SectionView(section):
+            return section.title, build_section(section)
+        case res.ProgressReport(view):
+            return "Your progress", build_progress(view)
+        case res.HabitsView(habits, note):
+            return "Your habits", (build_text_mrkdwn(ours(note)) if note else []) + build_habits(habits)
+        case res.LeaderboardView(rows, week):
+            return "Leaderboard", build_leaderboard(rows, week=week)
+        case res.LevelSet(user_id, level):
+            text = f"<@{user_id}> is now at Level {level}."  # user_id matched [UW][A-Z0-9]+ in the parser
+            return text, _sections(text)
+        case res.SearchView(query, hits):
+            lines = [f"*{escape(h.section)}*" for h in hits] or ["No passages found."]
+            return f"Passages for {escape(query)}", _sections("\n".join(lines))
+        case res.HomeView():
+            return "Your learning path", build_home(result.progress, result.habits)["blocks"]
+    raise TypeError(f"no Slack rendering for {type(result).__name__}")
+
+
+HELP_INTRO = "*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path."
+HELP_OUTRO = ("• Mention me in a channel (`@mlpath what is PCA?`) and I answer in a thread; reply in that thread to "
+              "follow up.\n• Send me a direct message, or open me in the assistant side panel.")
+
+
+def build_help(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The help, generated from the routing table (mlpath/app/commands.py)."""
+    lines = [HELP_INTRO] + [f"• `/mlpath {escape(usage)}` — {ours(summary)}" for usage, summary in entries]
+    return _sections("\n".join(lines + [HELP_OUTRO]))
+
+
 def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
     """A message written by us with mrkdwn formatting; anything quoted from a member inside it must
     already have been passed through `escape`."""
@@ -139,7 +194,7 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
+def build_quiz_result(result: Any, *, scope: str = "", placement: str = "") -> list[dict[str, Any]]:
     q = result.question
     verdict = "✅ Correct!" if result.correct else f"❌ Not quite — the answer is *{LETTERS[q.answer]}.*"
     lines = [escape(q.question), f"You chose *{LETTERS[result.chosen]}.* {escape(q.options[result.chosen])}",
@@ -147,11 +202,9 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
     if result.xp:
         lines.append(f"+{result.xp} XP")
     if result.promoted_to:
-        lines.append(promotion_text(result.promoted_to))
-    if result.placement_done_level:
-        lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
-        if result.placement is not None:
-            lines.append(escape(result.placement.summary[0].upper() + result.placement.summary[1:]) + ".")
+        lines.append(ours(promotion_text(result.promoted_to)))
+    if placement:
+        lines.append(ours(placement))
     if result.review_due is not None:
         lines.append("This question comes back for a review in a few minutes.")
     out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
@@ -177,45 +230,13 @@ def build_section(section: Any) -> list[dict[str, Any]]:
             + _sections(re.sub(r"\*\*(.+?)\*\*", r"*\1*", escape(section.text)))[:40])
 
 
-def blocked_text(blocked: Any) -> str:
-    """Why no question came (a locked level, Level 4 without a track, …), with the command that helps."""
-    hint = {"needs_track": " Pick one with `/mlpath track A-E`.",
-            "empty": " Try `/mlpath quiz` without a topic."}.get(blocked.reason, "")
-    return escape(blocked.message) + hint
-
-
-def checkin_text(result: Any) -> str:
-    """The reply to `/mlpath done|undo <words>`, showing what matched so a wrong match is seen."""
-    if result.status in ("unknown", "ambiguous"):
-        which = "Which one did you mean" if result.status == "ambiguous" else "I couldn't match that to a habit"
-        return f"{which}? Habits: " + ", ".join(f"`{escape(h)}`" for h in result.suggestions)
-    habit = escape(result.habit.description)
-    shown = result.matched and result.matched != result.habit.description
-    matched = f" (matched “{escape(result.matched)}”)" if shown else ""
-    return {"already": f"Already checked in for this period: {habit}{matched}.",
-            "undone": f"↩️ Undone: {habit} — {result.xp} XP removed.",
-            "nothing": f"Nothing to undo for {habit} in this period.",
-            }.get(result.status, f"✅ {habit} — +{result.xp} XP{matched}.")
-
-
-def checkin_blocks(result: Any) -> list[dict[str, Any]]:
-    """`checkin_text` as blocks, with an Undo button on a new check-in."""
-    block = _section(checkin_text(result))
-    if result.status == "recorded":
-        block["accessory"] = {"type": "button", "action_id": HABIT_UNDO, "value": result.habit.id,
+def build_checkin(view: res.CheckinView) -> list[dict[str, Any]]:
+    """A check-in reply (what matched is in the text), with an Undo button on a new check-in."""
+    block = _section(ours(view.text))
+    if view.result.status == "recorded" and view.result.habit is not None:
+        block["accessory"] = {"type": "button", "action_id": HABIT_UNDO, "value": view.result.habit.id,
                               "text": {"type": "plain_text", "text": "Undo"}}
     return [block]
-
-
-def promotion_text(level: int) -> str:
-    """The announcement of a promotion, naming what unlocks (from the catalogue)."""
-    from progress.service import unlocks
-
-    name, opened, is_track_choice = unlocks(level)
-    listed = ", ".join(escape(t) for t in opened)
-    what = (f"; pick your specialization with `/mlpath track A-E`: {listed}" if is_track_choice
-            else f". Unlocked: {listed}")
-    return f"🎉 You reached *Level {level}: {escape(name)}*{what}."
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:

@@ -33,8 +33,8 @@ from sqlalchemy.orm import Session
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
-from mlpath.settings import parse_hhmm
 from progress import repository as repo
+from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Delivery, Member
 
@@ -164,9 +164,13 @@ class PlacementOutcome:
     """Level 4: (track id, answered correctly) per track question."""
 
     @property
+    def scores_text(self) -> str:
+        """"Level 1 4/4, Level 2 2/4"."""
+        return ", ".join(f"Level {s.level} {s.right}/{s.asked}" for s in self.scores)
+
+    @property
     def summary(self) -> str:
-        parts = ", ".join(f"Level {s.level} {s.right}/{s.asked}" for s in self.scores)
-        return f"placed at Level {self.level}: {parts}"
+        return f"placed at Level {self.level}: {self.scores_text}"
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,9 @@ def test_chat_answers_and_handles_commands(use_data):
     code = cli.run_chat(use_data, level=None, read=lambda _prompt: next(inputs), write=output.append)
     text = "\n".join(output)
     assert code == 0
-    assert "/level N" in text and "level must be 1-4" in text and "favour Level 2" in text
-    assert "mentor › " in text and "Handling imbalanced data" in text and "unknown command /nope" in text
+    assert "/level N" in text and "error: Usage: `/level N` with N from 1 to 4" in text and "favour Level 2" in text
+    assert "mentor › " in text and "Handling imbalanced data" in text
+    assert "error: Unknown command `nope`; `/help` lists them." in text
 
 
 def test_chat_ends_on_ctrl_d(use_data):
@@ -175,8 +176,9 @@ def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
     assert code == 0
     assert "[new, Level 1]" in text and "  A. " in text and "source: Level 1 › SQL and Databases › Window functions" in text
     assert "Level 1: Foundations" in text and "streak 1" in text
-    assert "done: Read 1 research paper or blog post (+10 XP)" in text and "already checked in" in text
-    assert "[x] read-paper" in text and "error: levels are 1-4" in text
+    assert "✅ Read 1 research paper or blog post — +10 XP." in text
+    assert "Already checked in for this period: Read 1 research paper or blog post." in text
+    assert "[x] read-paper" in text and "error: Sorry: levels are 1-4." in text
 
 
 def test_chat_explains_locked_levels_wrong_answers_tracks_and_habit_undo(use_data, tmp_path):
@@ -194,13 +196,14 @@ def test_chat_explains_locked_levels_wrong_answers_tracks_and_habit_undo(use_dat
     text = "\n".join(output)
     assert code == 0
     assert "Level 2 is locked: you are at Level 1. It opens when you master 16 of your Level 1 topics" in text
-    assert "Tracks are chosen at Level 4. A Deep Learning" in text
+    assert "error: Tracks are chosen at Level 4; you are not there yet. The tracks: A (Deep Learning" in text
     assert "read the section: Level 1 › SQL and Databases › Window functions" in text
     assert "**What it is.** A window function computes a value over rows" in text
     assert "[learning] Window functions" in text and "[new] Data structures" in text
-    assert "done: Read 1 research paper or blog post (+10 XP) (matched: read, paper, arxiv)" in text
-    assert "undone: Read 1 research paper or blog post (-10 XP)" in text  # the quiz keeps the streak day
-    assert "nothing to undo for Read 1 research paper or blog post" in text
+    assert "✅ Read 1 research paper or blog post — +10 XP (matched “read, paper, arxiv”). " \
+           "`/undo read-paper` takes it back." in text
+    assert "↩️ Undone: Read 1 research paper or blog post — 10 XP removed." in text  # the quiz keeps the streak day
+    assert "Nothing to undo for Read 1 research paper or blog post in this period." in text
 
 
 def test_db_upgrade_command(monkeypatch, capsys, tmp_path):
