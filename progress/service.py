@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -707,46 +708,49 @@ class Progress:
         found, _ = self.match_habit(text)
         return found[0] if len(found) == 1 else None
 
-    def check_in(self, ref: MemberRef, habit_text: str, *, now: datetime | None = None) -> CheckinResult:
-        now = now or utcnow()
-        found, matched = self.match_habit(habit_text)
+    def _on_habit(self, ref: MemberRef, text: str, now: datetime | None,
+                  op: Callable[[Session, Member, Habit, str, datetime], CheckinResult]) -> CheckinResult:
+        """Run `op` in one transaction on the one habit the words match; unknown/ambiguous words answer
+        without touching the database."""
+        found, matched = self.match_habit(text)
         if len(found) != 1:
-            status = "ambiguous" if found else "unknown"
-            return CheckinResult(None, status, suggestions=[h.id for h in (found or self.cat.habit_list())])
-        habit = found[0]
+            return CheckinResult(None, "ambiguous" if found else "unknown",
+                                 suggestions=[h.id for h in (found or self.cat.habit_list())])
+        now = now or utcnow()
         with self.db.session() as s:
-            member = self._member(s, ref, now)
-            day = local_date(member, now)
-            if not repo.add_checkin(s, member_id=member.id, habit_id=habit.id, cadence=habit.cadence,
-                                    period=period_of(habit.cadence, day), local_date=day, now=now):
-                return CheckinResult(habit, "already", matched=matched)
-            xp = self._activity_xp(s, member, day, now) if habit.cadence == "daily" else 0
-            kind = "habit_daily" if habit.cadence == "daily" else "habit"
-            repo.add_xp(s, member_id=member.id, kind=kind, amount=XP_HABIT[habit.cadence], local_date=day,
-                        now=now, ref=habit.id)
-            return CheckinResult(habit, "recorded", xp + XP_HABIT[habit.cadence], matched=matched)
+            return op(s, self._member(s, ref, now), found[0], matched, now)
+
+    def check_in(self, ref: MemberRef, habit_text: str, *, now: datetime | None = None) -> CheckinResult:
+        return self._on_habit(ref, habit_text, now, self._check_in)
 
     def undo_check_in(self, ref: MemberRef, habit_text: str, *, now: datetime | None = None) -> CheckinResult:
         """Take back this period's check-in of a habit and exactly the XP it earned (a second undo, or a
         replayed click, finds nothing). The streak day's XP goes too when nothing else was done that day."""
-        now = now or utcnow()
-        found, matched = self.match_habit(habit_text)
-        if len(found) != 1:
-            status = "ambiguous" if found else "unknown"
-            return CheckinResult(None, status, suggestions=[h.id for h in (found or self.cat.habit_list())])
-        habit = found[0]
-        with self.db.session() as s:
-            member = self._member(s, ref, now)
-            day = repo.delete_checkin(s, member_id=member.id, habit_id=habit.id,
-                                      period=period_of(habit.cadence, local_date(member, now)))
-            if day is None:
-                return CheckinResult(habit, "nothing", matched=matched)
-            kind = "habit_daily" if habit.cadence == "daily" else "habit"
-            repo.delete_xp(s, member_id=member.id, kinds=[kind], local_date=day, ref=habit.id)
-            removed = XP_HABIT[habit.cadence]
-            if kind == "habit_daily" and day not in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
-                removed += XP_STREAK * repo.delete_xp(s, member_id=member.id, kinds=["streak"], local_date=day, ref="")
-            return CheckinResult(habit, "undone", removed, matched=matched)
+        return self._on_habit(ref, habit_text, now, self._undo_check_in)
+
+    def _check_in(self, s: Session, member: Member, habit: Habit, matched: str, now: datetime) -> CheckinResult:
+        day = local_date(member, now)
+        if not repo.add_checkin(s, member_id=member.id, habit_id=habit.id, cadence=habit.cadence,
+                                period=period_of(habit.cadence, day), local_date=day, now=now):
+            return CheckinResult(habit, "already", matched=matched)
+        xp = self._activity_xp(s, member, day, now) if habit.cadence == "daily" else 0
+        kind = "habit_daily" if habit.cadence == "daily" else "habit"
+        repo.add_xp(s, member_id=member.id, kind=kind, amount=XP_HABIT[habit.cadence], local_date=day,
+                    now=now, ref=habit.id)
+        return CheckinResult(habit, "recorded", xp + XP_HABIT[habit.cadence], matched=matched)
+
+    def _undo_check_in(self, s: Session, member: Member, habit: Habit, matched: str, now: datetime
+                       ) -> CheckinResult:
+        day = repo.delete_checkin(s, member_id=member.id, habit_id=habit.id,
+                                  period=period_of(habit.cadence, local_date(member, now)))
+        if day is None:
+            return CheckinResult(habit, "nothing", matched=matched)
+        kind = "habit_daily" if habit.cadence == "daily" else "habit"
+        repo.delete_xp(s, member_id=member.id, kinds=[kind], local_date=day, ref=habit.id)
+        removed = XP_HABIT[habit.cadence]
+        if kind == "habit_daily" and day not in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
+            removed += XP_STREAK * repo.delete_xp(s, member_id=member.id, kinds=["streak"], local_date=day, ref="")
+        return CheckinResult(habit, "undone", removed, matched=matched)
 
     def streak(self, member: Member, now: datetime) -> int:
         return self.streak_and_freezes(member, now)[0]
