@@ -399,6 +399,8 @@ def test_a_wrong_answer_offers_the_section_and_progress_shows_topic_states(bot, 
     actions = next(b for b in result["blocks"] if b.get("block_id") == "quiz_next")["elements"]
     assert [b["text"]["text"] for b in actions] == ["Read the section", "Next question"]
     assert "comes back for a review in a few minutes" in dump(result["blocks"])
+    home = slack.wait_for("views.publish")[0].params  # App Home refreshed after the answer, topic states included
+    assert "📘 learning · Window functions" in dump(home["view"]) and "▫️ new · Data structures" in dump(home["view"])
     click(server, slack, user="U1", button=actions[0], block_id="quiz_next", name="r1")
     section = slack.wait_for("response/r1")[0].params
     assert section["replace_original"] is False and section["text"] == "Window functions"
