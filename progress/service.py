@@ -546,6 +546,12 @@ class Progress:
             out[topic] = (state, ev.answered, days)
         return out
 
+    def mastered_topics(self, member: Member, now: datetime) -> set[str]:
+        """The topics the member has mastered now (the rule above: evidence on two days, stable memory)."""
+        with self.db.session() as s:
+            return {topic for topic, (state, _, _) in self._topic_states(s, member, now).items()
+                    if state == "mastered"}
+
     def _level_topics(self, member: Member, level: int) -> list[str]:
         """The topics that count for `level`: those with questions; at Level 4 only the member's track
         (none before a track is chosen)."""
