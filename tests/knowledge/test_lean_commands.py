@@ -15,7 +15,7 @@ import pytest
 
 from progress.db import Database
 from progress.service import MemberRef, Progress
-from tests.bot.fake_slack import FakeSlack
+from mlpath.testing.fake_slack import FakeSlack
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "onnxruntime")
 
