@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from mlpath.testing.fake_slack import FakeSlack
 from progress.db import Database
 from progress.service import MemberRef, Progress
-from mlpath.testing.fake_slack import FakeSlack
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "onnxruntime")
 
