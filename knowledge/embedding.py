@@ -179,7 +179,9 @@ class Embedder:
 
     @property
     def onnx_path(self) -> Path:
-        return (self.cache_dir or default_cache_dir()) / f"{self.name}-{_fingerprint(self.path)}.onnx"
+        """Named by the model folder's fingerprint only: the same files under another name (a symlink, a
+        copy that kept the times) reuse one export."""
+        return (self.cache_dir or default_cache_dir()) / f"model-{_fingerprint(self.path)}.onnx"
 
     def _load(self) -> None:
         with self._lock:
