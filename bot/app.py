@@ -22,11 +22,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.guards import Deduper, SharedDeduper
+from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
 from knowledge.mentor import Mentor
 from mlpath import health, metrics
 from mlpath.errors import UserError
+from mlpath.logs import bolt_logger, redact
 from mlpath.settings import Settings
 from progress.answer_log import AnswerLog
 from progress.db import Database
@@ -84,7 +86,7 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     except SlackApiError as exc:
         raise UserError(f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})") from None
     except OSError as exc:
-        raise UserError(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})") from None
+        raise UserError(redact(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})")) from None
     from progress.setup import open_progress
 
     progress = open_progress(settings)
@@ -100,7 +102,7 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)
     # against 0.12 s now (bench/slack_ack.py, 2 cores).
-    app = App(client=client, signing_secret=settings.slack_signing_secret or "",
+    app = App(client=client, signing_secret=settings.slack_signing_secret or "", logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True)
 
     @app.middleware
@@ -158,7 +160,7 @@ def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Ca
             return [data]
         return slack(environ, start_response)
 
-    return application
+    return guarded(application)  # size limit, malformed headers and bodies: 413/401/400 before Bolt (bot/http.py)
 
 
 def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> None:
@@ -169,7 +171,8 @@ def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> N
     # also on METRICS_PORT when set, so a deployment's health checks work in either mode
     metrics.serve_ops_from_settings(settings, db=db, store=mentor.store)
     log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics)", host, port)
-    waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath")
+    waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath",
+                  max_request_body_size=MAX_BODY_BYTES)
 
 
 def serve_socket_mode(settings: Settings, mentor: Mentor) -> None:
