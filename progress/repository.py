@@ -2,8 +2,9 @@
 
 Exactly-once rules are enforced by the database, not by checks in Python: an answer is claimed with a
 conditional UPDATE (`answered_at IS NULL`), a habit check-in by a unique (member, habit, period) key
-inserted with ON CONFLICT DO NOTHING — so concurrent clicks, replays and double deliveries count once on
-SQLite and PostgreSQL alike.
+inserted with ON CONFLICT DO NOTHING, a streak day by a unique (member, local date) index the same way, and a
+card is written with INSERT … ON CONFLICT DO UPDATE — so concurrent clicks, replays and double deliveries
+count once (and are never lost to a unique violation) on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import STREAK_ONLY, AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
 
 
 def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
@@ -103,13 +104,19 @@ def get_card(session: Session, *, member_id: int, question_id: str) -> Card | No
 
 def save_card(session: Session, *, member_id: int, question_id: str, topic: str, fsrs: str, due: datetime,
               last_review: datetime, last_correct: bool) -> None:
-    card = get_card(session, member_id=member_id, question_id=question_id)
-    if card is None:
-        session.add(Card(member_id=member_id, question_id=question_id, topic=topic, fsrs=fsrs, due=due,
-                         last_review=last_review, last_correct=last_correct, reviews=1))
-    else:
-        card.fsrs, card.due, card.last_review, card.last_correct = fsrs, due, last_review, last_correct
-        card.reviews += 1
+    """Insert the card or update it, in one statement: two answers to the same question landing together
+    (the member got it twice) both count, where an INSERT after a read lost one to a unique violation on
+    PostgreSQL."""
+    stmt = _insert(session, Card).values(
+        member_id=member_id, question_id=question_id, topic=topic, fsrs=fsrs, due=due, last_review=last_review,
+        last_correct=last_correct, reviews=1)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["member_id", "question_id"],
+        set_={"fsrs": stmt.excluded.fsrs, "due": stmt.excluded.due, "last_review": stmt.excluded.last_review,
+              "last_correct": stmt.excluded.last_correct, "reviews": Card.reviews + 1}))
+    loaded = session.identity_map.get(session.identity_key(Card, (member_id, question_id)))
+    if loaded is not None:  # a Card read earlier in this session must not shadow the row just written
+        session.expire(loaded)
 
 
 def due_count(session: Session, *, member_id: int, now: datetime, question_ids: Iterable[str]) -> int:
@@ -124,6 +131,15 @@ def due_count(session: Session, *, member_id: int, now: datetime, question_ids: 
 def add_xp(session: Session, *, member_id: int, kind: str, amount: int, local_date: date, now: datetime,
            ref: str = "") -> None:
     session.add(XpEvent(member_id=member_id, kind=kind, amount=amount, local_date=local_date, at=now, ref=ref))
+
+
+def add_streak_day(session: Session, *, member_id: int, amount: int, local_date: date, now: datetime) -> bool:
+    """The streak bonus for `local_date`: True for the one caller that inserts it, False when the day already
+    has one (unique per member and day, so concurrent first activities earn it once)."""
+    stmt = _insert(session, XpEvent).values(
+        member_id=member_id, kind="streak", amount=amount, local_date=local_date, at=now, ref="",
+    ).on_conflict_do_nothing(index_elements=["member_id", "local_date"], index_where=STREAK_ONLY)
+    return session.execute(stmt.returning(XpEvent.id)).scalar() is not None
 
 
 def activity_dates(session: Session, *, member_id: int, kinds: Iterable[str]) -> set[date]:

@@ -315,8 +315,8 @@ class Progress:
         """+XP_STREAK for the first quiz answer or daily habit of a local day."""
         if day in repo.activity_dates(s, member_id=member.id, kinds=["quiz", "habit_daily"]):
             return 0
-        repo.add_xp(s, member_id=member.id, kind="streak", amount=XP_STREAK, local_date=day, now=now)
-        return XP_STREAK
+        return XP_STREAK if repo.add_streak_day(s, member_id=member.id, amount=XP_STREAK, local_date=day,
+                                                now=now) else 0
 
     # ----- mastery and levels -----
     def _mastery(self, s, member: Member, now: datetime) -> dict[str, tuple[bool, int]]:  # type: ignore[no-untyped-def]
