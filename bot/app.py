@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.guards import Deduper, SharedDeduper
+from bot.guards import Deduper, SharedDeduper, clean_inputs
 from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
@@ -104,6 +104,8 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     # against 0.12 s now (bench/slack_ack.py, 2 cores).
     app = App(client=client, signing_secret=settings.slack_signing_secret or "", logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True)
+
+    app.middleware(clean_inputs)  # NUL, control characters, lone surrogates: gone before any listener
 
     @app.middleware
     def count_and_time(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:

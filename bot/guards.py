@@ -1,8 +1,9 @@
-"""Guards: event de-duplication (per process, and across replicas through the database) and the
-per-member question rate limit."""
+"""Guards: event de-duplication (per process, and across replicas through the database), the per-member
+question rate limit, and the cleaning of every incoming payload (`clean_inputs`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,6 +12,24 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("mlpath.bot")
+
+
+def clean_inputs(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+    """Bolt middleware: every string of the request body through mlpath.inputs.clean_text (NUL, control
+    characters, lone surrogates), before any listener sees it — in HTTP and Socket Mode alike.
+
+    Bolt's lazy listeners (where answers are computed) re-parse `raw_body` in HTTP mode, so the cleaned body is
+    stored there too, as JSON (which Bolt parses whatever the content type). The signature was verified on the
+    original bytes before this runs."""
+    from mlpath.inputs import clean_tree
+
+    cleaned = clean_tree(req.body)
+    if cleaned != req.body:
+        req.body.clear()
+        req.body.update(cleaned)
+        if req.mode == "http":
+            req.raw_body = json.dumps(cleaned, ensure_ascii=False)
+    return next()
 
 
 class Deduper:

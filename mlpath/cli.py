@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlpath.errors import UserError
+from mlpath.inputs import clean_text
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
 
@@ -67,7 +68,7 @@ def _positive(value: str) -> int:
 
 def _stdin_lines(stream: TextIO) -> Iterator[str]:
     for line in stream:
-        line = line.strip()
+        line = clean_text(line).strip()
         if line:
             yield line
 
@@ -341,7 +342,7 @@ def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = inp
           "Ask a question, /help for commands, /quit to leave.")
     while True:
         try:
-            line = read("you › ").strip()
+            line = clean_text(read("you › ")).strip()
         except (EOFError, KeyboardInterrupt):
             write("")
             return 0

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -282,6 +282,12 @@ def team_ids(session: Session) -> list[str]:
 def ping(session: Session) -> None:
     """One round trip to the database (for /healthz); raises when it does not answer."""
     session.execute(select(1))
+
+
+def probe_write(session: Session) -> None:
+    """A write that changes nothing (the caller rolls back): raises on a store that cannot be written — a
+    read-only SQLite file, a PostgreSQL standby or read-only role — so start-up fails instead of acking forever."""
+    session.execute(text("UPDATE alembic_version SET version_num = version_num"))
 
 
 # ----- claims: exactly-once work across processes -----

@@ -72,6 +72,10 @@ def period_of(cadence: str, day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
+class UnknownMember(LookupError):
+    """A member id progress has never seen (see Progress.set_level)."""
+
+
 @dataclass(frozen=True)
 class MemberRef:
     team_id: str
@@ -178,9 +182,15 @@ class Progress:
                     setattr(m, k, v)
             return m
 
-    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None) -> Member:
+    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None, create: bool = False) -> Member:
+        """Raises UnknownMember for an id progress has never seen, unless `create` (the front end checked with
+        Slack that the id is a real user): an admin's typo must not create a phantom member."""
         if not 1 <= level <= 4:
             raise ValueError("level must be 1-4")
+        if not create:
+            with self.db.session() as s:
+                if repo.get_member(s, team_id=ref.team_id, user_id=ref.user_id) is None:
+                    raise UnknownMember(ref.user_id)
         member = self.member(ref)
         with self.db.session() as s:
             repo.update_member(s, member_id=member.id, level=level, track=track if level == 4 else None, placed=True)

@@ -20,6 +20,7 @@ from bot.http import MAX_BODY_BYTES
 from mlpath.logs import Redactor, configure_logging, redact
 from tests.bot.conftest import SECRET
 from tests.conftest import make_settings
+from tests.progress.conftest import db_url  # noqa: F401 - the SQLite + PostgreSQL fixture
 
 MARKER = "what+is+pca+"
 
@@ -164,3 +165,38 @@ def test_configured_provider_keys_are_redacted_in_logs_and_start_up_lines(tmp_pa
     assert "provider said 401 for [redacted] and [redacted]" in stream.getvalue()
     assert redact("DATABASE_URL=postgresql+psycopg://app:pw123456@db/x failed") == \
         "DATABASE_URL=postgresql+psycopg://app:[redacted]@db/x failed"
+
+
+def test_nul_control_characters_and_lone_surrogates_are_cleaned_before_answering_and_storing(
+        bot, slack, db_url):  # noqa: F811
+    from progress.db import upgrade
+
+    upgrade(db_url)
+    server = bot(database_url=db_url)
+    status, _ = server.command("ask what does SMOTE\x00 actually\x07 do?", name="nul")
+    assert status == 200
+    reply = slack.wait_for("response/nul")[0].params
+    assert "synthetic" in json.dumps(reply["blocks"]).lower()
+    # a DM whose JSON carries a lone surrogate (half of an emoji)
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvSur",
+                       "event_time": int(time.time()), "event": {
+                           "type": "message", "channel_type": "im", "channel": "D1", "user": "U1", "ts": "5.1",
+                           "text": "what are the daily habits? \ud83d"}})
+    assert "\\ud83d" in body
+    assert server.post(body, "application/json")[0] == 200
+    post = slack.wait_for("chat.postMessage")[0].params
+    assert "Habits" in json.dumps(post["blocks"])
+    questions = sorted(r.question for r in server.services.answer_log.recent())
+    assert questions == ["what are the daily habits? \ufffd", "what does SMOTE actually do?"]
+
+
+def test_setlevel_for_an_id_slack_does_not_know_creates_no_member(bot, slack):
+    from progress.models import Member
+
+    server = bot(admin_user_ids="UADMIN")
+    slack.force("users.info", 200, {"ok": True, "user": {"id": "UADMIN", "tz": "UTC"}})  # the admin themselves
+    slack.force("users.info", 200, {"ok": False, "error": "user_not_found"})
+    server.command("setlevel <@UNOPE> 2", user="UADMIN", name="s1")
+    assert slack.wait_for("response/s1")[0].params["text"] == "No such member in this workspace."
+    with server.services.progress.db.session() as s:
+        assert s.query(Member).count() == 0

@@ -6,11 +6,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.listeners.commands.progress import run_progress_command
 from bot.services import BotServices
-from progress.service import MemberRef
+from progress.service import MemberRef, UnknownMember
 
 PROGRESS = {"quiz", "progress", "done", "habits", "leaderboard", "join", "leave", "track", "nudges"}
 HELP = """*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path.
@@ -35,7 +36,8 @@ def parse(text: str | None) -> tuple[str, str]:
     return words[0].lower(), (words[1].strip() if len(words) > 1 else "")
 
 
-def set_level(services: BotServices, command: dict[str, Any], rest: str, respond: Respond) -> None:
+def set_level(services: BotServices, command: dict[str, Any], rest: str, respond: Respond,
+              client: WebClient) -> None:
     words = rest.split()
     target = words[0].strip("<>@").split("|")[0] if words else ""
     if len(words) != 2 or not target.startswith(("U", "W")) or words[1] not in "1234" or not words[1]:
@@ -43,7 +45,15 @@ def set_level(services: BotServices, command: dict[str, Any], rest: str, respond
                 text="Usage: `/mlpath setlevel @member N` with N from 1 to 4")
         return
     assert services.progress is not None
-    services.progress.set_level(MemberRef(command.get("team_id", ""), target), int(words[1]))
+    try:  # a member progress has not met yet is created only when Slack knows the id
+        known = not client.users_info(user=target).get("error")
+    except SlackApiError:
+        known = False
+    try:
+        services.progress.set_level(MemberRef(command.get("team_id", ""), target), int(words[1]), create=known)
+    except UnknownMember:
+        respond(response_type="ephemeral", replace_original=True, text="No such member in this workspace.")
+        return
     respond(response_type="ephemeral", replace_original=True, text=f"<@{target}> is now at Level {words[1]}.")
 
 
@@ -78,7 +88,7 @@ def register(app: App, services: BotServices) -> None:
             if sub in PROGRESS:
                 run_progress_command(services, sub, rest, member, respond, client)
             elif command.get("user_id") in services.settings.admins:
-                set_level(services, command, rest, respond)
+                set_level(services, command, rest, respond, client)
             return
         if sub == "ask" and rest:
             reply = services.reply_to_question(user=command["user_id"], question=rest, surface="slash",
