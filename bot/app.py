@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.guards import Deduper, SharedDeduper, clean_inputs
+from bot.guards import Deduper, SharedDeduper, clean_inputs, drop_replays
 from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
@@ -105,6 +105,7 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     app = App(client=client, signing_secret=settings.slack_signing_secret or "", logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True)
 
+    app.middleware(drop_replays(dedupe))  # a captured signed command replayed within 5 minutes: acked, dropped
     app.middleware(clean_inputs)  # NUL, control characters, lone surrogates: gone before any listener
 
     @app.middleware

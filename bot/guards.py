@@ -14,6 +14,35 @@ from typing import Any
 log = logging.getLogger("mlpath.bot")
 
 
+def replay_key(req: Any) -> str:
+    """For a signed HTTP slash command or interaction: a key naming the exact signed request (its timestamp and
+    body), "" for anything else. Slack never retries these (only events, which carry `event_id`), so a second
+    request with the same key is a replay of a captured one, which the signature alone allows for 5 minutes."""
+    import hashlib
+
+    if req.mode != "http" or req.body.get("event_id") or req.body.get("type") in ("url_verification",
+                                                                                   "event_callback"):
+        return ""
+    timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
+    digest = hashlib.sha256(f"{timestamp}:{req.raw_body}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"replay:{digest}"
+
+
+def drop_replays(dedupe: Deduper) -> Callable[..., Any]:
+    """Bolt middleware: acknowledge and drop a replayed slash command or interaction (see `replay_key`), using
+    the same de-duplication as events (in process, or claimed in the database across replicas)."""
+    from slack_bolt import BoltResponse
+
+    def middleware(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+        key = replay_key(req)
+        if key and dedupe.check(key):
+            log.info("replayed request dropped")
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware
+
+
 def clean_inputs(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
     """Bolt middleware: every string of the request body through mlpath.inputs.clean_text (NUL, control
     characters, lone surrogates), before any listener sees it — in HTTP and Socket Mode alike.

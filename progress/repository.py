@@ -394,15 +394,16 @@ def get_answer(session: Session, *, public_id: str) -> AnswerRecord | None:
     return session.scalar(select(AnswerRecord).where(AnswerRecord.public_id == public_id))
 
 
-def set_answer_feedback(session: Session, *, public_id: str, value: int, at: datetime) -> bool:
+def set_answer_feedback(session: Session, *, public_id: str, value: int, at: datetime,
+                        user_id: str | None = None) -> bool:
     """Record a 👍 (+1) or 👎 (-1) clicked at `at`. The latest click wins: a click older than (or as old as)
-    the stored one — a replay, a redelivery — changes nothing and returns False."""
-    result = session.execute(
-        update(AnswerRecord)
-        .where(AnswerRecord.public_id == public_id,
-               (AnswerRecord.feedback_at.is_(None)) | (AnswerRecord.feedback_at < at))
-        .values(feedback=value, feedback_at=at)
-    )
+    the stored one — a replay, a redelivery — changes nothing and returns False. With `user_id`, only the member
+    the answer was given to can set it (others who see it in a channel cannot overwrite the asker's verdict)."""
+    stmt = update(AnswerRecord).where(AnswerRecord.public_id == public_id,
+                                      (AnswerRecord.feedback_at.is_(None)) | (AnswerRecord.feedback_at < at))
+    if user_id is not None:
+        stmt = stmt.where(AnswerRecord.user_id == user_id)
+    result = session.execute(stmt.values(feedback=value, feedback_at=at))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -507,8 +507,10 @@ def resolve_scope(scope: str, cat: Catalogue | None = None) -> tuple[str | None,
     text = scope.strip().lower().removeprefix("level").strip()
     if not text:
         return None, None, None
-    if text.isdigit():
-        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
+    if text.isdigit():  # ASCII digits only: "²" and "١" are digits to Python, not to int()
+        if not (text.isascii() and 1 <= int(text) <= 4):
+            return None, None, "levels are 1-4"
+        return None, int(text), None
     topics = [t for _, t in cat.all_topics()]
     for t in topics:
         if text in (t.id, t.title.lower()):

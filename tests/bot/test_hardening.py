@@ -200,3 +200,47 @@ def test_setlevel_for_an_id_slack_does_not_know_creates_no_member(bot, slack):
     assert slack.wait_for("response/s1")[0].params["text"] == "No such member in this workspace."
     with server.services.progress.db.session() as s:
         assert s.query(Member).count() == 0
+
+
+def test_a_replayed_signed_slash_command_is_answered_once(bot, slack):
+    server = bot()
+    ts = int(time.time())
+    status, body = server.command("ask what does SMOTE actually do?", name="r1", timestamp=ts)
+    assert status == 200 and "Looking that up" in body
+    for _ in range(2):  # the same signed request again within Slack's 5-minute window
+        assert server.command("ask what does SMOTE actually do?", name="r1", timestamp=ts) == (200, "")
+    slack.wait_for("response/r1")
+    # the member typing the same command again is a new request (new timestamp), and is answered
+    status, body = server.command("ask what does SMOTE actually do?", name="r1", timestamp=ts + 1)
+    assert status == 200 and "Looking that up" in body
+    assert len(slack.wait_for("response/r1", 2)) == 2
+
+
+@pytest.mark.parametrize("text, expected", [("quiz ²", "levels are 1-4"), ("quiz ١", "levels are 1-4")])
+def test_unicode_digits_get_a_clear_reply_not_a_crash(bot, slack, text, expected):
+    server = bot()
+    assert server.command(text, name="u1")[0] == 200
+    assert expected in slack.wait_for("response/u1")[0].params["text"]
+
+
+def test_only_the_asker_can_rate_an_answer(bot, slack):
+    server = bot()
+    server.event({"type": "app_mention", "user": "U1", "text": "<@UBOT> what is a feature store?", "ts": "400.1",
+                  "channel": "C1"}, event_id="EvFb")
+    answer_blocks = slack.wait_for("chat.postMessage")[0].params["blocks"]
+    answer_id = next(b for b in answer_blocks if b.get("block_id") == "answer_feedback")["elements"][0]["value"]
+
+    def click(user: str, action_id: str, name: str, action_ts: str) -> None:
+        server.action({"type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
+                       "response_url": slack.response_url(name), "trigger_id": "1",
+                       "container": {"type": "message", "channel_id": "C1", "message_ts": "400.2"},
+                       "channel": {"id": "C1"}, "message": {"ts": "400.2", "text": "answer", "blocks": answer_blocks},
+                       "actions": [{"action_id": action_id, "block_id": "answer_feedback", "value": answer_id,
+                                    "type": "button", "action_ts": action_ts}]})
+
+    click("U1", "answer_feedback_up", "asker", "1")
+    slack.wait_for("response/asker")
+    click("U2", "answer_feedback_down", "other", "2")
+    reply = slack.wait_for("response/other")[0].params
+    assert reply["response_type"] == "ephemeral" and "Only the member who asked can rate" in reply["text"]
+    assert server.services.answer_log.get(answer_id).feedback == 1

@@ -30,7 +30,14 @@ def register(app: App, services: BotServices) -> None:
         answer_id = str(action.get("value") or "")
         if not answer_id:
             return
-        services.answer_log.record_feedback(answer_id=answer_id, helpful=helpful, clicked_at=click_time(action))
+        clicker = str((body.get("user") or {}).get("id") or "")
+        record = services.answer_log.get(answer_id)
+        if record is None or record.user_id != clicker:  # the verdict is the asker's; nobody else can overwrite it
+            respond(replace_original=False, response_type="ephemeral",
+                    text="Only the member who asked can rate this answer. Ask your own question to rate yours.")
+            return
+        services.answer_log.record_feedback(answer_id=answer_id, helpful=helpful, clicked_at=click_time(action),
+                                            user_id=clicker)
         metrics.FEEDBACK.labels(vote="up" if helpful else "down").inc()
         original = (body.get("message") or {}).get("blocks")
         if original:
