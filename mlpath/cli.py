@@ -711,6 +711,12 @@ def _add_ops_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_stats)
 
 
+def _redact(text: str) -> str:
+    from mlpath.logs import redact
+
+    return redact(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -720,8 +726,8 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     try:
         return int(args.func(args))
-    except UserError as exc:
-        print(f"mlpath: error: {exc}", file=sys.stderr)
+    except UserError as exc:  # redacted: a start-up error may name a URL with credentials or echo a key
+        print(f"mlpath: error: {_redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mlpath: interrupted", file=sys.stderr)
@@ -732,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         # read directly, not through Settings: the last line of defence must work whatever state Settings is in
         if os.environ.get("MLPATH_DEBUG"):
             raise
-        print(f"mlpath: unexpected error: {type(exc).__name__}: {exc} (set MLPATH_DEBUG=1 for details)",
+        print(f"mlpath: unexpected error: {type(exc).__name__}: {_redact(str(exc))} (set MLPATH_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
 
