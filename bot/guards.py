@@ -25,7 +25,7 @@ def replay_key(req: Any) -> str:
         return ""
     timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
     digest = hashlib.sha256(f"{timestamp}:{req.raw_body}".encode("utf-8", "surrogatepass")).hexdigest()
-    return f"replay:{digest}"
+    return digest
 
 
 def drop_replays(dedupe: Deduper) -> Callable[..., Any]:
@@ -35,7 +35,7 @@ def drop_replays(dedupe: Deduper) -> Callable[..., Any]:
 
     def middleware(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
         key = replay_key(req)
-        if key and dedupe.check(key):
+        if key and dedupe.check(key, kind="request"):
             log.info("replayed request dropped")
             return BoltResponse(status=200, body="")
         return next()
@@ -86,8 +86,9 @@ class Deduper:
             self._seen[key] = now
             return True
 
-    def check(self, key: str) -> str:
-        """"" when this process should handle `key`; else where the repeat was caught ("process")."""
+    def check(self, key: str, *, kind: str = "event") -> str:
+        """"" when this process should handle `key`; else where the repeat was caught ("process"). `kind`
+        names what the key is (an `event` id, a `request` hash) for the shared claim table."""
         return "" if Deduper.first_time(self, key) else "process"
 
 
@@ -136,22 +137,24 @@ class SharedDeduper(Deduper):
     def first_time(self, key: str) -> bool:
         return self.check(key) == ""
 
-    def check(self, key: str) -> str:
+    def check(self, key: str, *, kind: str = "event") -> str:
         """"" when this process should handle `key`; otherwise where the repeat was caught:
         "process" (seen here) or "database" (another delivery claimed it)."""
         from datetime import UTC, datetime
 
         from progress import repository as repo
 
-        if not Deduper.first_time(self, key):
+        if not Deduper.first_time(self, f"{kind}:{key}"):
             return "process"
         now = self.wall_clock()
         try:
             with self.db.session() as s:
-                won = repo.claim_event(s, event_id=key, owner=self.owner, now=datetime.fromtimestamp(now, UTC))
+                won = repo.claim_event(s, event_id=key, owner=self.owner, now=datetime.fromtimestamp(now, UTC),
+                                       kind=kind)
                 if now - self._last_prune > self.PRUNE_EVERY:
                     self._last_prune = now
-                    repo.prune_claims(s, kind="event", before=datetime.fromtimestamp(now - self.KEEP, UTC))
+                    for old in ("event", "request"):
+                        repo.prune_claims(s, kind=old, before=datetime.fromtimestamp(now - self.KEEP, UTC))
         except Exception as exc:  # noqa: BLE001 - see the class docstring
             log.warning("event claim failed, handling %s anyway: %s", key, type(exc).__name__)
             return ""

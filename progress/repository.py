@@ -291,11 +291,12 @@ def probe_write(session: Session) -> None:
 
 
 # ----- claims: exactly-once work across processes -----
-def claim_event(session: Session, *, event_id: str, owner: str, now: datetime) -> bool:
+def claim_event(session: Session, *, event_id: str, owner: str, now: datetime, kind: str = "event") -> bool:
     """True for the one process that inserts the claim of a Slack `event_id`; False for every other delivery
-    of it, in this process or another replica (unique (kind, key) + ON CONFLICT DO NOTHING)."""
+    of it, in this process or another replica (unique (kind, key) + ON CONFLICT DO NOTHING). Kind `request`:
+    the hash of a signed slash command or interaction, so a replay of it is dropped the same way."""
     stmt = _insert(session, Claim).values(
-        kind="event", key=event_id[:160], status="done", owner=owner[:64], claimed_at=now, updated_at=now,
+        kind=kind, key=event_id[:160], status="done", owner=owner[:64], claimed_at=now, updated_at=now,
         attempts=1,
     ).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(Claim.id)
     return session.execute(stmt).scalar() is not None

@@ -157,9 +157,9 @@ def test_feedback_is_stored_once_per_member_and_the_buttons_are_replaced(bot, sl
     assert row.answerer == "extractive" and row.prompt_tokens is None
     # a newer click changes the vote; replaying the older one afterwards changes nothing
     newer = {**payload, "actions": [{**payload["actions"][0], "action_id": "answer_feedback_up", "action_ts": "5"}]}
-    server.action(newer)
+    server.action(newer, timestamp=ts + 2)
     slack.wait_for("response/fb", 3)
-    server.action(payload)
+    server.action(payload, timestamp=ts + 3)
     slack.wait_for("response/fb", 4)
     assert log.get(answer_id).feedback == 1
     assert [r.public_id for r in log.recent()].count(answer_id) == 1
