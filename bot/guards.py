@@ -1,5 +1,6 @@
-"""Guards: event de-duplication (per process, and across replicas through the database), the per-member
-question rate limit, and the cleaning of every incoming payload (`clean_inputs`)."""
+"""Guards: event de-duplication, per process and across replicas through the database; the drop of replayed
+signed requests; and the cleaning of every incoming payload (`clean_inputs`). (The per-member question rate
+limit is an application rule: mlpath/app/limits.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -28,19 +29,16 @@ def replay_key(req: Any) -> str:
     return digest
 
 
-def drop_replays(dedupe: Deduper) -> Callable[..., Any]:
+def drop_replays(req: Any, context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
     """Bolt middleware: acknowledge and drop a replayed slash command or interaction (see `replay_key`), using
-    the same de-duplication as events (in process, or claimed in the database across replicas)."""
+    the services' de-duplication (in process, or claimed in the database across replicas) like events."""
     from slack_bolt import BoltResponse
 
-    def middleware(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
-        key = replay_key(req)
-        if key and dedupe.check(key, kind="request"):
-            log.info("replayed request dropped")
-            return BoltResponse(status=200, body="")
-        return next()
-
-    return middleware
+    key = replay_key(req)
+    if key and context["mlpath"].dedupe.check(key, kind="request"):
+        log.info("replayed request dropped")
+        return BoltResponse(status=200, body="")
+    return next()
 
 
 def clean_inputs(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
@@ -90,29 +88,6 @@ class Deduper:
         """"" when this process should handle `key`; else where the repeat was caught ("process"). `kind`
         names what the key is (an `event` id, a `request` hash) for the shared claim table."""
         return "" if Deduper.first_time(self, key) else "process"
-
-
-class RateLimiter:
-    """At most `limit` questions per member in any sliding hour."""
-
-    def __init__(self, limit: int, window: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, member: str) -> tuple[bool, int]:
-        """(allowed, seconds until the next question is allowed)."""
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.setdefault(member, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False, int(hits[0] + self.window - now) + 1
-            hits.append(now)
-            return True, 0
 
 
 class SharedDeduper(Deduper):

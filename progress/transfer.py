@@ -34,6 +34,7 @@ from knowledge.catalogue import catalogue
 from mlpath.errors import UserError
 from progress import repository as repo
 from progress import service
+from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
 
@@ -150,7 +151,7 @@ def _valid_fsrs(text: str) -> bool:
 
 
 def _hhmm(text: str) -> bool:
-    parsed = service.parse_hhmm(text)
+    parsed = parse_hhmm(text)
     return parsed is not None and text == f"{parsed[0]:02d}:{parsed[1]:02d}"
 
 

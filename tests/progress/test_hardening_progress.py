@@ -15,7 +15,6 @@ from progress.db import upgrade
 from progress.models import Member
 from progress.service import MemberRef, UnknownMember
 from progress.setup import open_progress
-from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -53,7 +52,7 @@ def test_database_errors_never_carry_what_a_member_wrote(progress):
 
 def test_start_up_refuses_a_database_it_cannot_write(db_url, tmp_path):
     upgrade(db_url)
-    open_progress(make_settings(tmp_path, database_url=db_url)).db.dispose()  # migrated and writable: fine
+    open_progress(db_url).db.dispose()  # migrated and writable: fine
     if db_url.startswith("sqlite"):
         read_only = "sqlite:///file:" + db_url.removeprefix("sqlite:///") + "?mode=ro&uri=true"
     else:  # a standby or a read-only database looks like this to the bot
@@ -64,4 +63,4 @@ def test_start_up_refuses_a_database_it_cannot_write(db_url, tmp_path):
         admin.dispose()
         read_only = db_url
     with pytest.raises(UserError, match=r"^cannot write the database at DATABASE_URL \(.*read.?only"):
-        open_progress(make_settings(tmp_path, database_url=read_only))
+        open_progress(read_only)
