@@ -9,11 +9,14 @@ the composition roots (mlpath/cli.py, bot/app.py) build it from values.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.answer import EmptyQuestion, TextSink, Turn
 from knowledge.catalogue import catalogue
@@ -49,6 +52,8 @@ QUIZ_REPLIES = {
     "not_yours": "This question was sent to someone else; `{cmd}quiz` gets you your own.",
     "unknown": "This question is no longer available; `{cmd}quiz` gets you a new one.",
 }
+DATABASE_DOWN = "I can't reach my database right now — please try again in a minute."
+KNOWLEDGE_DOWN = "I can't reach the learning path's knowledge base right now — please try again in a minute."
 TERMINAL_TEAM = "local"
 """The team of the terminal member (`mlpath chat`): never a Slack workspace."""
 
@@ -86,6 +91,21 @@ def promotion_text(level: int) -> str:
     return f"🎉 You reached *Level {level}: {name}*{what}."
 
 
+def replies_during_outages(method: Callable[..., Result]) -> Callable[..., Result]:
+    """A member always gets a reply: when the progress database does not answer, a short "try again in a
+    minute" (the request is not half-done: each progress operation is one transaction)."""
+
+    @functools.wraps(method)
+    def run(self: Application, *args: object, **kwargs: object) -> Result:
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            log.warning("%s: the progress database is unavailable (%s)", method.__name__, type(exc).__name__)
+            return Notice(DATABASE_DOWN, ok=False)
+
+    return run
+
+
 @dataclass
 class Application:
     mentor: Mentor
@@ -115,23 +135,39 @@ class Application:
             minutes = max(1, round(wait / 60))
             return Notice(f"You've asked {self.config.question_rate_limit} questions in the last hour — that's the "
                           f"team's limit. Try again in about {minutes} min, or take the time to practise!", ok=False)
-        member = self.progress.member(who.member)
-        allow_llm = True
-        if self.mentor.llm is not None:
-            allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
-                                                    budget=self.config.llm_daily_budget, tz=member.tz)
+        # The progress database being down costs the member their level hint, the LLM (whose daily budget
+        # cannot be checked) and the 👍/👎 buttons — not the answer.
+        member_level: int | None = None
+        allow_llm = self.mentor.llm is not None
+        try:
+            member = self.progress.member(who.member)
+            member_level = member.level
+            if self.mentor.llm is not None:
+                allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
+                                                        budget=self.config.llm_daily_budget, tz=member.tz)
+        except SQLAlchemyError as exc:
+            log.warning("answering without the progress database (%s)", type(exc).__name__)
+            allow_llm = False
         started = time.perf_counter()
         try:
             answer = self.mentor.ask(question, level=level, history=list(history)[-self.config.history_turns:],
-                                     member_level=member.level, allow_llm=allow_llm, on_text=on_text)
+                                     member_level=member_level, allow_llm=allow_llm, on_text=on_text)
         except EmptyQuestion:
             return Notice(EMPTY_QUESTION)
+        except Exception as exc:  # noqa: BLE001 - the vector store (a Chroma server) down: say so, never silence
+            log.warning("the knowledge base is unavailable (%s: %s)", type(exc).__name__, str(exc)[:200])
+            return Notice(KNOWLEDGE_DOWN, ok=False)
         observe_answer(who.surface, answer, time.perf_counter() - started)
-        answer_id = self.answer_log.record(answer, team_id=member.team_id, user_id=member.user_id,
-                                           surface=who.surface)
+        answer_id: str | None = None
+        try:
+            answer_id = self.answer_log.record(answer, team_id=who.member.team_id, user_id=who.member.user_id,
+                                               surface=who.surface)
+        except SQLAlchemyError as exc:
+            log.warning("answer not logged: the progress database is unavailable (%s)", type(exc).__name__)
         return AnswerView(answer, answer_id)
 
     # ----- commands -----
+    @replies_during_outages
     def run(self, who: Who, command: c.Command) -> Result:
         """One typed command → its result. Admin commands answer non-admins with a one-line refusal."""
         match command:
@@ -190,6 +226,7 @@ class Application:
         return spec.ack
 
     # ----- quizzes -----
+    @replies_during_outages
     def next_question(self, who: Who, scope: str = "") -> QuizView | Notice:
         if scope == "placement":
             prompt = self.progress.next_placement(who.member)
@@ -202,6 +239,7 @@ class Application:
             return Notice("No questions there at your level yet — try `{cmd}quiz` without a topic.")
         return QuizView(prompt, scope)
 
+    @replies_during_outages
     def answer_quiz(self, who: Who, token: str, chosen: int, scope: str = "") -> QuizOutcome | Notice:
         """A member's answer to a delivered question (a button, or A–D in the terminal); counted once."""
         result = self.progress.answer(token, who.member, chosen)
@@ -224,7 +262,8 @@ class Application:
             return Notice(f"Already checked in for this period: {result.habit.description}.")
         return Notice(f"✅ {result.habit.description} — +{result.xp} XP.")
 
-    def check_in_habit(self, who: Who, habit_id: str) -> HabitsView:
+    @replies_during_outages
+    def check_in_habit(self, who: Who, habit_id: str) -> HabitsView | Notice:
         """A habit's Done button: the check-in and the refreshed list."""
         result = self.progress.check_in(who.member, habit_id)
         note = (f"+{result.xp} XP for “{result.habit.description}”" if result.status == "recorded" and result.habit
@@ -287,4 +326,8 @@ class Application:
         return HomeView(self.progress.progress(who.member), self.progress.habits_today(who.member))
 
     def member_level(self, who: Who) -> int:
-        return self.progress.member(who.member).level
+        """The member's level (1 while the progress database is unavailable: suggestions, not a reply)."""
+        try:
+            return self.progress.member(who.member).level
+        except SQLAlchemyError:
+            return 1

@@ -197,7 +197,8 @@ def test_setlevel_for_an_id_slack_does_not_know_creates_no_member(bot, slack):
     slack.force("users.info", 200, {"ok": True, "user": {"id": "UADMIN", "tz": "UTC"}})  # the admin themselves
     slack.force("users.info", 200, {"ok": False, "error": "user_not_found"})
     server.command("setlevel <@UNOPE> 2", user="UADMIN", name="s1")
-    assert slack.wait_for("response/s1")[0].params["text"] == "No such member in this workspace."
+    assert slack.wait_for("response/s1")[0].params["text"] == \
+        "No member UNOPE here: they join mlpath with their first question or command."
     with server.services.progress.db.session() as s:
         assert s.query(Member).count() == 0
 
@@ -244,3 +245,43 @@ def test_only_the_asker_can_rate_an_answer(bot, slack):
     reply = slack.wait_for("response/other")[0].params
     assert reply["response_type"] == "ephemeral" and "Only the member who asked can rate" in reply["text"]
     assert server.services.answer_log.get(answer_id).feedback == 1
+
+
+def test_with_the_database_down_questions_are_answered_and_everything_else_says_try_again(
+        bot, slack, db_url):  # noqa: F811
+    """PostgreSQL refusing connections (a restart, a failover): the answer still comes (without the progress
+    store), a quiz gets one "try again in a minute" line, and the bot recovers without a restart."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("a PostgreSQL outage")
+    from sqlalchemy import create_engine, text
+
+    from progress.db import upgrade
+    from tests.progress.conftest import PG_URL
+
+    upgrade(db_url)
+    server = bot(database_url=db_url)
+    name = db_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+    def allow(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if on else "false"}'))
+            if not on:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+
+    try:
+        allow(False)
+        server.command("ask what does SMOTE actually do?", name="down-ask")
+        answer = slack.wait_for("response/down-ask")[0].params
+        assert "synthetic" in json.dumps(answer["blocks"]).lower()
+        assert "answer_feedback" not in json.dumps(answer["blocks"])  # not logged, so nothing to rate
+        server.command("quiz", name="down-quiz")
+        assert slack.wait_for("response/down-quiz")[0].params["text"] == \
+            "I can't reach my database right now — please try again in a minute."
+        allow(True)
+        server.command("quiz", name="up-quiz")
+        assert "quiz_answers" in json.dumps(slack.wait_for("response/up-quiz")[0].params["blocks"])
+    finally:
+        allow(True)
+        admin.dispose()
