@@ -54,6 +54,7 @@ QUIZ_REPLIES = {
 }
 DATABASE_DOWN = "I can't reach my database right now — please try again in a minute."
 KNOWLEDGE_DOWN = "I can't reach the learning path's knowledge base right now — please try again in a minute."
+SOMETHING_WRONG = "Sorry — something went wrong on my side. It's logged; please try again."
 TERMINAL_TEAM = "local"
 """The team of the terminal member (`mlpath chat`): never a Slack workspace."""
 
@@ -93,7 +94,9 @@ def promotion_text(level: int) -> str:
 
 def replies_during_outages(method: Callable[..., Result]) -> Callable[..., Result]:
     """A member always gets a reply: when the progress database does not answer, a short "try again in a
-    minute" (the request is not half-done: each progress operation is one transaction)."""
+    minute" (the request is not half-done: each progress operation is one transaction); on a bug, a short
+    apology. The log line names the error type only — an exception's message can quote what the member typed,
+    which stays out of logs above DEBUG (the traceback is at DEBUG)."""
 
     @functools.wraps(method)
     def run(self: Application, *args: object, **kwargs: object) -> Result:
@@ -102,6 +105,10 @@ def replies_during_outages(method: Callable[..., Result]) -> Callable[..., Resul
         except SQLAlchemyError as exc:
             log.warning("%s: the progress database is unavailable (%s)", method.__name__, type(exc).__name__)
             return Notice(DATABASE_DOWN, ok=False)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence of a member-facing reply
+            log.error("%s failed: %s", method.__name__, type(exc).__name__)
+            log.debug("%s failed", method.__name__, exc_info=True)
+            return Notice(SOMETHING_WRONG, ok=False)
 
     return run
 

@@ -285,3 +285,18 @@ def test_with_the_database_down_questions_are_answered_and_everything_else_says_
     finally:
         allow(True)
         admin.dispose()
+
+
+def test_a_bug_behind_a_command_still_gets_the_member_a_reply_and_logs_no_member_text(bot, slack, caplog,
+                                                                                     monkeypatch):
+    caplog.set_level(logging.INFO, logger="mlpath")
+    server = bot()
+
+    def broken(ref, **kwargs):  # an unforeseen failure whose message quotes what the member typed
+        raise ValueError("invalid literal for int() with base 10: 'my private words'")
+
+    monkeypatch.setattr(server.services.progress, "progress", broken)
+    server.command("progress", name="p1")
+    assert slack.wait_for("response/p1")[0].params["text"] == \
+        "Sorry — something went wrong on my side. It's logged; please try again."
+    assert "run failed: ValueError" in caplog.text and "my private words" not in caplog.text
