@@ -18,7 +18,25 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from progress.models import STREAK_ONLY, AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import (
+    DEFAULT_CHECKIN_DAY,
+    DEFAULT_CHECKIN_TIME,
+    STREAK_ONLY,
+    AnswerRecord,
+    Base,
+    Card,
+    CertProgress,
+    ChecklistTick,
+    Claim,
+    Delivery,
+    Goal,
+    HabitCheckin,
+    Member,
+    MentoringProfile,
+    ProjectProgress,
+    TopicDone,
+    XpEvent,
+)
 
 
 def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
@@ -417,3 +435,145 @@ def count_llm_answers(session: Session, *, team_id: str, user_id: str, since: da
 
 def recent_answers(session: Session, *, limit: int = 100) -> list[AnswerRecord]:
     return list(session.scalars(select(AnswerRecord).order_by(AnswerRecord.id.desc()).limit(limit)))
+
+
+# ----- mentoring (progress/mentoring.py): plan settings, goals, projects, certifications, checklist -----
+def get_profile(session: Session, *, member_id: int) -> MentoringProfile | None:
+    return session.get(MentoringProfile, member_id)
+
+
+def save_profile(session: Session, *, member_id: int, now: datetime, **fields: object) -> None:
+    """Create the member's profile row with the defaults (concurrent first calls make one row), then set
+    `fields`."""
+    session.execute(_insert(session, MentoringProfile).values(
+        member_id=member_id, plan_hours=None, checkins_enabled=True, checkin_day=DEFAULT_CHECKIN_DAY,
+        checkin_time=DEFAULT_CHECKIN_TIME,
+        updated_at=now).on_conflict_do_nothing(index_elements=["member_id"]))
+    session.execute(update(MentoringProfile).where(MentoringProfile.member_id == member_id)
+                    .values(updated_at=now, **fields).execution_options(synchronize_session=False))
+
+
+def profiles(session: Session, *, member_ids: Iterable[int]) -> dict[int, MentoringProfile]:
+    return {p.member_id: p for p in session.scalars(select(MentoringProfile).where(
+        MentoringProfile.member_id.in_(list(member_ids))))}
+
+
+def set_goal(session: Session, *, member_id: int, horizon: str, text: str, now: datetime) -> None:
+    """One goal per horizon: insert, or replace the text of the existing one (upsert on the unique key)."""
+    stmt = _insert(session, Goal).values(member_id=member_id, horizon=horizon, text=text, set_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "horizon"],
+                                               set_={"text": text, "set_at": now}))
+
+
+def goals(session: Session, *, member_id: int) -> list[Goal]:
+    return list(session.scalars(select(Goal).where(Goal.member_id == member_id)))
+
+
+def project_rows(session: Session, *, member_ids: Iterable[int]) -> list[ProjectProgress]:
+    return list(session.scalars(select(ProjectProgress).where(ProjectProgress.member_id.in_(list(member_ids)))))
+
+
+def save_project(session: Session, *, member_id: int, project_id: str, status: str, url: str | None,
+                 now: datetime) -> None:
+    """Start or finish a project. Starting again keeps the original start; a new URL replaces the old one,
+    no URL keeps it; finishing stamps done_at once."""
+    row = session.scalar(select(ProjectProgress).where(ProjectProgress.member_id == member_id,
+                                                       ProjectProgress.project_id == project_id))
+    if row is None:
+        session.execute(_insert(session, ProjectProgress).values(
+            member_id=member_id, project_id=project_id, status=status, url=url, started_at=now,
+            done_at=now if status == "done" else None,
+        ).on_conflict_do_nothing(index_elements=["member_id", "project_id"]))
+        return
+    values: dict[str, object] = {"status": "done" if "done" in (row.status, status) else status}
+    if url is not None:
+        values["url"] = url
+    if status == "done" and row.done_at is None:
+        values["done_at"] = now
+    session.execute(update(ProjectProgress).where(ProjectProgress.id == row.id).values(**values))
+
+
+def cert_rows(session: Session, *, member_ids: Iterable[int]) -> list[CertProgress]:
+    return list(session.scalars(select(CertProgress).where(CertProgress.member_id.in_(list(member_ids)))))
+
+
+def save_cert(session: Session, *, member_id: int, cert_id: str, status: str, on_date: date | None,
+              now: datetime) -> None:
+    stmt = _insert(session, CertProgress).values(member_id=member_id, cert_id=cert_id, status=status,
+                                                 on_date=on_date, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "cert_id"],
+                                               set_={"status": status, "on_date": on_date, "updated_at": now}))
+
+
+def checklist_ticks(session: Session, *, member_id: int) -> list[ChecklistTick]:
+    return list(session.scalars(select(ChecklistTick).where(ChecklistTick.member_id == member_id)))
+
+
+def tick_item(session: Session, *, member_id: int, item_id: str, evidence: str, now: datetime) -> None:
+    """Tick a checklist item; ticking it again replaces the evidence."""
+    stmt = _insert(session, ChecklistTick).values(member_id=member_id, item_id=item_id, evidence=evidence, at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "item_id"],
+                                               set_={"evidence": evidence, "at": now}))
+
+
+def topics_done(session: Session, *, member_id: int) -> set[str]:
+    return set(session.scalars(select(TopicDone.topic_id).where(TopicDone.member_id == member_id)))
+
+
+def mark_topic_done(session: Session, *, member_id: int, topic_id: str, now: datetime) -> bool:
+    """True when the topic is newly marked done; False when it already was."""
+    stmt = _insert(session, TopicDone).values(member_id=member_id, topic_id=topic_id, at=now) \
+        .on_conflict_do_nothing(index_elements=["member_id", "topic_id"]).returning(TopicDone.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def topic_misses(session: Session, *, member_id: int, question_topics: dict[str, str]) -> dict[str, int]:
+    """topic id → wrong quiz answers of the member (question ids mapped to topics by the caller's bank)."""
+    rows = session.execute(select(Delivery.question_id, func.count()).where(
+        Delivery.member_id == member_id, Delivery.correct.is_(False)).group_by(Delivery.question_id))
+    out: dict[str, int] = {}
+    for question_id, n in rows:
+        topic = question_topics.get(str(question_id))
+        if topic:
+            out[topic] = out.get(topic, 0) + int(n)
+    return out
+
+
+def answer_times_by_question(session: Session, *, member_id: int) -> list[tuple[str, datetime]]:
+    """(question id, answered at) of the member's quiz answers (not placement), oldest first."""
+    rows = session.execute(select(Delivery.question_id, Delivery.answered_at).where(
+        Delivery.member_id == member_id, Delivery.purpose == "quiz", Delivery.answered_at.is_not(None))
+        .order_by(Delivery.answered_at))
+    return [(str(q), at) for q, at in rows if at is not None]
+
+
+def week_numbers(session: Session, *, member_id: int, start: date, end: date) -> tuple[int, int, int]:
+    """(quiz answers, habit check-ins, XP) of a member in the local dates [start, end)."""
+    answers = session.scalar(select(func.count()).select_from(XpEvent).where(
+        XpEvent.member_id == member_id, XpEvent.kind == "quiz", XpEvent.local_date >= start,
+        XpEvent.local_date < end)) or 0
+    habits = session.scalar(select(func.count()).select_from(HabitCheckin).where(
+        HabitCheckin.member_id == member_id, HabitCheckin.local_date >= start, HabitCheckin.local_date < end)) or 0
+    xp = session.scalar(select(func.sum(XpEvent.amount)).where(
+        XpEvent.member_id == member_id, XpEvent.local_date >= start, XpEvent.local_date < end)) or 0
+    return int(answers), int(habits), int(xp)
+
+
+def last_activity(session: Session, *, team_id: str) -> dict[int, datetime]:
+    """member id → time of their last XP event (quiz answer, habit, review), for the team's members."""
+    rows = session.execute(select(XpEvent.member_id, func.max(XpEvent.at)).join(Member, Member.id == XpEvent.member_id)
+                           .where(Member.team_id == team_id).group_by(XpEvent.member_id))
+    return {int(m): at for m, at in rows}
+
+
+def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]:
+    """(member id, user id, tz, check-in day, check-in time) of every member who gets the weekly check-in:
+    active, reachable, not turned off (no profile row = the defaults)."""
+    rows = session.execute(
+        select(Member.id, Member.user_id, Member.tz, MentoringProfile.checkin_day, MentoringProfile.checkin_time)
+        .outerjoin(MentoringProfile, MentoringProfile.member_id == Member.id)
+        .where(Member.active.is_(True), Member.unreachable.is_(None),
+               or_(MentoringProfile.checkins_enabled.is_(None), MentoringProfile.checkins_enabled.is_(True)))
+    )
+    return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))
+            for i, u, tz, d, t in rows]

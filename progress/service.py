@@ -1,7 +1,7 @@
 """Progress: members, quizzes with FSRS, placement, levels, habits, streaks, XP and the leaderboard.
 
 Takes and returns plain objects; no Slack. Every operation is one database transaction. Rules (also in
-the README):
+docs/progress.md):
 - Quiz choice: questions at or below the member's level (at Level 4 only the member's track, once chosen).
   Due reviews come first, but every 4th question is a new one while new ones remain, so members keep
   meeting new material. Nothing due and nothing new: the card due soonest ("practice ahead").
@@ -339,6 +339,11 @@ class Progress:
             was_ok, n = by_topic.get(c.topic, (False, 0))
             by_topic[c.topic] = (was_ok or ok, n + c.reviews)
         return by_topic
+
+    def mastered_topics(self, member: Member, now: datetime) -> set[str]:
+        """The topics the member has mastered now (the rule above)."""
+        with self.db.session() as s:
+            return {topic for topic, (ok, _) in self._mastery(s, member, now).items() if ok}
 
     def _level_topics(self, member: Member, level: int) -> list[str]:
         with_questions = {q.topic for q in self.bank.values() if q.level == level

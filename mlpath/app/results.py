@@ -9,6 +9,16 @@ from dataclasses import dataclass, field
 from knowledge.answer import Answer
 from knowledge.catalogue import Habit
 from knowledge.retrieval import Hit
+from progress.checkins import CheckinSettings
+from progress.mentoring import (
+    CertRow,
+    ChecklistView,
+    GoalsView,
+    ProjectRow,
+    ProjectsView,
+    TeamReport,
+    WeeklyPlan,
+)
 from progress.service import AnswerResult, LeaderRow, ProgressView, QuizPrompt
 
 
@@ -78,13 +88,89 @@ class SearchView:
     hits: list[Hit] = field(default_factory=list)
 
 
+# ----- mentoring -----
+@dataclass(frozen=True)
+class GoalsResult:
+    view: GoalsView
+    ideas_for: str = ""
+    """A horizon: show the suggestions for it."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: WeeklyPlan
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectsResult:
+    view: ProjectsView
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectShare:
+    """`project share ID`: the front end posts it to `channel` (Slack) with an "Offer a review" button."""
+
+    row: ProjectRow
+    user_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ReviewOffer:
+    """A teammate clicked "Offer a review": Slack DMs the author (only when `new`)."""
+
+    author_id: str
+    reviewer_id: str
+    project_title: str
+    new: bool
+
+
+@dataclass(frozen=True)
+class CertsResult:
+    rows: list[CertRow]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistResult:
+    view: ChecklistView
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CheckinsResult:
+    settings: CheckinSettings
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TeamResult:
+    report: TeamReport
+
+
+@dataclass(frozen=True)
+class MentoringHome:
+    """The mentoring part of the App Home: goals, this week's plan, projects, certifications, the checklist."""
+
+    goals: GoalsView
+    plan: WeeklyPlan
+    projects: ProjectsView
+    certifications: list[CertRow]
+    checklist: ChecklistView
+
+
 @dataclass(frozen=True)
 class HomeView:
     """The member's dashboard (Slack's App Home)."""
 
     progress: ProgressView
     habits: list[tuple[Habit, bool]]
+    mentoring: MentoringHome | None = None
 
 
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
-          | LevelSet | SearchView | HomeView)
+          | LevelSet | SearchView | HomeView | GoalsResult | PlanResult | ProjectsResult | ProjectShare | CertsResult
+          | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer)

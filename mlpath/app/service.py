@@ -27,19 +27,31 @@ from mlpath.app.limits import RateLimiter
 from mlpath.app.observe import observe_answer
 from mlpath.app.results import (
     AnswerView,
+    CertsResult,
+    CheckinsResult,
+    ChecklistResult,
+    GoalsResult,
     HabitsView,
     HelpView,
     HomeView,
     LeaderboardView,
     LevelSet,
+    MentoringHome,
     Notice,
+    PlanResult,
     ProgressReport,
+    ProjectShare,
+    ProjectsResult,
     QuizOutcome,
     QuizView,
     Result,
+    ReviewOffer,
     SearchView,
+    TeamResult,
 )
 from progress.answer_log import AnswerLog
+from progress.checkins import checkin_settings, set_checkins
+from progress.mentoring import Mentoring, MentoringError
 from progress.service import MemberRef, Progress, UnknownMember, local_date, resolve_scope, unlocks, utcnow
 
 log = logging.getLogger("mlpath.app")
@@ -68,6 +80,8 @@ class AppConfig:
     admins: frozenset[str] = frozenset()
     """Slack user ids allowed the admin commands."""
     history_turns: int = HISTORY_TURNS
+    team_channel: str = ""
+    """Where `project share ID` posts for feedback (TEAM_CHANNEL); "" = not configured."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +134,13 @@ class Application:
     answer_log: AnswerLog
     config: AppConfig = field(default_factory=AppConfig)
     limiter: RateLimiter | None = None
+    mentoring: Mentoring | None = None
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.question_rate_limit)
+        if self.mentoring is None:
+            self.mentoring = Mentoring(self.progress)
 
     def is_admin(self, who: Who) -> bool:
         return who.front == c.SLACK and who.member.user_id in self.config.admins
@@ -207,6 +224,11 @@ class Application:
                 return self.nudges(who, action, value)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
+            case c.Goals() | c.Plan() | c.Projects() | c.Certs() | c.Checklist() | c.Checkins() | c.Team():
+                try:
+                    return self.mentor_command(who, command)
+                except MentoringError as exc:
+                    return Notice(f"Sorry: {exc}.", ok=False)
             case c.Help():
                 return HelpView(c.help_entries(who.front, admin=self.is_admin(who)))
             case c.SetLevel(user_id, level):
@@ -330,7 +352,85 @@ class Application:
         return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}.\n" + c.NUDGES_USAGE)
 
     def home(self, who: Who) -> HomeView:
-        return HomeView(self.progress.progress(who.member), self.progress.habits_today(who.member))
+        m = self.mentoring
+        assert m is not None
+        ref = who.member
+        mentoring = MentoringHome(m.goals(ref), m.weekly_plan(ref), m.projects(ref), m.certifications(ref),
+                                  m.checklist(ref))
+        return HomeView(self.progress.progress(ref), self.progress.habits_today(ref), mentoring)
+
+    # ----- mentoring: goals, plan, projects, certifications, checklist, check-ins, the team view -----
+    def mentor_command(self, who: Who, command: c.Command) -> Result:
+        """Raises MentoringError (one line, nothing stored) for bad input; `run` turns it into a Notice."""
+        m = self.mentoring
+        assert m is not None
+        ref = who.member
+        match command:
+            case c.Goals(horizon, text):
+                if horizon and text:
+                    return GoalsResult(m.set_goal(ref, horizon, text), note=f"Your {horizon} goal is set.")
+                return GoalsResult(m.goals(ref), ideas_for=horizon)
+            case c.Plan("hours", value):
+                hours = m.set_hours(ref, value)
+                return PlanResult(m.weekly_plan(ref), note=f"Your plan now counts {hours} h/week.")
+            case c.Plan("done", value):
+                topic, new = m.mark_topic_done(ref, value)
+                said = "marked done" if new else "was already marked done"
+                return PlanResult(m.weekly_plan(ref), note=f"“{topic.title}” {said}; the plan moves on.")
+            case c.Plan():
+                return PlanResult(m.weekly_plan(ref))
+            case c.Projects("share", project_id):
+                row = m.project_for_share(ref, project_id)
+                if not self.config.team_channel:
+                    return Notice("No team channel is set up for sharing (TEAM_CHANNEL); ask an mlpath admin.",
+                                  ok=False)
+                return ProjectShare(row, ref.user_id, self.config.team_channel)
+            case c.Projects("start" | "done" as action, project_id, url):
+                row = m.update_project(ref, action, project_id, url or None)
+                verb = "started" if row.status == "started" else "done"
+                return ProjectsResult(m.projects(ref), note=f"{row.project.title}: {verb}.")
+            case c.Projects():
+                return ProjectsResult(m.projects(ref))
+            case c.Certs("plan" | "passed" as action, cert_id, when):
+                cert = m.update_certification(ref, action, cert_id, when or None)
+                note = f"{cert.cert.title}: {cert.status}" + (f" ({cert.on_date:%d %b %Y})." if cert.on_date else ".")
+                if cert.cert.availability and action == "plan":
+                    note += f" Note: {cert.cert.availability}"
+                return CertsResult(m.certifications(ref), note=note)
+            case c.Certs():
+                return CertsResult(m.certifications(ref))
+            case c.Checklist(item_id, evidence) if item_id:
+                item, _ = m.tick(ref, item_id, evidence)
+                return ChecklistResult(m.checklist(ref), note=f"Ticked: {item.text}.")
+            case c.Checklist():
+                return ChecklistResult(m.checklist(ref))
+            case c.Checkins("show"):
+                return CheckinsResult(checkin_settings(m, ref))
+            case c.Checkins(action, value):
+                settings = set_checkins(m, ref, action, value)
+                return CheckinsResult(settings, note=f"Weekly check-in: {settings.describe()}, from the next one on.")
+            case c.Team():
+                if not self.is_admin(who):
+                    return Notice("Only mlpath admins (ADMIN_USER_IDS) can see the team view.", ok=False)
+                return TeamResult(m.team_report(ref.team_id))
+        return Notice("That command works in the other front end only.", ok=False)
+
+    def offer_review(self, who: Who, author_id: str, project_id: str) -> ReviewOffer | Notice:
+        """The "Offer a review" button under a shared project."""
+        assert self.mentoring is not None
+        try:
+            project, new = self.mentoring.offer_review(who.member, author_id, project_id)
+        except MentoringError as exc:
+            return Notice(f"Sorry: {exc}.", ok=False)
+        return ReviewOffer(author_id, who.member.user_id, project.title, new)
+
+    def plan_hours(self, who: Who, hours: str) -> Result:
+        """The check-in's hours menu."""
+        return self.run(who, c.Plan("hours", hours))
+
+    def plan_topic_done(self, who: Who, topic_id: str) -> Result:
+        """The plan's and the check-in's "Mark done" button."""
+        return self.run(who, c.Plan("done", topic_id))
 
     def member_level(self, who: Who) -> int:
         """The member's level (1 while the progress database is unavailable: suggestions, not a reply)."""

@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners import counted
 from bot.payloads import SlashCommand
-from bot.services import BotServices, reply_for
+from bot.services import BotServices, reply_for, share_project
 from mlpath.app import UsageError, Who, parse
 from mlpath.app.commands import SLACK, Help, SetLevel
+from mlpath.app.results import ProjectShare
 from progress.service import MemberRef
 
 
@@ -49,9 +50,12 @@ def run_command(command: dict[str, Any], respond: Respond, client: WebClient, co
     who = services.who(client, team_id=cmd.team_id, user_id=cmd.user_id, surface="slash", name=cmd.user_name)
     if isinstance(parsed, SetLevel) and cmd.user_id in services.app.config.admins:
         services.add_if_in_workspace(client, team_id=cmd.team_id, user_id=parsed.user_id)
-    reply = reply_for(services.app.run(who, parsed))
+    result = services.app.run(who, parsed)
+    if isinstance(result, ProjectShare):
+        result = share_project(client, result)
+    reply = reply_for(result)
     respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
-    if spec.name == "done":
+    if spec.name in ("done", "goal", "plan", "project", "cert", "checklist"):
         services.publish_home(client, who)
 
 
