@@ -126,8 +126,12 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             return answer_text(answer), build_answer(answer, feedback_value=answer_id or "")
         case res.QuizView(prompt, scope):
             return prompt.question.question, build_quiz(prompt, scope=scope)
-        case res.QuizOutcome(result=outcome, scope=scope):
-            return "Quiz result", build_quiz_result(outcome, scope=scope)
+        case res.QuizOutcome(result=outcome, scope=scope, placement=placement):
+            return "Quiz result", build_quiz_result(outcome, scope=scope, placement=placement)
+        case res.CheckinView(text=text):
+            return clip(ours(text), MESSAGE_LIMIT), build_habit_checkin(result)
+        case res.SectionView(section):
+            return section.title, build_section(section)
         case res.ProgressReport(view):
             return "Your progress", build_progress(view)
         case res.HabitsView(habits, note):
@@ -197,7 +201,10 @@ def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
 # ----- quizzes and progress -----
 QUIZ_ANSWER = "quiz_answer"
 QUIZ_NEXT = "quiz_next"
+QUIZ_SECTION = "quiz_section"
 HABIT_DONE = "habit_done"
+HABIT_UNDO = "habit_undo"
+TOPIC_STATE = {"mastered": "✅ mastered", "learning": "📘 learning", "slipping": "⚠️ slipping", "new": "▫️ new"}
 LETTERS = "ABCD"
 
 
@@ -206,7 +213,8 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
     can be answered, once (the database decides)."""
     q = prompt.question
     header = {"review": "Review", "new": "New question", "ahead": "Practice ahead",
-              "placement": f"Placement {prompt.placement_step}/{prompt.placement_total}"}.get(prompt.kind, "Quiz")
+              "placement": f"Placement · question {prompt.placement_step} of up to {prompt.placement_total}"
+              }.get(prompt.kind, "Quiz")
     due = f" · {prompt.due_reviews} review(s) due" if prompt.kind != "placement" and prompt.due_reviews else ""
     lines = [f"*{header}* · Level {q.level}{due}", escape(q.question)]
     lines += [f"*{LETTERS[i]}.* {escape(opt)}" for i, opt in enumerate(q.options)]
@@ -218,7 +226,7 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
+def build_quiz_result(result: Any, *, scope: str = "", placement: str = "") -> list[dict[str, Any]]:
     q = result.question
     verdict = "✅ Correct!" if result.correct else f"❌ Not quite — the answer is *{LETTERS[q.answer]}.*"
     lines = [escape(q.question), f"You chose *{LETTERS[result.chosen]}.* {escape(q.options[result.chosen])}",
@@ -227,17 +235,40 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
         lines.append(f"+{result.xp} XP")
     if result.promoted_to:
         lines.append(ours(promotion_text(result.promoted_to)))
-    if result.placement_done_level:
-        lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
+    if placement:
+        lines.append(ours(placement))
+    if result.review_due is not None:
+        lines.append("This question comes back for a review in a few minutes.")
     out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Source: {escape(q.section)}"}]}]
     label = "Next placement question" if result.next_placement else "Next question"
     value = "placement" if result.next_placement else scope
+    buttons: list[dict[str, Any]] = []
+    if result.section is not None:
+        buttons.append({"type": "button", "action_id": QUIZ_SECTION, "value": result.section.id[:2000],
+                        "text": {"type": "plain_text", "text": "Read the section"}})
     if not result.placement_done_level:
-        out.append({"type": "actions", "block_id": "quiz_next", "elements": [
-            {"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
-             "value": value or "-"}]})
+        buttons.append({"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
+                        "value": value or "-"})
+    if buttons:
+        out.append({"type": "actions", "block_id": "quiz_next", "elements": buttons})
     return out
+
+
+def build_section(section: Any) -> list[dict[str, Any]]:
+    """A curriculum section to read after a wrong answer: its path, then its text (split into blocks)."""
+    return ([_section(f"*{escape(section.title)}*"),
+             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(section.id)}]}]
+            + _sections(re.sub(r"\*\*(.+?)\*\*", r"*\1*", escape(section.text)))[:40])
+
+
+def build_habit_checkin(view: res.CheckinView) -> list[dict[str, Any]]:
+    """A check-in reply (what matched is in the text), with an Undo button on a new check-in."""
+    block = _section(ours(view.text))
+    if view.result.status == "recorded" and view.result.habit is not None:
+        block["accessory"] = {"type": "button", "action_id": HABIT_UNDO, "value": view.result.habit.id,
+                              "text": {"type": "plain_text", "text": "Undo"}}
+    return [block]
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:
@@ -246,9 +277,11 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     if view.next_level_name:
         lines.append(f"{view.mastered}/{view.needed} topics mastered to reach Level {view.level + 1} "
                      f"({escape(view.next_level_name)})")
+    if getattr(view, "needs_track", False):
+        lines.append("Choose your specialization track with `/mlpath track A-E`: "
+                     + ", ".join(f"{t} {escape(title)}" for t, title in view.tracks))
     for t in view.topics:
-        bar = "▰" if t.mastered else "▱"
-        lines.append(f"{bar} {escape(t.title)}" + ("" if t.answered else " · not started"))
+        lines.append(f"{TOPIC_STATE.get(t.state, t.state)} · {escape(t.title)}")
     freezes = f" (🧊 {view.freezes} freeze{'s' if view.freezes != 1 else ''})" if view.freezes else ""
     lines.append(f"🔥 Streak: {view.streak} day(s){freezes} · 🔁 {view.due_reviews} review(s) due · "
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))

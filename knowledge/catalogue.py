@@ -87,6 +87,8 @@ class Budget(_Strict):
 class HabitItem(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str
+    keywords: tuple[str, ...] = ()
+    """Words members use when they report it in their own words ("I watched a PyData talk")."""
 
 
 class HabitGroup(_Strict):
@@ -101,6 +103,7 @@ class Habit(_Strict):
     cadence: Cadence
     description: str
     time_budget: str
+    keywords: tuple[str, ...] = ()
 
 
 class Certification(_Strict):
@@ -256,7 +259,8 @@ class Catalogue(_Strict):
             if cadence is not None and cad != cadence:
                 continue
             out.extend(
-                Habit(id=h.id, cadence=cad, description=h.description, time_budget=str(group.budget))
+                Habit(id=h.id, cadence=cad, description=h.description, time_budget=str(group.budget),
+                      keywords=h.keywords)
                 for h in group.items
             )
         return out

@@ -62,8 +62,8 @@ def render(result: res.Result) -> str:
             return MENTOR + format_answer(answer)
         case res.QuizView(prompt):
             q = prompt.question
-            kind = f"placement {prompt.placement_step}/{prompt.placement_total}" if prompt.kind == "placement" \
-                else prompt.kind
+            kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
+                    if prompt.kind == "placement" else prompt.kind)
             return "\n".join([f"[{kind}, Level {q.level}] {q.question}"]
                              + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
         case res.QuizOutcome(result=outcome, promotion=promotion, placement=placement):
@@ -72,12 +72,22 @@ def render(result: res.Result) -> str:
             verdict = "correct! " if outcome.correct else f"not quite: the answer is {LETTERS[asked.answer]}. "
             lines = [verdict + asked.explanation + f" (+{outcome.xp} XP; source: {asked.section})"]
             lines += [ours(extra) for extra in (promotion, placement) if extra]
+            if outcome.section is not None:  # a wrong answer: the section it comes from, to read now
+                lines += [f"read the section: {outcome.section.id}", outcome.section.text,
+                          "(this question comes back for a review in a few minutes)"]
             return "\n".join(lines)
+        case res.SectionView(section):
+            return f"{section.id}\n{section.text}"
+        case res.CheckinView(text=text):
+            return ours(text)
         case res.ProgressReport(view):
             lines = [f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
                      f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
                      f"{view.weekly_xp} XP this week"]
-            lines += [f"  {'■' if t.mastered else '□'} {t.title}" for t in view.topics]
+            if view.needs_track:
+                lines.append("Choose your Level 4 track with /track A-E: "
+                             + ", ".join(f"{t} {title}" for t, title in view.tracks))
+            lines += [f"  [{t.state}] {t.title}" for t in view.topics]
             return "\n".join(lines)
         case res.HabitsView(habits, note):
             lines = [ours(note)] if note else []

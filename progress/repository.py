@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -435,6 +435,111 @@ def count_llm_answers(session: Session, *, team_id: str, user_id: str, since: da
 
 def recent_answers(session: Session, *, limit: int = 100) -> list[AnswerRecord]:
     return list(session.scalars(select(AnswerRecord).order_by(AnswerRecord.id.desc()).limit(limit)))
+
+
+# ----- mastery and placement (review history: the deliveries and cards tables) -----
+def answer_history(session: Session, *, member_id: int) -> list[tuple[str, datetime, bool]]:
+    """(question id, answered at, correct) of every answered delivery of a member, oldest first."""
+    rows = session.execute(
+        select(Delivery.question_id, Delivery.answered_at, Delivery.correct)
+        .where(Delivery.member_id == member_id, Delivery.answered_at.is_not(None))
+        .order_by(Delivery.answered_at, Delivery.id)
+    )
+    return [(str(q), at, bool(c)) for q, at, c in rows if at is not None]
+
+
+def placement_deliveries(session: Session, *, member_id: int) -> list[Delivery]:
+    """Every placement delivery of a member in the order they were sent."""
+    return list(session.scalars(select(Delivery).where(
+        Delivery.member_id == member_id, Delivery.purpose == "placement").order_by(Delivery.id)))
+
+
+def answered_since(session: Session, *, member_id: int, since: datetime) -> set[str]:
+    """Question ids the member answered (quiz or placement) at or after `since`."""
+    return set(session.scalars(select(Delivery.question_id).where(
+        Delivery.member_id == member_id, Delivery.answered_at >= since)))
+
+
+# ----- the weekly board: capped XP totals in SQL, one statement per question asked -----
+def _weekly_totals(*, team_id: str, start: date, end: date, caps: dict[str, int]):  # type: ignore[no-untyped-def]
+    """A CTE (member id, xp): XP per member in [start, end), each (day, kind) sum capped at caps[kind]."""
+    daily = (
+        select(XpEvent.member_id.label("member_id"), XpEvent.kind.label("kind"),
+               func.sum(XpEvent.amount).label("amount"))
+        .join(Member, Member.id == XpEvent.member_id)
+        .where(Member.team_id == team_id, XpEvent.local_date >= start, XpEvent.local_date < end)
+        .group_by(XpEvent.member_id, XpEvent.local_date, XpEvent.kind)
+        .subquery()
+    )
+    capped = case(*((and_(daily.c.kind == kind, daily.c.amount > cap), cap) for kind, cap in caps.items()),
+                  else_=daily.c.amount) if caps else daily.c.amount
+    return (select(daily.c.member_id, func.sum(capped).label("xp"))
+            .group_by(daily.c.member_id).cte("weekly_totals"))
+
+
+def weekly_board(session: Session, *, team_id: str, start: date, end: date, caps: dict[str, int]
+                 ) -> list[tuple[int, str, str, int]]:
+    """(member id, user id, display name, XP) of the active, visible members with XP in [start, end), best
+    first (ties: earliest member). One statement whatever the team size."""
+    totals = _weekly_totals(team_id=team_id, start=start, end=end, caps=caps)
+    rows = session.execute(
+        select(Member.id, Member.user_id, Member.display_name, totals.c.xp)
+        .join(totals, totals.c.member_id == Member.id)
+        .where(Member.active.is_(True), Member.leaderboard_opt_out.is_(False))
+        .order_by(totals.c.xp.desc(), Member.id)
+    )
+    return [(int(i), str(u), str(n), int(x)) for i, u, n, x in rows]
+
+
+def weekly_rank(session: Session, *, team_id: str, member_id: int, start: date, end: date,
+                caps: dict[str, int]) -> tuple[int, int | None, int]:
+    """(the member's XP, their rank on the board or None when they are not on it, board size) in one
+    statement: the rank is 1 + the visible members ahead (more XP, or as much and an earlier id)."""
+    totals = _weekly_totals(team_id=team_id, start=start, end=end, caps=caps)
+    visible = (select(totals.c.member_id, totals.c.xp).join(Member, Member.id == totals.c.member_id)
+               .where(Member.active.is_(True), Member.leaderboard_opt_out.is_(False)).subquery())
+    mine = select(totals.c.xp).where(totals.c.member_id == member_id).scalar_subquery()
+    ahead = or_(visible.c.xp > mine, and_(visible.c.xp == mine, visible.c.member_id < member_id))
+    row = session.execute(select(
+        func.coalesce(mine, 0), func.count(visible.c.member_id),
+        func.coalesce(func.sum(case((ahead, 1), else_=0)), 0),
+        func.coalesce(func.max(case((visible.c.member_id == member_id, 1), else_=0)), 0),
+    ).select_from(visible)).one()
+    xp, size, n_ahead, on_board = (int(v or 0) for v in row)
+    return xp, (n_ahead + 1 if on_board else None), size
+
+
+def activity_dates_of(session: Session, *, member_ids: Iterable[int], kinds: Iterable[str]) -> dict[int, set[date]]:
+    """member id → local dates with activity of `kinds`, for many members in one statement."""
+    out: dict[int, set[date]] = {}
+    ids = list(member_ids)
+    if not ids:
+        return out
+    rows = session.execute(select(XpEvent.member_id, XpEvent.local_date).where(
+        XpEvent.member_id.in_(ids), XpEvent.kind.in_(list(kinds))).distinct())
+    for m, d in rows:
+        out.setdefault(int(m), set()).add(d)
+    return out
+
+
+# ----- habit check-in undo -----
+def delete_checkin(session: Session, *, member_id: int, habit_id: str, period: str) -> date | None:
+    """Delete the member's check-in of a habit in a period; its local date for the one caller that deleted
+    it, None when there was none (an undo replayed or clicked twice removes nothing more)."""
+    return session.execute(
+        delete(HabitCheckin)
+        .where(HabitCheckin.member_id == member_id, HabitCheckin.habit_id == habit_id, HabitCheckin.period == period)
+        .returning(HabitCheckin.local_date)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+
+
+def delete_xp(session: Session, *, member_id: int, kinds: Iterable[str], local_date: date, ref: str) -> int:
+    """Delete the XP events of `kinds` a member earned on a local date for `ref`; how many were deleted."""
+    result = session.execute(delete(XpEvent).where(
+        XpEvent.member_id == member_id, XpEvent.kind.in_(list(kinds)), XpEvent.local_date == local_date,
+        XpEvent.ref == ref).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # ----- mentoring (progress/mentoring.py): plan settings, goals, projects, certifications, checklist -----

@@ -51,6 +51,11 @@ class CheckIn:
 
 
 @dataclass(frozen=True)
+class UndoCheckIn:
+    habit: str
+
+
+@dataclass(frozen=True)
 class ShowLeaderboard:
     pass
 
@@ -170,8 +175,8 @@ class Quit:
     pass
 
 
-Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | ShowLeaderboard | LeaderboardVisibility | Join | Leave
-           | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit
+Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | UndoCheckIn | ShowLeaderboard | LeaderboardVisibility
+           | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit
            | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
 
 
@@ -196,8 +201,15 @@ def _quiz(rest: str) -> Command:
 
 def _done(rest: str) -> Command:
     if not rest:
-        raise UsageError("Say which habit, e.g. `{cmd}done read-paper` (`{cmd}habits` lists them).")
+        raise UsageError("Say which habit, in your own words or its id, e.g. `{cmd}done watched a PyData talk` "
+                         "(`{cmd}habits` lists them).")
     return CheckIn(rest)
+
+
+def _undo(rest: str) -> Command:
+    if not rest:
+        raise UsageError("Say which habit's check-in to take back, e.g. `{cmd}undo read-paper`.")
+    return UndoCheckIn(rest)
 
 
 def _leaderboard(rest: str) -> Command:
@@ -349,7 +361,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
     Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
-    Spec("done", "HABIT", "check a habit off, e.g. `{cmd}done read-paper`", _done),
+    Spec("done", "HABIT", "check a habit off, in your own words, e.g. `{cmd}done watched a PyData talk`", _done),
+    Spec("undo", "HABIT", "take back this period's check-in of a habit (and its XP)", _undo),
     Spec("leaderboard", "[off|on]", "this week's XP, or hide yourself from it", _leaderboard),
     Spec("join", "", "join the learning path (reminders, leaderboard)", _no_args(Join(), "join"),
          surfaces=frozenset({SLACK})),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from knowledge.answer import Answer
 from knowledge.catalogue import Habit
+from knowledge.quizzes import SectionText
 from knowledge.retrieval import Hit
 from progress.checkins import CheckinSettings
 from progress.mentoring import (
@@ -19,7 +20,7 @@ from progress.mentoring import (
     TeamReport,
     WeeklyPlan,
 )
-from progress.service import AnswerResult, LeaderRow, ProgressView, QuizPrompt
+from progress.service import AnswerResult, CheckinResult, LeaderRow, ProgressView, QuizPrompt
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,22 @@ class QuizOutcome:
     """The promotion announcement (one wording, `promotion_text`), empty when none."""
     placement: str = ""
     """"Placement done: …" when this answer ended placement."""
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    """A habit check-in or its undo (`{cmd}done …`, `{cmd}undo …`, the Undo button). `text` shows the words
+    that matched, so a wrong match is seen; Slack adds an Undo button to a new check-in."""
+
+    result: CheckinResult
+    text: str
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """The curriculum section behind a question ("Read the section" after a wrong answer)."""
+
+    section: SectionText
 
 
 @dataclass(frozen=True)
@@ -172,5 +189,5 @@ class HomeView:
 
 
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
-          | LevelSet | SearchView | HomeView | GoalsResult | PlanResult | ProjectsResult | ProjectShare | CertsResult
-          | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer)
+          | LevelSet | SearchView | HomeView | CheckinView | SectionView | GoalsResult | PlanResult | ProjectsResult
+          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer)

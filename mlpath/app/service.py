@@ -19,8 +19,8 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.answer import EmptyQuestion, TextSink, Turn
-from knowledge.catalogue import catalogue
 from knowledge.mentor import Mentor
+from knowledge.quizzes import section_texts
 from mlpath import metrics
 from mlpath.app import commands as c
 from mlpath.app.limits import RateLimiter
@@ -29,6 +29,7 @@ from mlpath.app.results import (
     AnswerView,
     CertsResult,
     CheckinsResult,
+    CheckinView,
     ChecklistResult,
     GoalsResult,
     HabitsView,
@@ -47,12 +48,23 @@ from mlpath.app.results import (
     Result,
     ReviewOffer,
     SearchView,
+    SectionView,
     TeamResult,
 )
 from progress.answer_log import AnswerLog
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
-from progress.service import MemberRef, Progress, UnknownMember, local_date, resolve_scope, unlocks, utcnow
+from progress.service import (
+    CheckinResult,
+    MemberRef,
+    Progress,
+    QuizBlocked,
+    UnknownMember,
+    local_date,
+    resolve_scope,
+    unlocks,
+    utcnow,
+)
 
 log = logging.getLogger("mlpath.app")
 
@@ -205,6 +217,8 @@ class Application:
                 return HabitsView(self.progress.habits_today(who.member))
             case c.CheckIn(habit):
                 return self.check_in(who, habit)
+            case c.UndoCheckIn(habit):
+                return self.undo_check_in(who, habit)
             case c.ShowLeaderboard():
                 return self.leaderboard(who)
             case c.LeaderboardVisibility(hidden):
@@ -264,8 +278,10 @@ class Application:
             if error:
                 return Notice(f"Sorry: {error}.", ok=False)
             prompt = self.progress.next_question(who.member, topic=topic, level=level)
-        if prompt is None:
-            return Notice("No questions there at your level yet — try `{cmd}quiz` without a topic.")
+        if isinstance(prompt, QuizBlocked):
+            hint = {"needs_track": " Pick one with `{cmd}track A-E`.",
+                    "empty": " Try `{cmd}quiz` without a topic."}.get(prompt.reason, "")
+            return Notice(prompt.message + hint, ok=prompt.reason == "empty")
         return QuizView(prompt, scope)
 
     @replies_during_outages
@@ -277,19 +293,29 @@ class Application:
         if result.status != "recorded":
             return Notice(QUIZ_REPLIES[result.status], ok=False)
         promotion = promotion_text(result.promoted_to) if result.promoted_to else ""
-        placement = (f"Placement done: you start at *Level {result.placement_done_level}*."
-                     if result.placement_done_level else "")
+        placement = ""
+        if result.placement is not None:
+            right = [t for t, ok in result.placement.tracks if ok]
+            tracks = f"; Level 4 tracks answered right: {', '.join(right) or 'none'}" if result.placement.tracks else ""
+            placement = (f"Placement done: you start at *Level {result.placement.level}* "
+                         f"({result.placement.scores_text}{tracks}).")
         return QuizOutcome(result, scope, promotion, placement)
 
+    def read_section(self, who: Who, section_id: str) -> SectionView | Notice:
+        """"Read the section" under a wrong answer: the curriculum section the question comes from."""
+        section = section_texts().get(section_id)
+        if section is None:
+            return Notice("That section is no longer in the curriculum; ask me about the topic instead.", ok=False)
+        return SectionView(section)
+
     # ----- habits -----
-    def check_in(self, who: Who, habit: str) -> Notice:
-        result = self.progress.check_in(who.member, habit)
-        if result.status == "unknown":
-            return Notice(f"I don't know the habit “{habit}”. Habits: " + ", ".join(result.suggestions), ok=False)
-        assert result.habit is not None
-        if result.status == "already":
-            return Notice(f"Already checked in for this period: {result.habit.description}.")
-        return Notice(f"✅ {result.habit.description} — +{result.xp} XP.")
+    def check_in(self, who: Who, habit: str) -> CheckinView:
+        """`{cmd}done <words>`: the habit the words match (shown), checked in once per period."""
+        return _checkin_view(self.progress.check_in(who.member, habit), habit)
+
+    def undo_check_in(self, who: Who, habit: str) -> CheckinView:
+        """`{cmd}undo <habit>` or the Undo button: this period's check-in and exactly its XP, taken back once."""
+        return _checkin_view(self.progress.undo_check_in(who.member, habit), habit)
 
     @replies_during_outages
     def check_in_habit(self, who: Who, habit_id: str) -> HabitsView | Notice:
@@ -308,15 +334,13 @@ class Application:
         return LeaderboardView(self.progress.leaderboard(member.team_id, week_start=start), f"{year}-W{week:02d}")
 
     def choose_track(self, who: Who, letter: str) -> Notice:
-        member = self.progress.member(who.member)
-        tracks = catalogue().level(4).tracks
-        if member.level < 4:
-            return Notice(f"Tracks are chosen at Level 4; you are at Level {member.level}.", ok=False)
-        if not letter:
-            return Notice("Pick a track with `{cmd}track A-E`: " + ", ".join(f"{t.id} ({t.title})" for t in tracks))
-        self.progress.set_level(who.member, 4, track=letter)
-        title = next((t.title for t in tracks if t.id == letter), "")
-        return Notice(f"Your Level 4 track is now {letter}" + (f" ({title})." if title else "."))
+        chosen = self.progress.choose_track(who.member, letter)
+        listed = ", ".join(f"{t} ({title})" for t, title in chosen.tracks)
+        if chosen.status == "locked":
+            return Notice(f"Tracks are chosen at Level 4; you are not there yet. The tracks: {listed}.", ok=False)
+        if chosen.status == "unknown":
+            return Notice("Pick a track with `{cmd}track A-E`: " + listed)
+        return Notice(f"Your Level 4 track is now {chosen.track} ({chosen.title}).")
 
     def nudges(self, who: Who, action: str, value: str) -> Notice:
         """`nudges off|on|time HH:MM|snooze N`; settings apply from the next reminder."""
@@ -438,3 +462,19 @@ class Application:
             return self.progress.member(who.member).level
         except SQLAlchemyError:
             return 1
+
+
+def _checkin_view(result: CheckinResult, said: str) -> CheckinView:
+    """The one wording of a check-in or undo, with the words that matched so a wrong match is seen."""
+    if result.status in ("unknown", "ambiguous"):
+        which = "Which one did you mean" if result.status == "ambiguous" else f"I couldn't match “{said}” to a habit"
+        return CheckinView(result, f"{which}? Habits: " + ", ".join(result.suggestions))
+    assert result.habit is not None
+    habit = result.habit.description
+    matched = f" (matched “{result.matched}”)" if result.matched and result.matched != habit else ""
+    undo = f"`{{cmd}}undo {result.habit.id}` takes it back."
+    text = {"already": f"Already checked in for this period: {habit}{matched}.",
+            "undone": f"↩️ Undone: {habit} — {result.xp} XP removed.",
+            "nothing": f"Nothing to undo for {habit} in this period.",
+            }.get(result.status, f"✅ {habit} — +{result.xp} XP{matched}. {undo}")
+    return CheckinView(result, text)
