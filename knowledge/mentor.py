@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.pipeline import IngestSummary, ingest
+from ingest.pipeline import IngestSummary, Progress, ingest
 from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, TextSink, Turn
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.retrieval import Retriever, SearchResult
@@ -64,12 +64,12 @@ class Mentor:
         llm = LLMAnswerer.from_settings(settings, extractive)
         return replace(self, settings=settings, answerer=llm or extractive, extractive=extractive, llm=llm)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
+    def ingest(self, paths: Sequence[Path] | None = None, *, progress: Progress | None = None) -> IngestSummary:
         summary = ingest(paths, store=self.store, embedder=self.embedder, progress=progress)
         self.retriever.invalidate()
         return summary
 
-    def ensure_ingested(self, *, progress: bool = False) -> IngestSummary | None:
+    def ensure_ingested(self, *, progress: Progress | None = None) -> IngestSummary | None:
         """Ingest the bundled curriculum when the store is empty (first use on a fresh machine)."""
         if self.store.count() > 0:
             return None
