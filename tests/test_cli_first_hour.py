@@ -39,14 +39,11 @@ def mlpath(*args: str, env: dict[str, str], stdin: bytes | None = None,
     return subprocess.run([str(MLPATH), *args], env=env, input=stdin, capture_output=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def data_env(tmp_path_factory) -> dict[str, str]:
-    """A data dir ingested once by the installed command (its first use)."""
-    data = tmp_path_factory.mktemp("first-hour")
-    env = base_env(MLPATH_DATA_DIR=str(data))
-    done = mlpath("ingest", "--json", env=env)
-    assert done.returncode == 0, done.stderr.decode()
-    return env
+@pytest.fixture
+def data_env(curriculum_mentor, tmp_path) -> dict[str, str]:
+    """The session's ingested curriculum (read only) and a progress database of this test's own."""
+    return base_env(MLPATH_DATA_DIR=str(curriculum_mentor.settings.data_dir),
+                    DATABASE_URL=f"sqlite:///{tmp_path / 'progress.db'}")
 
 
 # ----- 1: the terminal member is not a Slack member -----
@@ -241,3 +238,49 @@ def test_make_test_uses_the_same_postgresql_detection_as_ci(tmp_path):
                            env={**env, "MLPATH_TEST_POSTGRES_URL": "postgresql+psycopg://u@db:5432/x"}, timeout=60)
     assert "pytest sees [postgresql+psycopg://u@db:5432/x] -q" in given.stdout
     assert "make test" in (ROOT / ".ci" / "run").read_text() and "pg_isready" not in (ROOT / ".ci" / "run").read_text()
+
+
+# ----- 10: no misleading warning at every start -----
+def test_the_bot_starts_without_bolts_token_unused_warning(slack, curriculum_mentor, tmp_path, monkeypatch,
+                                                           caplog):
+    from bot.app import build_app
+    from tests.conftest import make_settings
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")  # as in production: Bolt reads it too
+    settings = make_settings(tmp_path, slack_bot_token="xoxb-test-token", slack_signing_secret="0" * 32,
+                             slack_api_url=slack.api_url)
+    with caplog.at_level("DEBUG"):
+        app, _ = build_app(settings, curriculum_mentor)
+    assert app.client.token == "xoxb-test-token"
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+
+
+# ----- 5: never a silent wait at a terminal -----
+def test_ask_at_a_terminal_says_what_it_waits_for_and_shows_loading(data_env):
+    """stdin and stderr on a pseudo-terminal, as a person running `mlpath ask` with no question sees it:
+    a spinner while the model loads, a usage line instead of a silent wait; the answer still goes to stdout
+    as JSON lines, free of any escape codes."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(MLPATH), "ask"], stdin=slave, stdout=subprocess.PIPE, stderr=slave,
+                            env={**data_env, "TERM": "xterm", "COLUMNS": "100"})
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 240
+    while b"Ctrl-D" not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1)
+        if ready:
+            seen += os.read(master, 4096)
+    assert b"mlpath: ask a question, e.g. mlpath ask" in seen and b"type one per line here, then Ctrl-D" in seen
+    assert b"loading the embedding model" in seen  # the spinner was drawn before the usage line
+    os.write(master, b"what does SMOTE actually do?\n")
+    os.write(master, b"\x04")
+    out, _ = proc.communicate(timeout=240)
+    os.close(master)
+    assert proc.returncode == 0
+    answer = json.loads(out)
+    assert answer["line"] == 1 and answer["question"] == "what does SMOTE actually do?" and answer["grounded"]
+    assert b"\x1b" not in out
