@@ -678,8 +678,12 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     model = build_chat_model(settings, max_tokens=min(32_000, 450 * args.count + 300))
     if model is None:
         raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see the README")
-    report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count, data_dir=settings.data_dir,
-                        timeout=settings.llm_timeout, out=Path(args.out) if args.out else None)
+    from mlpath import console
+
+    with console.status(f"asking the LLM for {args.count} draft question(s)…"):
+        report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count,
+                            data_dir=settings.data_dir, timeout=settings.llm_timeout,
+                            out=Path(args.out) if args.out else None)
     print(f"{len(report.accepted)} draft(s) passed validation, {len(report.rejected)} rejected; "
           f"review file: {report.path}")
     for rejected in report.rejected:
