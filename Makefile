@@ -29,11 +29,12 @@ run chat: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	@url="$$(.ci/postgres-url)"; echo "PostgreSQL for tests: $${url:-none (SQLite only)}"; \
 	MLPATH_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 ingest: $(VENV)/.installed
 	$(BIN)/mlpath ingest

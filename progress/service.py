@@ -29,8 +29,8 @@ from fsrs import Rating, Scheduler
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.quizzes import Question, question_bank
-from mlpath.settings import parse_hhmm
 from progress import repository as repo
+from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Member
 
