@@ -279,49 +279,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 # ----- path -----
-def path_outline(level: int | None = None) -> list[dict[str, Any]]:
-    """The learning path from the catalogue (knowledge/catalogue.yaml): levels → modules → topics, and the
-    Level 4 tracks. Nothing here is written in code; it is the catalogue's data, shaped for display."""
-    from knowledge.catalogue import catalogue
-
-    out = []
-    for lvl in catalogue().levels:
-        if level is not None and lvl.number != level:
-            continue
-        out.append({
-            "level": lvl.number, "name": lvl.name, "months": list(lvl.duration_months),
-            "modules": [{"id": m.id, "title": m.title, "topics": [t.title for t in m.topics]} for m in lvl.modules],
-            "tracks": [{"id": t.id, "title": t.title, "topics": [x.title for x in t.topics]} for t in lvl.tracks],
-        })
-    return out
-
-
 def cmd_path(args: argparse.Namespace) -> int:
-    from knowledge.catalogue import catalogue
+    """The outline the chat's `/path` and Slack's `/mlpath path` show (one result, mlpath.app.path_view), with
+    no model and no database: it is the catalogue's data."""
+    from mlpath.app.service import path_view
+    from mlpath.terminal import render
 
-    outline = path_outline(args.level)
+    view = path_view(args.level)
     if args.json:
-        _print_json({"title": catalogue().title, "levels": outline})
+        _print_json({"title": view.title, "levels": [
+            {"level": lvl.number, "name": lvl.name, "months": list(lvl.duration_months),
+             "modules": [{"id": m.id, "title": m.title, "topics": [t.title for t in m.topics]} for m in lvl.modules],
+             "tracks": [{"id": t.id, "title": t.title, "topics": [x.title for x in t.topics]} for t in lvl.tracks]}
+            for lvl in view.levels]})
         return 0
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.tree import Tree
-
-    tree = Tree(f"[bold]{escape(catalogue().title)}[/bold]")
-    for lvl in outline:
-        low, high = lvl["months"]
-        branch = tree.add(f"[bold]Level {lvl['level']}: {escape(lvl['name'])}[/bold]  ({low}-{high} months)")
-        for module in lvl["modules"]:
-            node = branch.add(escape(module["title"]))
-            for topic in module["topics"]:
-                node.add(escape(topic))
-        if lvl["tracks"]:
-            tracks = branch.add("Specialization tracks (pick one)")
-            for track in lvl["tracks"]:
-                node = tracks.add(f"Track {track['id']}: {escape(track['title'])}")
-                for topic in track["topics"]:
-                    node.add(escape(topic))
-    Console(highlight=False).print(tree)
+    print(render(view))
     return 0
 
 

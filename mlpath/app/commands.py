@@ -104,6 +104,13 @@ class Search:
     query: str
 
 
+@dataclass(frozen=True)
+class ShowPath:
+    """The outline of the learning path (all levels, or one)."""
+
+    level: int | None = None
+
+
 # terminal session commands: handled by the terminal itself (they change the session, not the member)
 @dataclass(frozen=True)
 class AnswerLevel:
@@ -121,7 +128,7 @@ class Quit:
 
 
 Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | ShowLeaderboard | LeaderboardVisibility | Join | Leave
-           | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit)
+           | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | ShowPath | AnswerLevel | Sources | Quit)
 
 
 # ----- parsers: the words after the command name → a command, or UsageError -----
@@ -204,6 +211,14 @@ def _search(rest: str) -> Command:
     return Search(rest)
 
 
+def _path(rest: str) -> Command:
+    if not rest:
+        return ShowPath()
+    if rest.removeprefix("level").strip() not in ("1", "2", "3", "4"):
+        raise UsageError("Usage: `{cmd}path` for the whole learning path, `{cmd}path N` for Level N (1-4).")
+    return ShowPath(int(rest.removeprefix("level").strip()))
+
+
 def _answer_level(rest: str) -> Command:
     if rest not in ("1", "2", "3", "4"):
         raise UsageError("Usage: `{cmd}level N` with N from 1 to 4 (answers then favour that level).")
@@ -229,6 +244,7 @@ COMMANDS: tuple[Spec, ...] = (
          ack="Looking that up in the learning path…"),
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
     Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("path", "[1-4]", "the learning path: levels, modules, topics and the Level 4 tracks", _path),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
     Spec("done", "HABIT", "check a habit off, e.g. `{cmd}done read-paper`", _done),
     Spec("leaderboard", "[off|on]", "this week's XP, or hide yourself from it", _leaderboard),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge.answer import Answer
-from knowledge.catalogue import Habit
+from knowledge.catalogue import Habit, Level
 from knowledge.retrieval import Hit
 from progress.service import AnswerResult, LeaderRow, ProgressView, QuizPrompt
 
@@ -86,5 +86,13 @@ class HomeView:
     habits: list[tuple[Habit, bool]]
 
 
+@dataclass(frozen=True)
+class PathView:
+    """The outline of the learning path, straight from the catalogue: levels → modules → topics, and tracks."""
+
+    title: str
+    levels: tuple[Level, ...]
+
+
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
-          | LevelSet | SearchView | HomeView)
+          | LevelSet | SearchView | HomeView | PathView)

@@ -30,6 +30,7 @@ from mlpath.app.results import (
     LeaderboardView,
     LevelSet,
     Notice,
+    PathView,
     ProgressReport,
     QuizOutcome,
     QuizView,
@@ -53,6 +54,12 @@ QUIZ_REPLIES = {
 TERMINAL_TEAM = TERMINAL_TEAM_ID
 """The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
 (the repository's scheduling queries leave it out; progress.models defines it)."""
+
+
+def path_view(level: int | None = None) -> PathView:
+    """The learning path's outline (one level, or all) from the catalogue; `mlpath path` shows the same."""
+    cat = catalogue()
+    return PathView(cat.title, tuple(lvl for lvl in cat.levels if level is None or lvl.number == level))
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,8 @@ class Application:
                 return self.choose_track(who, letter)
             case c.Nudges(action, value):
                 return self.nudges(who, action, value)
+            case c.ShowPath(level):
+                return path_view(level)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
             case c.Help():
