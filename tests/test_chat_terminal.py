@@ -4,16 +4,20 @@ The chat must survive bytes that are not UTF-8 and leave cleanly with /quit or C
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+
+from knowledge.catalogue import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 MLPATH = Path(sys.executable).parent / "mlpath"
@@ -29,6 +33,7 @@ class Terminal:
         import pty
 
         self.master, slave = pty.openpty()
+        self.env = env
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                      start_new_session=True)  # the pty becomes its controlling terminal
         os.close(slave)
@@ -105,44 +110,47 @@ def chat(curriculum_mentor, tmp_path):
         term.close()
 
 
-def test_the_chat_survives_bytes_that_are_not_utf8_and_quits(chat):
+def test_the_chat_survives_bytes_that_are_not_utf8_skips_and_quits_and_logs_its_answers(chat, tmp_path):
     term = chat()
     term.line(b"how do I\xff handle missing \xfe\xfevalues?")
     reply = term.expect(PROMPT)
-    assert "missing values" in reply.lower() and "error" not in reply.lower()
-    assert "Traceback" not in term.text
-    term.line("/quit")
-    assert term.wait() == 0
-    assert "Traceback" not in term.text
-
-
-def test_quit_skip_and_ctrl_c_leave_the_quiz_answer_prompt(chat):
-    term = chat()
+    assert "mentor › " in reply and "missing values" in reply.lower() and "error" not in reply.lower()
+    term.line("/path 1")
+    outline = term.expect(PROMPT)
+    level = catalogue().level(1)
+    assert f"Level 1: {level.name}" in outline and all(t.title in outline for t in level.topics())
     term.line("/quiz")
+    term.expect(ANSWER_PROMPT)
+    term.line(b"\xff\xfe")  # not an answer, not UTF-8: asked again
     term.expect(ANSWER_PROMPT)
     term.line("/skip")  # leaves this question, back to the chat
     term.expect(PROMPT)
-    term.line("/quiz")
-    term.expect(ANSWER_PROMPT)
-    term.ctrl_c()  # leaves the quiz, back to the chat, on a line of its own
-    term.expect(PROMPT)
-    assert "^Cyou ›" not in term.text
-    term.line("/quiz")
-    term.expect(ANSWER_PROMPT)
-    term.line("/quit")  # leaves the chat from the answer prompt
-    assert term.wait() == 0
-    assert "Traceback" not in term.text
-
-
-def test_placement_can_be_left_and_the_chat_can_be_left_with_ctrl_c(chat):
-    term = chat()
     term.line("/quiz placement")
     term.expect(ANSWER_PROMPT)
-    term.line(b"\xff\xfe")  # not an answer, not UTF-8: asked again, still alive
+    term.line("/quit")  # leaves the chat from the placement's answer prompt
+    assert term.wait() == 0
+    assert "Traceback" not in term.text and "unexpected error" not in term.text
+
+    stats = subprocess.run([str(MLPATH), "stats", "--json"], env=term.env, capture_output=True, text=True,
+                           timeout=120)
+    assert stats.returncode == 0 and json.loads(stats.stdout)["questions"] == 1
+    with sqlite3.connect(tmp_path / "progress.db") as db:
+        rows = db.execute("SELECT surface, question FROM answers").fetchall()
+    assert [surface for surface, _ in rows] == ["terminal"] and "\ufffd handle missing" in rows[0][1]
+
+
+def test_ctrl_c_at_the_answer_prompt_leaves_cleanly(chat):
+    term = chat()
+    term.line("/quiz")
     term.expect(ANSWER_PROMPT)
     term.ctrl_c()
-    term.expect(PROMPT)
-    assert "^Cyou ›" not in term.text
-    term.ctrl_c()  # at the chat prompt: leave
     assert term.wait() == 0
-    assert "Traceback" not in term.text
+    assert "Traceback" not in term.text and "KeyboardInterrupt" not in term.text
+    assert not re.search(r"\^C\S", term.text)  # the next output starts on a line of its own
+
+
+def test_ctrl_c_at_the_chat_prompt_leaves_cleanly(chat):
+    term = chat()
+    term.ctrl_c()
+    assert term.wait() == 0
+    assert "Traceback" not in term.text and "KeyboardInterrupt" not in term.text
