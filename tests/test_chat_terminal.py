@@ -26,6 +26,14 @@ ANSWER_PROMPT = re.compile(r"answer \(A-D[^)]*\) › ")
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
 
+def _controlling_terminal() -> None:
+    """In the child, after setsid: the pty on stdin becomes its controlling terminal, so Ctrl-C is SIGINT."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """A tiny expect: what the program wrote to the pty, read as it comes, with deadlines (never sleeps)."""
 
@@ -35,7 +43,7 @@ class Terminal:
         self.master, slave = pty.openpty()
         self.env = env
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                     start_new_session=True)  # the pty becomes its controlling terminal
+                                     start_new_session=True, preexec_fn=_controlling_terminal)
         os.close(slave)
         self.raw = b""
         self.seen = 0  # offset in `text` up to which expect() has matched
