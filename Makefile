@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see README).
+# torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see docs/development.md).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(WHEELS) -e .
 	touch $@

@@ -123,7 +123,7 @@ def build_chat_model(settings: LLMSettings, *, max_tokens: int | None = None) ->
     except ValueError as exc:
         if "provider" in str(exc).lower():
             raise UserError(f"MLPATH_LLM={spec}: unknown provider {provider!r} (e.g. openai, anthropic, ollama, "
-                            "google_genai; see the README)") from None
+                            "google_genai; see docs/llm.md)") from None
         raise UserError(f"MLPATH_LLM={spec}: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - provider classes raise their own types for bad keys/options
         raise UserError(f"MLPATH_LLM={spec}: cannot create the chat model: {_first_line(exc)}") from None

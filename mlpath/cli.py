@@ -497,7 +497,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     settings = get_settings()
     model = build_chat_model(settings, max_tokens=min(32_000, 450 * args.count + 300))
     if model is None:
-        raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see the README")
+        raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see docs/llm.md")
     from mlpath import console
 
     with console.status(f"asking the LLM for {args.count} draft question(s)…"):
