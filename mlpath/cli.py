@@ -367,8 +367,18 @@ def _scheduler(*, clock: Any = None):  # type: ignore[no-untyped-def]
     from mlpath import metrics
 
     sender = SlackSender(scheduler_client(settings), rate=settings.send_rate)
-    return Scheduler(open_progress(settings.database), sender, settings, observe=metrics.observe_delivery,
-                     **({"clock": clock} if clock else {}))
+    scheduler = Scheduler(open_progress(settings.database), sender, settings, observe=metrics.observe_delivery,
+                          **({"clock": clock} if clock else {}))
+    _wire_checkins(scheduler, sender)
+    return scheduler
+
+
+def _wire_checkins(scheduler: Any, sender: Any) -> None:
+    """The weekly check-in DMs run on every scheduler tick (issue 14)."""
+    from progress.checkins import Checkins
+    from progress.mentoring import Mentoring
+
+    scheduler.checkins = Checkins(scheduler, Mentoring(scheduler.progress), sender)
 
 
 def _instant(value: str) -> Any:
@@ -440,12 +450,24 @@ def cmd_nudges(args: argparse.Namespace) -> int:
     except Exception:  # noqa: BLE001 — a Slack hiccup must not stop the reminders
         logging.getLogger("mlpath.scheduler").exception("time zone refresh failed")
     report = scheduler.run_nudges(args.at)
-    if args.json:
+    _print_report("nudges", report, as_json=args.json)
+    return 0
+
+
+def _print_report(name: str, report: Any, *, as_json: bool) -> None:
+    if as_json:
         _print_json({"due": report.due, "sent": report.sent, "recovered": report.recovered,
                      "skipped": report.skipped, "failed": report.failed, "unreachable": report.unreachable,
                      "retry": report.retry, "lost_race": report.lost_race, "errors": report.errors})
     else:
-        print(f"nudges: {report.line()}")
+        print(f"{name}: {report.line()}")
+
+
+def cmd_checkins(args: argparse.Namespace) -> int:
+    """The weekly check-ins due at that instant, once (for cron; the long-running scheduler sends them too)."""
+    _logging()
+    scheduler = _scheduler()
+    _print_report("checkins", scheduler.checkins.run(args.at), as_json=args.json)
     return 0
 
 
@@ -577,6 +599,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the run's counts as one JSON object")
     p.set_defaults(func=cmd_nudges)
 
+    p = sub.add_parser("checkins", help="weekly check-in DMs for cron: `mlpath checkins run [--at ISO-8601]`")
+    p.add_argument("action", choices=["run"], help="run: send the check-ins due at that instant (once per week)")
+    p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-30T08:30Z")
+    p.add_argument("--json", action="store_true", help="print the run's counts as one JSON object")
+    p.set_defaults(func=cmd_checkins)
+
     p = sub.add_parser("leaderboard", help="`mlpath leaderboard post [--week YYYY-Www]` to LEADERBOARD_CHANNEL")
     p.add_argument("action", choices=["post"], help="post: the week's leaderboard, once per week")
     p.add_argument("--week", type=_week, default=None,
@@ -598,6 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--level", type=_level, help="answer with this level (1-4) in mind (/level N changes it)")
     p.set_defaults(func=cmd_chat)
     _add_ops_commands(sub)
+    _add_mentoring_commands(sub)
     return parser
 
 
@@ -667,6 +696,56 @@ def cmd_stats(args: argparse.Namespace) -> int:
     else:
         print(format_stats(stats))
     return 0
+
+
+# ----- mentoring: the team view for leads (issue 14) -----
+def format_team(report: Any) -> str:
+    """The team report as text: levels and tracks, who is behind or inactive, projects and certifications.
+    Members who opted out of the leaderboard are counted, never named."""
+    def who(m: Any) -> str:
+        if m.user_id is None:
+            return "a member who opted out"
+        return f"{m.name} (Level {m.level}{f' {m.track}' if m.track else ''})"
+
+    lines = [f"Team {report.team_id}: {len(report.members)} members"]
+    lines.append("  by level: " + (", ".join(f"Level {k}: {v}" for k, v in report.by_level.items()) or "none"))
+    lines.append(f"  behind plan ({len(report.behind)}): " + (", ".join(who(m) for m in report.behind) or "nobody"))
+    lines.append(f"  inactive 14+ days ({len(report.inactive)}): "
+                 + (", ".join(f"{who(m)} {m.inactive_days} d" for m in report.inactive) or "nobody"))
+    lines.append("  projects: " + ", ".join(f"{k} {v['started']} in progress, {v['done']} done"
+                                            for k, v in report.projects.items()))
+    lines.append("  certifications: " + ", ".join(f"{k} {v['planned']} planned, {v['passed']} passed"
+                                                  for k, v in report.certifications.items()))
+    return "\n".join(lines)
+
+
+def cmd_team(args: argparse.Namespace) -> int:
+    from mlpath.settings import get_settings
+    from progress import repository as repo
+    from progress.mentoring import Mentoring
+    from progress.setup import open_progress
+
+    progress = open_progress(get_settings().database)
+    with progress.db.session() as s:
+        teams = repo.team_ids(s)
+    if args.team:
+        if args.team not in teams:
+            raise UserError(f"no active members in team {args.team} (teams: {', '.join(teams) or 'none yet'})")
+        teams = [args.team]
+    mentoring = Mentoring(progress)
+    reports = [mentoring.team_report(team) for team in teams]
+    if args.json:
+        _print_json({"teams": [r.to_json() for r in reports]})
+    else:
+        print("\n\n".join(format_team(r) for r in reports) or "no members yet")
+    return 0
+
+
+def _add_mentoring_commands(sub: Any) -> None:
+    p = sub.add_parser("team", help="the team view for leads: levels, behind plan, inactive 14+ days, projects")
+    p.add_argument("--team", help="one Slack team id (default: every team)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_team)
 
 
 def _add_ops_commands(sub: Any) -> None:

@@ -113,8 +113,8 @@ def render(result: res.Result) -> str:
             return hang(MENTOR, format_answer(answer))
         case res.QuizView(prompt):
             q = prompt.question
-            kind = f"placement {prompt.placement_step}/{prompt.placement_total}" if prompt.kind == "placement" \
-                else prompt.kind
+            kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
+                    if prompt.kind == "placement" else prompt.kind)
             return "\n".join([f"[{kind}, Level {q.level}] {q.question}"]
                              + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
         case res.QuizOutcome(result=outcome, promotion=promotion, placement=placement):
@@ -123,13 +123,23 @@ def render(result: res.Result) -> str:
             verdict = "correct! " if outcome.correct else f"not quite: the answer is {LETTERS[asked.answer]}. "
             lines = [verdict + asked.explanation + f" (+{outcome.xp} XP; source: {asked.section})"]
             lines += [ours(extra) for extra in (promotion, placement) if extra]
+            if outcome.section is not None:  # a wrong answer: the section it comes from, to read now
+                lines += [f"read the section: {outcome.section.id}", outcome.section.text,
+                          "(this question comes back for a review in a few minutes)"]
             return "\n".join(lines)
+        case res.SectionView(section):
+            return f"{section.id}\n{section.text}"
+        case res.CheckinView(text=text):
+            return ours(text)
         case res.ProgressReport(view):
             goal = f" ({view.needed} needed for Level {view.level + 1})" if view.level < 4 else ""
             lines = [f"Level {view.level}: {view.level_name} · {view.mastered} of {len(view.topics)} topics "
                      f"mastered{goal} · streak {view.streak} ({view.freezes} freeze(s)) · "
                      f"{view.due_reviews} review(s) due · {view.weekly_xp} XP this week"]
-            lines += [f"  {'■' if t.mastered else '□'} {t.title}" for t in view.topics]
+            if view.needs_track:
+                lines.append("Choose your Level 4 track with /track A-E: "
+                             + ", ".join(f"{t} {title}" for t, title in view.tracks))
+            lines += [f"  [{t.state}] {t.title}" for t in view.topics]
             return "\n".join(lines)
         case res.HabitsView(habits, note):
             lines = [ours(note)] if note else []
@@ -153,9 +163,77 @@ def render(result: res.Result) -> str:
             return f"{user_id} is now at Level {level}."
         case res.HomeView(progress=view):
             return render(res.ProgressReport(view))
+        case res.GoalsResult() | res.PlanResult() | res.ProjectsResult() | res.CertsResult() | res.ChecklistResult() \
+                | res.CheckinsResult() | res.TeamResult() | res.ProjectShare() | res.ReviewOffer():
+            return render_mentoring(result)
         case res.PathView(title, levels):
             return "\n".join([title] + [line for level in levels for line in _level_outline(level)])
     raise TypeError(f"no terminal rendering for {type(result).__name__}")
+
+
+def render_mentoring(result: res.Result) -> str:
+    """Goals, the weekly plan, projects, certifications and the checklist as terminal text."""
+    note = getattr(result, "note", "")
+    lines = [f"✓ {note}"] if note else []
+    match result:
+        case res.GoalsResult(view, ideas_for):
+            if ideas_for:
+                lines.append(f"Goal ideas for {ideas_for} (Level {view.level}):")
+                lines += [f"  - {idea}" for idea in view.suggestions.get(ideas_for, [])]
+                lines.append(ours(f"Set it: {{cmd}}goal {ideas_for} YOUR GOAL"))
+            else:
+                lines += [f"  {g.horizon:>3}: {g.text or '(not set)'}" for g in view.goals]
+        case res.PlanResult(plan):
+            pace = plan.pace
+            lines += [f"Week {plan.week} · {pace.status.upper()} · Level {pace.level} {pace.level_name} · "
+                      f"{plan.hours} h/week{'' if plan.hours_set else ' (the path default)'}",
+                      f"  {pace.explain()}"]
+            if plan.pace_note:
+                lines.append(f"  {plan.pace_note}")
+            lines.append("This week's focus:")
+            for t in plan.topics:
+                missed = f" (missed {t.misses}x in quizzes)" if t.misses else ""
+                lines += [f"  - {t.title} [{t.topic_id}]{missed}", f"      read: {t.section} ({t.source})"]
+                if t.exercise:
+                    lines.append(f"      do:   {t.exercise}")
+            lines.append("Habits: " + "; ".join(f"[{'x' if done else ' '}] {h.description} ({h.cadence})"
+                                                 for h, done in plan.habits))
+            lines.append(f"Quiz reviews due: {plan.due_reviews}")
+            lines += [f"Certification: {c.cert.title}" + (f" on {c.on_date}" if c.on_date else "")
+                      for c in plan.certifications]
+            lines += [f"Goal {g.horizon}: {g.text}" for g in plan.goals]
+            lines.append(ours("{cmd}plan done TOPIC marks a topic done; {cmd}plan hours N sets your hours."))
+        case res.ProjectsResult(view):
+            for p in view.rows:
+                link = f" {p.url}" if p.url else ""
+                lines.append(f"  [{'x' if p.status == 'done' else '~' if p.status else ' '}] {p.project.id}: "
+                             f"{p.project.title} ({p.status or 'not started'}){link}")
+            if view.suggested:
+                lines.append(f"Next: {view.suggested.title} ({view.reason})")
+        case res.CertsResult(rows):
+            for r in rows:
+                c = r.cert
+                status = f" — {r.status}" + (f" {r.on_date}" if r.on_date else "") if r.status else ""
+                lines.append(f"  {c.id}: {c.title} ({c.difficulty}, {c.study_months[0]}-{c.study_months[1]} "
+                             f"months, after Level {c.fits_after_level}){status}")
+                if c.availability:
+                    lines.append(f"      note: {c.availability}")
+        case res.ChecklistResult(view):
+            lines.append(f"Success metrics: {view.ticked} of {view.total} ticked")
+            for checklist, items in view.checklists:
+                lines.append(f"{checklist.title}:")
+                lines += [f"  [{'x' if ev is not None else ' '}] {item.id}: {item.text}" + (f" — {ev}" if ev else "")
+                          for item, ev in items]
+        case res.CheckinsResult(settings):
+            lines.append(f"Weekly check-in: {settings.describe()}")
+        case res.ProjectShare(row, _user, channel):
+            lines.append(f"Shared {row.project.title} to {channel}.")
+        case res.ReviewOffer(author_id, _reviewer, title, _new):
+            lines.append(f"Offered {author_id} a review of {title}.")
+        case res.TeamResult(report):
+            lines.append(f"Team {report.team_id}: {len(report.members)} members, {len(report.behind)} behind plan, "
+                         f"{len(report.inactive)} inactive 14+ days")
+    return "\n".join(lines)
 
 
 def _level_outline(level: Level) -> list[str]:

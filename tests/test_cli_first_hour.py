@@ -67,6 +67,10 @@ def test_the_terminal_member_gets_no_dm_and_no_leaderboard(db_url, progress, sla
     assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["U1"]
     assert not [c for c in slack.calls_to("users.info") if c.params.get("user") == "root"]
 
+    checkins = mlpath("checkins", "run", "--at", "2026-11-30T08:35:00Z", "--json", env=env)  # Monday 08:30
+    assert checkins.returncode == 0, checkins.stderr.decode()
+    assert [c.params["channel"] for c in slack.calls_to("chat.postMessage")] == ["U1", "U1"]
+
     board = mlpath("leaderboard", "post", "--week", "2026-W48", "--at", "2026-12-01T10:00:00Z", env=env)
     assert board.returncode == 0, board.stderr.decode()
     assert board.stdout.decode().splitlines() == ["leaderboard T1: posted"]
