@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from knowledge.answer import EmptyQuestion, TextSink, Turn
+from knowledge.catalogue import catalogue
 from knowledge.mentor import Mentor
 from knowledge.quizzes import section_texts
 from mlpath import metrics
@@ -36,6 +37,7 @@ from mlpath.app.results import (
     LevelSet,
     MentoringHome,
     Notice,
+    PathView,
     PlanResult,
     ProgressReport,
     ProjectShare,
@@ -51,6 +53,7 @@ from mlpath.app.results import (
 from progress.answer_log import AnswerLog
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
+from progress.models import TERMINAL_TEAM_ID
 from progress.service import (
     CheckinResult,
     MemberRef,
@@ -72,8 +75,15 @@ QUIZ_REPLIES = {
     "not_yours": "This question was sent to someone else; `{cmd}quiz` gets you your own.",
     "unknown": "This question is no longer available; `{cmd}quiz` gets you a new one.",
 }
-TERMINAL_TEAM = "local"
-"""The team of the terminal member (`mlpath chat`): never a Slack workspace."""
+TERMINAL_TEAM = TERMINAL_TEAM_ID
+"""The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
+(the repository's scheduling queries leave it out; progress.models defines it)."""
+
+
+def path_view(level: int | None = None) -> PathView:
+    """The learning path's outline (one level, or all) from the catalogue; `mlpath path` shows the same."""
+    cat = catalogue()
+    return PathView(cat.title, tuple(lvl for lvl in cat.levels if level is None or lvl.number == level))
 
 
 @dataclass(frozen=True)
@@ -192,6 +202,8 @@ class Application:
                 return self.choose_track(who, letter)
             case c.Nudges(action, value):
                 return self.nudges(who, action, value)
+            case c.ShowPath(level):
+                return path_view(level)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
             case c.Goals() | c.Plan() | c.Projects() | c.Certs() | c.Checklist() | c.Checkins() | c.Team():
