@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,20 +107,28 @@ class EvalReport:
 def load_evalset(path: Path) -> list[EvalItem]:
     if not path.is_file():
         raise UserError(f"no such eval file: {path}")
+    try:  # bytes that are not UTF-8 become U+FFFD: a stray byte costs one character, not the whole run
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
+            if not isinstance(data, dict) or "q" not in data:
+                raise ValueError('expected an object with a question "q", e.g. {"q": "…", "expect": ["…"]}')
             q = data["q"]
             expect = data.get("expect", [])
             if not isinstance(q, str) or not q.strip() or not isinstance(expect, list):
                 raise ValueError("needs a non-empty string 'q' and a list 'expect'")
             if not all(isinstance(e, str) and e.strip() for e in expect):
                 raise ValueError("'expect' must hold non-empty strings")
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-            raise UserError(f"{path}:{number}: bad eval line ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not a line of JSON ({exc.msg}, column {exc.colno})") from None
+        except (ValueError, TypeError) as exc:
+            raise UserError(f"{path}:{number}: {exc}") from None
         items.append(EvalItem(q.strip(), tuple(expect)))
     if not items:
         raise UserError(f"{path}: no eval questions")
@@ -144,14 +152,18 @@ def hit_rank(item: EvalItem, ranked_texts: Sequence[str]) -> int | None:
 
 
 def evaluate(retriever: Retriever, items: list[EvalItem], *, k: int, threshold: float,
-             confidence_k: int) -> EvalReport:
+             confidence_k: int, progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
     """Run every question; refusal uses the same rule as the answerer (best similarity in the top
-    `confidence_k` chunks below `threshold`)."""
+    `confidence_k` chunks below `threshold`). `progress` is told ("questions", done, total) as it goes."""
     report = EvalReport(k=k, threshold=threshold)
-    for item in items:
+    for done, item in enumerate(items, start=1):
+        if progress is not None:
+            progress("questions", done - 1, len(items))
         result = retriever.search(item.q, k=max(k, confidence_k))
         confidence = max((h.confidence for h in result.hits[:confidence_k]), default=0.0)
         rank = hit_rank(item, [f"{hit.section}\n{hit.text}" for hit in result.hits[:k]])
         report.results.append(ItemResult(item, rank, confidence, confidence < threshold,
                                          tuple(h.section for h in result.hits[:k])))
+        if progress is not None:
+            progress("questions", done, len(items))
     return report

@@ -8,6 +8,11 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+TERMINAL_TEAM_ID = "local"
+"""The team of the terminal member (`mlpath chat`). It is never a target of Slack delivery (reminder DMs, time
+zone look-ups) and never has a Slack leaderboard: the repository's scheduling queries leave it out. Slack team
+ids start with T or E, so no Slack team can be called this."""
+
 
 class Base(DeclarativeBase):
     pass

@@ -22,6 +22,7 @@ from progress.models import (
     DEFAULT_CHECKIN_DAY,
     DEFAULT_CHECKIN_TIME,
     STREAK_ONLY,
+    TERMINAL_TEAM_ID,
     AnswerRecord,
     Base,
     Card,
@@ -197,10 +198,12 @@ def checked_in(session: Session, *, member_id: int, periods: Iterable[str]) -> s
 # ----- reminders: planning -----
 def nudge_candidates(session: Session) -> list[tuple[int, str, str, str, date | None]]:
     """(member id, user id, tz, nudge time, snoozed until) of every member who gets reminder DMs: one query,
-    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py)."""
+    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py).
+    The terminal member gets no DMs (it has no Slack account)."""
     rows = session.execute(
         select(Member.id, Member.user_id, Member.tz, Member.nudge_time, Member.snoozed_until)
-        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None))
+        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None),
+               Member.team_id != TERMINAL_TEAM_ID)
     )
     return [(int(i), str(u), str(tz), str(t), s) for i, u, tz, t, s in rows]
 
@@ -269,11 +272,11 @@ def members_by_ids(session: Session, *, ids: Iterable[int]) -> dict[int, Member]
 
 
 def stale_time_zones(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(member id, user id) of members whose time zone was not read from Slack in the last 24 hours."""
+    """(member id, user id) of Slack members whose time zone was not read from Slack in the last 24 hours."""
     cutoff = now - timedelta(days=1)
     rows = session.execute(
         select(Member.id, Member.user_id)
-        .where(Member.active.is_(True), Member.unreachable.is_(None),
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
                or_(Member.tz_checked_at.is_(None), Member.tz_checked_at < cutoff))
         .order_by(Member.tz_checked_at.is_not(None), Member.tz_checked_at, Member.id)
         .limit(limit)
@@ -295,7 +298,9 @@ def claim_tz_check(session: Session, *, member_id: int, now: datetime) -> bool:
 
 
 def team_ids(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(Member.team_id).where(Member.active.is_(True)).distinct())))
+    """The Slack teams with active members (each gets its own leaderboard post); never the terminal team."""
+    return sorted(set(session.scalars(select(Member.team_id).where(
+        Member.active.is_(True), Member.team_id != TERMINAL_TEAM_ID).distinct())))
 # ----- health -----
 def ping(session: Session) -> None:
     """One round trip to the database (for /healthz); raises when it does not answer."""
@@ -673,11 +678,11 @@ def last_activity(session: Session, *, team_id: str) -> dict[int, datetime]:
 
 def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]:
     """(member id, user id, tz, check-in day, check-in time) of every member who gets the weekly check-in:
-    active, reachable, not turned off (no profile row = the defaults)."""
+    active, reachable, not turned off (no profile row = the defaults); never the terminal member."""
     rows = session.execute(
         select(Member.id, Member.user_id, Member.tz, MentoringProfile.checkin_day, MentoringProfile.checkin_time)
         .outerjoin(MentoringProfile, MentoringProfile.member_id == Member.id)
-        .where(Member.active.is_(True), Member.unreachable.is_(None),
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
                or_(MentoringProfile.checkins_enabled.is_(None), MentoringProfile.checkins_enabled.is_(True)))
     )
     return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))

@@ -229,7 +229,8 @@ def read_export(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"not a JSON file ({exc.msg} at line {exc.lineno})") from None
+        raise UserError(f"not a JSON file: {exc.msg} (line {exc.lineno}, column {exc.colno}; "
+                        "was the export cut short?)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError("not an mlpath export (no \"format\": \"mlpath-export\")")
     if data.get("version") != VERSION:

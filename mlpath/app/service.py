@@ -19,6 +19,7 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.answer import EmptyQuestion, TextSink, Turn
+from knowledge.catalogue import catalogue
 from knowledge.mentor import Mentor
 from knowledge.quizzes import section_texts
 from mlpath import metrics
@@ -39,6 +40,7 @@ from mlpath.app.results import (
     LevelSet,
     MentoringHome,
     Notice,
+    PathView,
     PlanResult,
     ProgressReport,
     ProjectShare,
@@ -54,6 +56,7 @@ from mlpath.app.results import (
 from progress.answer_log import AnswerLog
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
+from progress.models import TERMINAL_TEAM_ID
 from progress.service import (
     CheckinResult,
     MemberRef,
@@ -79,8 +82,15 @@ QUIZ_REPLIES = {
 DATABASE_DOWN = "I can't reach my database right now — please try again in a minute."
 KNOWLEDGE_DOWN = "I can't reach the learning path's knowledge base right now — please try again in a minute."
 SOMETHING_WRONG = "Sorry — something went wrong on my side. It's logged; please try again."
-TERMINAL_TEAM = "local"
-"""The team of the terminal member (`mlpath chat`): never a Slack workspace."""
+TERMINAL_TEAM = TERMINAL_TEAM_ID
+"""The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
+(the repository's scheduling queries leave it out; progress.models defines it)."""
+
+
+def path_view(level: int | None = None) -> PathView:
+    """The learning path's outline (one level, or all) from the catalogue; `mlpath path` shows the same."""
+    cat = catalogue()
+    return PathView(cat.title, tuple(lvl for lvl in cat.levels if level is None or lvl.number == level))
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,8 @@ class Application:
                 return self.choose_track(who, letter)
             case c.Nudges(action, value):
                 return self.nudges(who, action, value)
+            case c.ShowPath(level):
+                return path_view(level)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
             case c.Goals() | c.Plan() | c.Projects() | c.Certs() | c.Checklist() | c.Checkins() | c.Team():
