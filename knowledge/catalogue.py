@@ -42,6 +42,10 @@ class Module(_Strict):
 class Track(_Strict):
     id: TrackId
     title: str
+    suits: str = ""
+    """Whom the track suits (roles), said in guidance answers ("which track for me?")."""
+    interests: tuple[str, ...] = ()
+    """Everyday words for the track's subject ("infra", "images"), matched in guidance questions."""
     topics: tuple[Topic, ...] = Field(min_length=1)
 
     @property
@@ -109,12 +113,40 @@ class Certification(_Strict):
     topics: tuple[str, ...]
     difficulty: Literal["Beginner", "Intermediate", "Advanced"]
     study_months: tuple[int, int]
+    after_level: int = Field(default=1, ge=1, le=4)
+    """The level after which the path fits this certification."""
+    interests: tuple[str, ...] = ()
 
 
 class PortfolioProject(_Strict):
     id: str
     title: str
+    after_level: int = Field(default=1, ge=1, le=4)
+    interests: tuple[str, ...] = ()
     requirements: tuple[str, ...]
+
+
+class Background(_Strict):
+    """A starting point by background (overview: "start where your gaps are")."""
+
+    id: str
+    title: str
+    matches: tuple[str, ...] = Field(min_length=1)
+    """Phrases (lower case) that name this background in a question."""
+    start_level: int = Field(ge=1, le=4)
+    advice: str
+
+
+class SectionRef(_Strict):
+    """A content section by source and last heading; `{level}` and `{next}` are filled in by the caller."""
+
+    source: str
+    heading: str
+
+
+class Guidance(_Strict):
+    backgrounds: tuple[Background, ...] = ()
+    sections: dict[str, SectionRef] = {}
 
 
 class Catalogue(_Strict):
@@ -123,6 +155,7 @@ class Catalogue(_Strict):
     habits: dict[Cadence, HabitGroup]
     certifications: tuple[Certification, ...]
     portfolio_projects: tuple[PortfolioProject, ...]
+    guidance: Guidance = Guidance()
 
     @model_validator(mode="after")
     def _check(self) -> Catalogue:
