@@ -454,3 +454,11 @@ class IntentRouter:
 
 def route(question: str, member: MemberContext | None = None) -> Guidance | None:
     return IntentRouter().route(question, member)
+
+
+def scope_line(cat: Catalogue) -> str:
+    """One line on what the mentor covers, from the catalogue (said with every refusal)."""
+    levels = ", ".join(f"{lv.number} {lv.name}" for lv in cat.levels)
+    tracks = sum(len(lv.tracks) for lv in cat.levels)
+    return (f"I can help with the path's levels ({levels}, with {tracks} specialization tracks), its "
+            "certifications, portfolio projects and learning habits.")
