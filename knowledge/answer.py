@@ -33,6 +33,9 @@ MAX_ANSWER_WORDS = 110
 NEAREST_SECTIONS = 3
 SENTENCE_CACHE_SIZE = 20_000
 DEFINITION_BONUS = 0.1
+WINDOW_SENTENCES = 6
+WINDOW_WORDS = 100
+"""The top section's excerpt: at most this many consecutive sentences and words (plus the definition)."""
 
 
 class EmptyQuestion(ValueError):
@@ -115,17 +118,18 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 def sentences(text: str) -> list[str]:
     """Prose sentences of a chunk: no code blocks, no bold paragraph labels, no list markers."""
-    return [sent for sent, _ in _sentences_with_flags(text)]
+    return [sent for sent, _, _ in _sentences_with_flags(text)]
 
 
 _DEFINITION_LABELS = ("what it is", "what you do")
 
 
-def _sentences_with_flags(text: str) -> list[tuple[str, bool]]:
-    """(sentence, is_definition): definition = from the chunk's "What it is." paragraph, or the first
-    paragraph of an unlabelled text. A mentor answers "what does X do?" with the definition first."""
+def _sentences_with_flags(text: str) -> list[tuple[str, bool, str]]:
+    """(sentence, is_definition, paragraph label): definition = from the chunk's "What it is." paragraph, or
+    the first paragraph of an unlabelled text. A mentor answers "what does X do?" with the definition first;
+    the label ("Common pitfall") lets "what's the classic mistake?" find its paragraph."""
     prose = _CODE_BLOCK.sub("\n\n", text)
-    out: list[tuple[str, bool]] = []
+    out: list[tuple[str, bool, str]] = []
     first = True
     for para in re.split(r"\n\s*\n", prose):
         lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).strip() for ln in para.split("\n")]
@@ -151,7 +155,7 @@ def _sentences_with_flags(text: str) -> list[tuple[str, bool]]:
                 if item_label is not None and i == 0 and sent:
                     sent = f"{item_label.group(0).strip('* .:').strip()}: {sent}"
                 if len(sent.split()) >= 3 and not sent.endswith(":"):  # "The four daily habits:" is a lead-in
-                    out.append((sent, definition))
+                    out.append((sent, definition, label.group(0).strip("* .:\n") if label else ""))
     return out
 
 
@@ -178,6 +182,19 @@ _DEFINITION_Q = re.compile(r"\b(?:what(?:'s| is| are| does)|whats|define|definit
 NEAR_MISS_FACTOR = 0.8
 """A refusal lists a section as "nearest" only when its confidence is at least this share of the threshold
 and it shares a word with the question: unrelated "nearest sections" are noise."""
+
+
+FOLLOW_UP_FACTOR = 0.8
+"""A follow-up to an answered question is refused below this share of the threshold: its own words
+("what's the classic mistake with it?") rarely carry the subject."""
+
+
+def _answered(history: Sequence[Turn]) -> bool:
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    return last is not None and not last.text.startswith(REFUSAL_START)
+
+
+REFUSAL_START = "The learning path doesn't cover that"
 
 
 @dataclass(frozen=True)
@@ -241,14 +258,17 @@ class ExtractiveAnswerer:
         query = understand(text, history, self.glossary)
         if wants_sources(text):
             return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
-        guidance = None if query.follow_up else self.router.route(text, member)
+        guidance = self.router.route(text, member, context=query.subject if query.follow_up else "")
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         prefer = level or (member.level if member else None)
         result = self.retriever.search(query.search, k=self.k, prefer_level=prefer)
         if query.not_covered is not None:
             return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
-        if not result.hits or result.confidence < self.threshold:
+        threshold = self.threshold
+        if query.follow_up and _answered(history):
+            threshold *= FOLLOW_UP_FACTOR  # the conversation already established the subject is on the path
+        if not result.hits or result.confidence < threshold:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
                                                                        trimmed, query=query))
         return Prepared(text, trimmed, query, result=result)
@@ -318,7 +338,7 @@ class ExtractiveAnswerer:
     def _refusal_text(self, question: str, nearest: list[Citation], confidence: float, trimmed: bool,
                       hits: list[Hit], subject: str = "") -> Answer:
         what = f" ({subject})" if subject else ""
-        body = f"The learning path doesn't cover that{what}, so I won't guess."
+        body = f"{REFUSAL_START}{what}, so I won't guess."
         if len(nearest) == 1:
             body += f" The nearest it has is [1] {nearest[0].section}."
         elif nearest:
@@ -353,20 +373,24 @@ class ExtractiveAnswerer:
                  query: Query | None = None, member: MemberContext | None = None) -> Answer:
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
         flagged = [_sentences_with_flags(h.text) for h in candidates]
-        per_hit = [(h, [sent for sent, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
+        per_hit = [(h, [sent for sent, _, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
         flat = [s for _, sents in per_hit for s in sents]
-        definition_bonus = np.array([DEFINITION_BONUS if d else 0.0 for f in flagged for _, d in f])
+        labels = [label for f in flagged for _, _, label in f]
+        follow_up = query is not None and query.follow_up
+        definition_bonus = np.array([DEFINITION_BONUS if d and not follow_up else 0.0
+                                     for f in flagged for _, d, _ in f])
         if not flat:  # e.g. a chunk that is only code: show its section instead
             top = hits[0]
             citation = Citation(1, top.section, top.source)
             return Answer(question, f"See [1] {top.section}.", [citation], True, confidence, trimmed, hits)
-        search = query.search if query is not None else question
+        search = (query.focus or query.search) if query is not None else question
         qvec = self.embedder.encode_one(search)
         svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(search))
-        scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, s) for s in flat])
+        scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
+                                           for s, label in zip(flat, labels, strict=True)])
                   + definition_bonus)
-        wants_definition = _DEFINITION_Q.search(question) is not None
+        wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up
 
         picked: list[tuple[int, list[str]]] = []  # (index into candidates, sentences)
         offset = 0
@@ -381,7 +405,7 @@ class ExtractiveAnswerer:
             if not sents:
                 continue
             if ci == 0:
-                chosen = _window(sents, local, [d for _, d in flags], wants_definition)
+                chosen = _window(sents, local, [d and not follow_up for _, d, _ in flags], wants_definition)
             else:
                 order = [int(j) for j in np.argsort(-local)]
                 j = next((j for j in order if stands_alone(sents[j])), None)
@@ -417,21 +441,36 @@ class ExtractiveAnswerer:
 
 
 def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_definition: bool) -> list[str]:
-    """Up to 3 consecutive sentences of the top section: the best-scoring window, starting at the
-    definition for a "what is" question, and never opening on a sentence that points back at one not
-    shown (the window moves back to include it, or the sentence is dropped)."""
-    width = min(3, len(sents))
-    if wants_definition and any(definition):
-        start = definition.index(True)
-    else:
-        sums = [float(scores[i:i + width].sum()) for i in range(len(sents) - width + 1)]
-        start = int(np.argmax(sums))
-    end = start + width
-    if not stands_alone(sents[start]):
-        if start > 0:
-            start -= 1
-            end = min(end, start + width + 1)
+    """Consecutive sentences of the top section: the definition first (the section's "What it is"), then
+    the best-scoring run of sentences, within the word budget. The run never opens on a sentence that
+    points back at one not shown: it moves back to include it, or the sentence is dropped."""
+    width = min(WINDOW_SENTENCES, len(sents))
+    n_words = [len(sent.split()) for sent in sents]
+    best: tuple[float, int, int] | None = None
+    for start in range(len(sents)):
+        end, words = start, 0
+        while end < len(sents) and end - start < width and (end == start or words + n_words[end] <= WINDOW_WORDS):
+            words += n_words[end]
+            end += 1
+        score = float(scores[start:end].max()) + 0.5 * float(scores[start:end].mean())
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    assert best is not None
+    _, start, end = best
+    if not stands_alone(sents[start]) and start > 0:
+        start -= 1  # repair: show the sentence it points back at
+    while end - start > 1 and not stands_alone(sents[start]):
+        start += 1
+    lead = definition.index(True) if any(definition) and (wants_definition or definition[0]) else None
+    if lead is not None and not start <= lead < end:
+        if lead == start - 1:
+            start = lead
         else:
-            while start < end - 1 and not stands_alone(sents[start]):
-                start += 1
-    return sents[start:end]
+            while end - start > 1 and n_words[lead] + sum(n_words[start:end]) > WINDOW_WORDS:
+                end -= 1
+        chosen = sorted({lead, *range(start, end)})
+    else:
+        chosen = list(range(start, end))
+    while len(chosen) > 1 and sum(n_words[i] for i in chosen) > WINDOW_WORDS + 20:
+        chosen.pop()
+    return [sents[i] for i in chosen]

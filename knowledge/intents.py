@@ -67,14 +67,15 @@ _START = re.compile(
     r"where (?:do|should|can|would) i (?:start|begin)|where to (?:start|begin)|how (?:do|should|can) i "
     r"(?:start|begin|get started)|which level (?:should|do|would|can) i (?:start|begin|be)|what level (?:should|do) i "
     r"start|starting point|start(?:ing)? from scratch|complete beginner|total beginner|i'?m (?:new|a beginner)|"
-    r"(?:skip|jump) (?:level|ahead|straight)|what should i (?:learn|study|do) first|first step")
+    r"(?:skip|jump) (?:level|ahead|straight)|what should i (?:learn|study|do) first|first step|"
+    r"(?:have|need|got) to start|start (?:from|at|with) (?:level|lvl|l)\s*\d|where (?:do|should) i (?:fit|slot in)")
 _TRACK = re.compile(
     r"(?:which|what|a|best|right|good) (?:specialization |specialisation |level 4 )?tracks?\b|tracks? (?:for|should|"
     r"would|to pick|to choose|suits?|fits?)|(?:pick|choose|select) (?:a |my |the )?(?:specialization|specialisation|"
     r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
     r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)")
 _CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
-_CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
+_CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|is there|any|"
                        r"how long|study|prepare|get|take")
 _PROJECT = re.compile(
     r"portfolio|(?:which|what) (?:project|projects) (?:should|to|would|for|do)|project ideas?|what (?:should|could|can) i "
@@ -89,8 +90,9 @@ _NEXT = re.compile(
     r"move on (?:from|after)|where do i go (?:from here|next)|then what")
 _DURATION_CUE = re.compile(r"how long|how many (?:months|years|weeks)|how much time|duration|timeline|"
                            r"(?:takes?|last) (?:\w+ )?(?:months|years)")
-_RESOURCES = re.compile(r"\bbooks?\b|\btextbooks?\b|\bcourses?\b|\bresources?\b|reading list|what (?:to|should i) "
-                        r"read|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|\bkaggle learn\b|\bdatacamp\b")
+_RESOURCES = re.compile(r"\bbooks?\b|\btextbooks?\b|\bcourses?\b|\bresources?\b|reading list|\b(?:to|should i|"
+                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
+                        r"\bkaggle learn\b|\bdatacamp\b")
 
 
 def _level_of_text(cat: Catalogue, text: str) -> int | None:
@@ -112,6 +114,17 @@ def _level_of_text(cat: Catalogue, text: str) -> int | None:
         if score > 0 and (best is None or score > best[0]):
             best = (score, level.number)
     return best[1] if best else None
+
+
+def _level_of_resource(cat: Catalogue, text: str) -> int | None:
+    """The level whose resource the question names ("is there a DataCamp course?" → 1)."""
+    asked = set(tokenize(text))
+    for level in cat.levels:
+        for resource in level.resources:
+            name = set(tokenize(resource.title.split(":")[0])) - {"course", "book"}
+            if name and name <= asked:
+                return level.number
+    return None
 
 
 def _phrase_in(phrase: str, text: str) -> bool:
@@ -177,7 +190,7 @@ def _start(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
         first = (f"Start at {_level_name(level)} unless you already know its topics: it covers "
                  f"{_level_contents(level)}. You don't have to start at the beginning: start where your gaps are.")
     paragraphs = [Paragraph(first, _ref(cat, "start"))]
-    assess = ("To check, go through each level's topics and mark them \"can teach it\", \"can use it\" or \"gap\"; "
+    assess = ("Assess your current level first: go through each level's topics and mark them \"can teach it\", \"can use it\" or \"gap\"; "
               "your level is the highest one whose topics you can use.")
     paragraphs.append(Paragraph(assess, _ref(cat, "assess")))
     step = ("Next step: take the placement quiz to confirm where you stand." if not placed else
@@ -285,6 +298,11 @@ def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guid
     scored = sorted(((sum(2 for k in c.interests if _phrase_in(k, q)), c) for c in cat.certifications),
                     key=lambda x: -x[0])
     level = member.known_level if member else None
+    track = _match_track(cat, q)
+    if track is not None and scored[0][0] == 0:
+        scored = sorted(((sum(2 for k in c.interests if any(_phrase_in(k, i) for i in track.interests)
+                              or _phrase_in(k, track.title.lower())), c) for c in cat.certifications),
+                        key=lambda x: -x[0])
     if named:
         cert = named[0]
     elif scored[0][0] > 0:
@@ -383,6 +401,14 @@ def _next(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | No
     if current is None:
         return None
     if current >= len(cat.levels):
+        track = _match_track(cat, f"track {member.track.lower()}") if member and member.track and not found else None
+        if track is not None:
+            first = (f"{_track_name(track)}: keep going deep in your track's topics, "
+                     f"{_titles(t.title for t in track.topics)}, and run them in production.")
+            return Guidance("next", (Paragraph(first, _ref(cat, "track")),
+                                     Paragraph("Show it in a portfolio project and mentor others on it.")),
+                            f"Next step: take a quiz on {track.topics[0].title} to find your weakest topic.",
+                            _track_name(track))
         first = ("After Level 4 you keep going deep: run your track's techniques in production, build the portfolio "
                  "projects and mentor others.")
         return Guidance("next", (Paragraph(first, _ref(cat, "project")),), "Next step: pick a portfolio project.",
@@ -405,8 +431,29 @@ def _next_module(cat: Catalogue, q: str) -> tuple[str, str, Level] | None:
     return None
 
 
+def _contents(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"what topics are in track C / level 2?": the track's topics or the level's modules."""
+    track = _match_track(cat, q) if _TRACK_WORD.search(q) else None
+    if track is not None:
+        first = f"{_track_name(track)} covers {_titles(t.covers or t.title for t in track.topics)}."
+        return Guidance("contents", (Paragraph(first, _ref(cat, "track")),),
+                        f"Next step: start with {track.topics[0].title}.", _track_name(track))
+    found = _LEVEL.search(q)
+    if found is None:
+        return None
+    level = cat.level(int(found.group(1) or found.group(2)))
+    first = f"{_level_name(level)} covers {_level_contents(level)}."
+    return Guidance("contents", (Paragraph(first, _ref(cat, "level", level=level.number)),),
+                    "Next step: pick the module you know least and start there.", f"Level {level.number}")
+
+
+_TRACK_WORD = re.compile(r"\btracks?\b|recommend|nlp|vision|time series|forecast|mlops")
+_CONTENTS = re.compile(r"\bwhat(?:'s| is| are)? (?:\w+ )?(?:topics|modules|in it|covered|inside)\b|\bwhat (?:does|do) .*"
+                       r"\bcover\b|\b(?:topics|modules|syllabus) (?:are )?(?:in|of)\b|\bwhat(?:'s| is) in (?:it|track|level)")
+
+
 def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
-    number = _level_of_text(cat, q) or (member.known_level if member else None)
+    number = _level_of_resource(cat, q) or _level_of_text(cat, q) or (member.known_level if member else None)
     if number is None:
         return None
     level = cat.level(number)
@@ -429,6 +476,7 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("track", lambda q: bool(_TRACK.search(q)), _track),
     ("project", lambda q: bool(_PROJECT.search(q)), _project),
     ("start", lambda q: bool(_START.search(q)), _start),
+    ("contents", lambda q: bool(_CONTENTS.search(q)), _contents),
     ("next", lambda q: bool(_NEXT.search(q)), _next),
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
     ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
@@ -441,19 +489,22 @@ _CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inf
 class IntentRouter:
     catalogue: Catalogue = field(default_factory=catalogue)
 
-    def route(self, question: str, member: MemberContext | None = None) -> Guidance | None:
-        """The guidance answer for a guidance question, or None for a question retrieval should answer."""
+    def route(self, question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:
+        """The guidance answer for a guidance question, or None for a question retrieval should answer.
+        `context` is the conversation a follow-up follows: the question alone decides whether it asks for
+        guidance ("is there a cert for that?"), the question plus its context what it is about ("track B")."""
         q = re.sub(r"\s+", " ", question.lower()).strip()
+        about = f"{q} {context.lower()}".strip() if context else q
         for _name, applies, answer in _ROUTES:
             if applies(q):
-                guidance = answer(self.catalogue, q, member)
+                guidance = answer(self.catalogue, about, member)
                 if guidance is not None:
                     return guidance
         return None
 
 
-def route(question: str, member: MemberContext | None = None) -> Guidance | None:
-    return IntentRouter().route(question, member)
+def route(question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:
+    return IntentRouter().route(question, member, context=context)
 
 
 def scope_line(cat: Catalogue) -> str:

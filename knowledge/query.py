@@ -75,6 +75,10 @@ class Query:
     follow_up: bool
     not_covered: NotCovered | None
     added_terms: tuple[str, ...] = ()
+    subject: str = ""
+    """The earlier question(s) a follow-up follows ("" for a question of its own)."""
+    focus: str = ""
+    """The question's own words with glossary terms (no subject): what a follow-up's answer should say."""
 
 
 def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -> Query:
@@ -82,4 +86,6 @@ def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -
     follow_up = bool(subject) and is_follow_up(text)
     base = f"{subject} {text}" if follow_up else text
     expansion = glossary.expand(base, context=subject)
-    return Query(text, expansion.query, follow_up, glossary.not_covered(text), expansion.added)
+    focus = glossary.expand(text, context=subject).query if follow_up else expansion.query
+    return Query(text, expansion.query, follow_up, glossary.not_covered(text), expansion.added,
+                 subject if follow_up else "", focus)
