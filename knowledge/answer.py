@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from knowledge.catalogue import SectionRef
 from knowledge.embedding import Embedder
@@ -25,7 +26,7 @@ from knowledge.glossary import CompiledGlossary, NotCovered, glossary
 from knowledge.intents import Guidance, IntentRouter, scope_line
 from knowledge.lexical import tokenize
 from knowledge.member import MemberContext
-from knowledge.query import Query, previous_questions, understand, wants_sources
+from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
 from knowledge.retrieval import Hit, Retriever, SearchResult
 
 MAX_ANSWER_SENTENCES = 4
@@ -184,9 +185,27 @@ NEAR_MISS_FACTOR = 0.8
 and it shares a word with the question: unrelated "nearest sections" are noise."""
 
 
+SHOWN_PENALTY = 0.3
+"""A follow-up's answer avoids sentences the previous answer already gave."""
+TYPO_SIMILARITY = 85
+"""rapidfuzz ratio (0-100) above which an unknown word counts as a misspelling of a curriculum word."""
 FOLLOW_UP_FACTOR = 0.8
 """A follow-up to an answered question is refused below this share of the threshold: its own words
 ("what's the classic mistake with it?") rarely carry the subject."""
+
+
+def _word_forms(word: str) -> tuple[str, ...]:
+    """The word and its likely stems ("started" → "start"), for the curriculum vocabulary check."""
+    forms = [word]
+    for suffix in ("ing", "ed", "er", "es", "s", "ly", "al"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            forms += [stem, stem + "e"]
+    return tuple(forms)
+
+
+def last_answer(history: Sequence[Turn]) -> str:
+    return next((t.text for t in reversed(history) if t.role == "assistant"), "")
 
 
 def _answered(history: Sequence[Turn]) -> bool:
@@ -248,7 +267,7 @@ class ExtractiveAnswerer:
             return prepared.final
         assert prepared.result is not None
         return self._compose(prepared.text, prepared.result.hits, prepared.result.confidence, prepared.trimmed,
-                             query=prepared.query, member=member)
+                             query=prepared.query, member=member, history_text=last_answer(history))
 
     def prepare(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
                 member: MemberContext | None = None) -> Prepared:
@@ -258,13 +277,17 @@ class ExtractiveAnswerer:
         query = understand(text, history, self.glossary)
         if wants_sources(text):
             return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
-        guidance = self.router.route(text, member, context=query.subject if query.follow_up else "")
+        guidance = self.router.route(query.text, member, context=query.subject if query.follow_up else "")
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         prefer = level or (member.level if member else None)
         result = self.retriever.search(query.search, k=self.k, prefer_level=prefer)
         if query.not_covered is not None:
             return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
+        unknown = [] if query.follow_up else self._unknown_subject_words(text)
+        if unknown:
+            return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
+                                                                       query=query, subject=key_subject(text)))
         threshold = self.threshold
         if query.follow_up and _answered(history):
             threshold *= FOLLOW_UP_FACTOR  # the conversation already established the subject is on the path
@@ -272,6 +295,24 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
                                                                        trimmed, query=query))
         return Prepared(text, trimmed, query, result=result)
+
+    def _unknown_subject_words(self, text: str) -> list[str]:
+        """Words of the question's subject ("what is naive Bayes?") that occur nowhere in the curriculum,
+        are not a misspelling of a word that does, and are not known to the glossary: the subject is not
+        covered, however similar some section looks (issue 13: "scope gating")."""
+        subject = key_subject(text)
+        if not subject:
+            return []
+        vocabulary = self.retriever.corpus().bm25.idf
+        unknown = []
+        for word in tokenize(subject):
+            if len(word) < 4 or word.isdigit() or self.glossary.knows(word) or any(
+                    form in vocabulary for form in _word_forms(word)):
+                continue
+            if process.extractOne(word, vocabulary.keys(), scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY):
+                continue
+            unknown.append(word)
+        return unknown
 
     # ----- answers that need no composition -----
     def _previous_sources(self, question: str, history: Sequence[Turn], level: int | None,
@@ -370,7 +411,9 @@ class ExtractiveAnswerer:
         return f"Next step: read the whole section \u201c{hit.section}\u201d."
 
     def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool, *,
-                 query: Query | None = None, member: MemberContext | None = None) -> Answer:
+                 query: Query | None = None, member: MemberContext | None = None,
+                 history_text: str = "") -> Answer:
+        """`history_text`: the previous answer, whose sentences a follow-up should not repeat."""
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
         flagged = [_sentences_with_flags(h.text) for h in candidates]
         per_hit = [(h, [sent for sent, _, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
@@ -385,9 +428,14 @@ class ExtractiveAnswerer:
             return Answer(question, f"See [1] {top.section}.", [citation], True, confidence, trimmed, hits)
         search = (query.focus or query.search) if query is not None else question
         qvec = self.embedder.encode_one(search)
+        if query is not None and query.follow_up:  # its own words first, its subject too
+            qvec = qvec + self.embedder.encode_one(query.search)
+            qvec = qvec / (np.linalg.norm(qvec) or 1.0)
         svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(search))
+        shown = history_text or ""
         scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
+                                           - (SHOWN_PENALTY if s in shown else 0.0)
                                            for s, label in zip(flat, labels, strict=True)])
                   + definition_bonus)
         wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up

@@ -99,6 +99,9 @@ class Glossary(_Strict):
     spellings: tuple[tuple[str, ...], ...] = ()
     synonyms: tuple[Synonym, ...] = ()
     not_covered: tuple[NotCovered, ...] = ()
+    filler_words: tuple[str, ...] = ()
+    """Everyday words that never name a subject ("plain", "english", "stuff"): not a sign of a subject the
+    curriculum lacks when they are unknown to it."""
 
     @field_validator("spellings")
     @classmethod
@@ -127,6 +130,15 @@ class CompiledGlossary:
              [Pattern.parse(p) for p in s.unless]) for s in glossary.synonyms
         ]
         self._not_covered = [(n, [Pattern.parse(p, consecutive=True) for p in n.matches]) for n in glossary.not_covered]
+        alts = [alt for syn in glossary.synonyms for p in syn.when for part in p.split() for alt in part.split("|")]
+        self._known = frozenset(a for a in alts if not a.endswith("*")) | frozenset(glossary.filler_words)
+        self._stems = tuple(a[:-1] for a in alts if a.endswith("*") and len(a) > 4)
+
+    def knows(self, word: str) -> bool:
+        """True for a word the glossary maps to curriculum terms or treats as everyday filler."""
+        if word in self._known or word in self._spelling:
+            return True
+        return any(word.startswith(stem) for stem in self._stems)
 
     def not_covered(self, text: str) -> NotCovered | None:
         tw = tuple(words(text))

@@ -128,7 +128,8 @@ def _level_of_resource(cat: Catalogue, text: str) -> int | None:
 
 
 def _phrase_in(phrase: str, text: str) -> bool:
-    return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?![a-z0-9])", text) is not None
+    """`phrase` occurs in `text` as whole words (a plural counts: "data engineers")."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?:s|es)?(?![a-z0-9])", text) is not None
 
 
 def _match_track(cat: Catalogue, text: str) -> Track | None:
@@ -243,6 +244,13 @@ def _timeline(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
 
 def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
     found = _LEVEL.search(q)
+    track = _match_track(cat, q) if found is None and _TRACK_WORD.search(q) else None
+    if track is not None:
+        level = next(lv for lv in cat.levels if track in lv.tracks)
+        first = (f"{_track_name(track)} is a Level {level.number} track: the path plans {level.duration} for "
+                 f"Level {level.number}, covering {_titles(t.title for t in track.topics)}.")
+        return Guidance("duration", (Paragraph(first, _ref(cat, "level", level=level.number)),),
+                        "Next step: split it into monthly goals, one topic at a time.", _track_name(track))
     if found is None:
         if not re.search(r"whole path|entire path|the path|all (?:the |four )?levels|become an expert|expert", q):
             return None
@@ -500,6 +508,13 @@ class IntentRouter:
                 guidance = answer(self.catalogue, about, member)
                 if guidance is not None:
                     return guidance
+        if context and self.route(context, member) is not None:
+            # a follow-up to a guidance question ("which cert for data engineers?" → "how hard is it?")
+            for _name, applies, answer in _ROUTES:
+                if applies(about):
+                    guidance = answer(self.catalogue, about, member)
+                    if guidance is not None:
+                        return guidance
         return None
 
 

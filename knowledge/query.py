@@ -30,12 +30,27 @@ _SOURCES = re.compile(
 _CONNECTIVE = re.compile(r"^(?:and|also|but|so|or|then|ok(?:ay)?,? (?:and|so)|what about|how about|what if|"
                          r"same (?:for|with)|and what|why not|how so|in that case)\b")
 _PRONOUN = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|one|ones)\b")
+_SUBJECT = re.compile(
+    r"^(?:(?:so|ok|okay|hey|hi|quick q|quick question|question)[,:]?\s+)*(?:(?:can|could) you |pls |please )?"
+    r"(?:what(?:'s| is| are|s| r)|whats|explain|define|how (?:does|do)(?! i | we | you )|tell me about|what do you know about|eli5|"
+    r"teach me|do (?:we|you) cover|is there anything (?:on|about))\s+(?:me\s+)?(?:a |an |the )?"
+    r"(?P<subject>[^?.!,;:]+)")
+_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|for (?:a|an|the|my|our)|"
+                          r"used for|and (?:how|why|when|what)|and when|like i'?m)\b.*$")
 FOLLOW_UP_MAX_TERMS = 3
 """A question with at most this many content words and no subject of its own is a follow-up."""
 
 
 def wants_sources(text: str) -> bool:
     return _SOURCES.search(text.lower().strip()) is not None
+
+
+def key_subject(text: str) -> str:
+    """The subject of a "what is X / explain X / how does X work" question ("" for other questions)."""
+    found = _SUBJECT.search(text.lower().strip())
+    if found is None:
+        return ""
+    return _SUBJECT_END.sub("", found.group("subject")).strip()
 
 
 def is_follow_up(text: str) -> bool:
@@ -81,9 +96,37 @@ class Query:
     """The question's own words with glossary terms (no subject): what a follow-up's answer should say."""
 
 
+_LEVEL_OR_TRACK = re.compile(r"\b(level|lvl|track)\s*([1-4a-e])\b", re.IGNORECASE)
+_AND_X = re.compile(r"^(?:and|or|also|what about|how about|same for|same with|and what about)\s+(?:the |a |an )?"
+                    r"(?P<x>[^?.!,;]+?)\s*[?.!]*$", re.IGNORECASE)
+
+
+def substitute(previous: str, text: str) -> str | None:
+    """"and level 3?" after "how long is level 2?" → "how long is level 3?"; "and kubernetes?" after "what
+    is docker?" → "what is kubernetes?": a follow-up that swaps the subject asks the same question again."""
+    found = _AND_X.search(text.strip())
+    if found is None:
+        return None
+    x = found.group("x").strip()
+    new_mention = _LEVEL_OR_TRACK.fullmatch(x)
+    old_mention = _LEVEL_OR_TRACK.search(previous)
+    if new_mention and old_mention and new_mention.group(1)[0].lower() == old_mention.group(1)[0].lower():
+        return previous[:old_mention.start()] + x + previous[old_mention.end():]
+    subject = key_subject(previous)
+    if subject and len(x.split()) <= 4 and subject in previous.lower():
+        start = previous.lower().index(subject)
+        return previous[:start] + x + previous[start + len(subject):]
+    return None
+
+
 def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -> Query:
     subject = subject_of_conversation(history)
     follow_up = bool(subject) and is_follow_up(text)
+    swapped = substitute(previous_questions(history)[-1], text) if follow_up else None
+    if swapped is not None:  # a question of its own now
+        expansion = glossary.expand(swapped)
+        return Query(swapped, expansion.query, False, glossary.not_covered(swapped), expansion.added, "",
+                     expansion.query)
     base = f"{subject} {text}" if follow_up else text
     expansion = glossary.expand(base, context=subject)
     focus = glossary.expand(text, context=subject).query if follow_up else expansion.query
