@@ -277,7 +277,8 @@ class ExtractiveAnswerer:
         query = understand(text, history, self.glossary)
         if wants_sources(text):
             return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
-        guidance = self.router.route(query.text, member, context=query.subject if query.follow_up else "")
+        context = " ".join([query.subject if query.follow_up else "", *query.added_terms]).strip()
+        guidance = self.router.route(query.text, member, context=context)
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         prefer = level or (member.level if member else None)

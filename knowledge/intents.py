@@ -91,7 +91,7 @@ _NEXT = re.compile(
 _DURATION_CUE = re.compile(r"how long|how many (?:months|years|weeks)|how much time|duration|timeline|"
                            r"(?:takes?|last) (?:\w+ )?(?:months|years)")
 _RESOURCES = re.compile(r"\bbooks?\b|\btextbooks?\b|\bcourses?\b|\bresources?\b|reading list|\b(?:to|should i|"
-                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
+                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\breading\b|\bworth (?:buying|reading|it|the money)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
                         r"\bkaggle learn\b|\bdatacamp\b")
 
 
@@ -467,7 +467,9 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance
     level = cat.level(number)
     if not level.resources:
         return None
-    items = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in level.resources)
+    asked = set(tokenize(q))
+    ordered = sorted(level.resources, key=lambda r: -len(set(tokenize(f"{r.title} {r.author or ''}")) & asked))
+    items = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in ordered)
     first = f"For {_level_name(level)} the path recommends: {items}."
     return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number)),),
                     "Next step: work through the main book alongside the matching modules, typing out the examples.",
