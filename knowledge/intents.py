@@ -439,6 +439,24 @@ def _next_module(cat: Catalogue, q: str) -> tuple[str, str, Level] | None:
     return None
 
 
+def _habits(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"what are the daily habits?": the habits of that cadence (or all) with their time budget."""
+    cadences = [c for c in cat.habits if c in q] or list(cat.habits)
+    paragraphs = []
+    for cadence in cadences:
+        group = cat.habits[cadence]
+        items = "; ".join(item.description for item in group.items)
+        paragraphs.append(Paragraph(f"{cadence.capitalize()} habits ({group.budget}): {items}.",
+                                    SectionRef(source=(_ref(cat, "habits") or SectionRef(source="", heading="")).source,
+                                               heading=f"{cadence.capitalize()} habits")))
+    streak = f" Your streak is {member.streak} days: keep it going." if member and member.streak else ""
+    return Guidance("habits", tuple(paragraphs), "Next step: log today's habits to keep your streak." + streak,
+                    "Habits")
+
+
+_HABITS = re.compile(r"\b(?:what|which|list|show)\b.*\bhabits?\b|\b(?:daily|weekly|monthly) habits?\b")
+
+
 def _contents(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
     """"what topics are in track C / level 2?": the track's topics or the level's modules."""
     track = _match_track(cat, q) if _TRACK_WORD.search(q) else None
@@ -485,6 +503,8 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("certification", lambda q: bool(_CERT.search(q) and _CERT_CUE.search(q)), _certification),
     ("track", lambda q: bool(_TRACK.search(q)), _track),
     ("project", lambda q: bool(_PROJECT.search(q)), _project),
+    ("habits", lambda q: bool(_HABITS.search(q)) and not re.search(r"\bhow (?:do|can|should)\b|\bwhy\b", q),
+     _habits),
     ("start", lambda q: bool(_START.search(q)), _start),
     ("contents", lambda q: bool(_CONTENTS.search(q)), _contents),
     ("next", lambda q: bool(_NEXT.search(q)), _next),
