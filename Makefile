@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see README).
+# torch is pinned to 2.13.0 in pyproject.toml so pip takes the CPU wheel (see docs/development.md).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(WHEELS) -e .
 	touch $@
@@ -28,10 +28,11 @@ run chat: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check . && $(BIN)/mypy
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 ingest: $(VENV)/.installed
 	$(BIN)/mlpath ingest

@@ -104,7 +104,7 @@ def _ask_all(fake, url: str, numbers: Iterable[int], questions: list[str]) -> No
 
 
 def _one_run(ctx: Context, n: int) -> tuple[int, int, int, bool]:
-    from tests.bot.fake_slack import FakeSlack
+    from mlpath.testing.fake_slack import FakeSlack
 
     fake = FakeSlack()
     server = _Server(ctx, fake.api_url)

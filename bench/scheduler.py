@@ -106,8 +106,8 @@ def planning(kind: str, members: int, runs: int, postgres_url: str | None = None
 
 def sending(members: int, rate: float) -> dict[str, Any]:
     from bot.nudges import SlackSender, scheduler_client
+    from mlpath.testing.fake_slack import FakeSlack
     from progress.scheduler import Scheduler
-    from tests.bot.fake_slack import FakeSlack
 
     slack = FakeSlack()
     try:

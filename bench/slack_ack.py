@@ -1,6 +1,6 @@
 """Slack ack latency: N concurrent signed `/mlpath ask` slash commands, then N concurrent signed
 `app_mention` events, against the real Bolt app behind its real HTTP server (WSGI + waitress, as
-`mlpath serve --http` runs it) on loopback, with the local fake Slack (tests/bot/fake_slack.py).
+`mlpath serve --http` runs it) on loopback, with the local fake Slack (mlpath/testing/fake_slack.py).
 
 The ack is what Slack's 3-second rule is about; the answers follow through `response_url` and
 `chat.postMessage` as the lazy workers get to them. After the answers arrive (and a settling pause, so a
@@ -65,7 +65,7 @@ def _one_run(ctx: Context, n: int) -> tuple[list[float], list[float], bool]:
     import waitress
 
     from bot.app import build_app, wsgi_application
-    from tests.bot.fake_slack import FakeSlack
+    from mlpath.testing.fake_slack import FakeSlack
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N" under load
     mentor = ctx.mentor()

@@ -7,7 +7,6 @@ single-threaded development server, so production HTTP goes through Bolt's WSGI 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -16,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -25,10 +24,10 @@ from bot.guards import Deduper, SharedDeduper
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
 from knowledge.mentor import Mentor
-from mlpath import health, metrics
+from mlpath import health, metrics, ops
 from mlpath.errors import UserError
 from mlpath.settings import Settings
-from progress.answer_log import AnswerLog
+from mlpath.wiring import build_application
 from progress.db import Database
 
 log = logging.getLogger("mlpath.bot")
@@ -77,25 +76,61 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
-def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = None) -> tuple[App, BotServices]:
-    client = client or web_client(settings)
+def bot_identity(client: WebClient, settings: Settings) -> str:
+    """Slack's `auth.test`: the bot's own user id (to ignore its echoes); a rejected token or an unreachable
+    Slack is one line."""
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
         raise UserError(f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})") from None
     except OSError as exc:
         raise UserError(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})") from None
-    from progress.setup import open_progress
+    return str(auth.get("user_id") or "")
 
-    progress = open_progress(settings)
-    # Several replicas share a server database (PostgreSQL): claim event ids there. SQLite means one process,
-    # where the in-process memory is enough — and a claim would put SQLite's single write lock on the ack
-    # path, behind the answers being written (50 concurrent events: ack p50 1.6 s instead of 0.09 s).
-    dedupe = Deduper() if progress.db.url.startswith("sqlite") else SharedDeduper(progress.db, owner=replica_name())
-    answer_log = AnswerLog(progress.db)
-    answer_log.import_jsonl(settings.data_dir / "answers.jsonl")  # the log of earlier versions, once
-    services = BotServices(settings=settings, mentor=mentor, answer_log=answer_log,
-                           bot_user_id=str(auth.get("user_id") or ""), progress=progress, dedupe=dedupe)
+
+def deduper_for(db: Database) -> Deduper:
+    """Several replicas share a server database (PostgreSQL): claim event ids there. SQLite means one process,
+    where the in-process memory is enough — and a claim would put SQLite's single write lock on the ack path,
+    behind the answers being written (50 concurrent events: ack p50 1.6 s instead of 0.09 s)."""
+    return Deduper() if db.url.startswith("sqlite") else SharedDeduper(db, owner=replica_name())
+
+
+def count_and_time(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
+    """Requests by kind and the time to acknowledge them (the ack functions run inside next())."""
+    kind = metrics.slack_request_kind(body)
+    metrics.REQUESTS.labels(kind=kind).inc()
+    started = time.perf_counter()
+    try:
+        return next()
+    finally:
+        seconds = time.perf_counter() - started
+        metrics.ACK_SECONDS.labels(kind=kind).observe(seconds)
+        log.info("slack %s acknowledged", kind, extra={"kind": kind, "ack_ms": round(seconds * 1000, 1)})
+
+
+def drop_duplicate_events(body: dict[str, Any], context: BoltContext,
+                          next: Callable[[], BoltResponse]) -> BoltResponse | None:
+    """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num, or Socket Mode retry_attempt),
+    possibly to another replica; `event_id` is globally unique, so a delivery whose id was already claimed
+    (here or, through the database, by another replica) is acknowledged and dropped."""
+    event_id = body.get("event_id")
+    if event_id:
+        services: BotServices = context["mlpath"]
+        where = services.dedupe.check(str(event_id))
+        if where:
+            metrics.DUPLICATES.labels(where=where).inc()
+            log.info("duplicate delivery of %s dropped", event_id, extra={"caught_by": where})
+            return BoltResponse(status=200, body="")
+    return next()
+
+
+def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = None) -> tuple[App, BotServices]:
+    """Wiring only: the Slack client, the application, the middlewares and the listeners."""
+    client = client or web_client(settings)
+    bot_user_id = bot_identity(client, settings)
+    application = build_application(settings, mentor, legacy_answers=settings.data_dir / "answers.jsonl")
+    services = BotServices(settings=settings, app=application, bot_user_id=bot_user_id,
+                           dedupe=deduper_for(application.progress.db))
     # process_before_response=True runs the (instant) ack functions on the request thread; the answers still
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)
@@ -103,71 +138,36 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     app = App(client=client, signing_secret=settings.slack_signing_secret or "",
               token_verification_enabled=False, process_before_response=True)
 
-    @app.middleware
-    def count_and_time(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        """Requests by kind and the time to acknowledge them (the ack functions run inside next())."""
-        kind = metrics.slack_request_kind(body)
-        metrics.REQUESTS.labels(kind=kind).inc()
-        started = time.perf_counter()
-        try:
-            return next()
-        finally:
-            seconds = time.perf_counter() - started
-            metrics.ACK_SECONDS.labels(kind=kind).observe(seconds)
-            log.info("slack %s acknowledged", kind, extra={"kind": kind, "ack_ms": round(seconds * 1000, 1)})
-
-    @app.middleware
-    def drop_duplicate_events(body: dict[str, Any], next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        """Slack redelivers an event it thinks we missed (X-Slack-Retry-Num, or Socket Mode
-        retry_attempt), possibly to another replica; `event_id` is globally unique, so a delivery whose id
-        was already claimed (here or, through the database, by another replica) is acknowledged and dropped."""
-        event_id = body.get("event_id")
-        if event_id:
-            where = services.dedupe.check(str(event_id))
-            if where:
-                metrics.DUPLICATES.labels(where=where).inc()
-                log.info("duplicate delivery of %s dropped", event_id, extra={"caught_by": where})
-                return BoltResponse(status=200, body="")
+    def attach_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse | None:
+        context["mlpath"] = services
         return next()
 
-    assistant.register(app, services)
-    commands.register(app, services)
-    events.register(app, services)
-    actions.register(app, services)
+    app.middleware(attach_services)
+    app.middleware(count_and_time)
+    app.middleware(drop_duplicate_events)
+    assistant.register(app)
+    commands.register(app)
+    events.register(app)
+    actions.register(app)
     return app, services
 
 
 def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Callable[..., Iterable[bytes]]:
-    """Bolt at /slack/events; GET /healthz (200 only when the vector store and the database answer);
-    GET /metrics (Prometheus)."""
+    """Bolt at /slack/events; GET /healthz (200 only when the vector store and the database answer) and
+    GET /metrics from the one ops implementation (mlpath/ops.py)."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-    slack = SlackRequestHandler(app, path="/slack/events")
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            ok, body = health.check(store=mentor.store, db=db)
-            data = json.dumps(body).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-            return [data]
-        if path == "/metrics" and method in ("GET", "HEAD"):
-            data, content_type = metrics.render()
-            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))])
-            return [data]
-        return slack(environ, start_response)
-
-    return application
+    return ops.ops_app(lambda: health.check(store=mentor.store, db=db),
+                       fallback=SlackRequestHandler(app, path="/slack/events"))
 
 
 def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> None:
     import waitress
 
     app, services = build_app(settings, mentor)
-    db = services.progress.db if services.progress else None
+    db = services.progress.db
     # also on METRICS_PORT when set, so a deployment's health checks work in either mode
-    metrics.serve_ops_from_settings(settings, db=db, store=mentor.store)
+    ops.serve_ops_from_settings(settings, db=db, store=mentor.store)
     log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics)", host, port)
     waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath")
 
@@ -177,7 +177,6 @@ def serve_socket_mode(settings: Settings, mentor: Mentor) -> None:
 
     app, services = build_app(settings, mentor)
     # no HTTP server of our own in Socket Mode: /healthz and /metrics on METRICS_PORT (when set)
-    metrics.serve_ops_from_settings(settings, db=services.progress.db if services.progress else None,
-                                    store=mentor.store)
+    ops.serve_ops_from_settings(settings, db=services.progress.db, store=mentor.store)
     log.info("mlpath connecting to Slack in Socket Mode")
     SocketModeHandler(app, app_token=settings.slack_app_token).start()

@@ -1,4 +1,5 @@
-"""Block Kit builders: pure functions from core results to Slack blocks, no Slack calls.
+"""Block Kit builders: pure functions from the application layer's results to Slack blocks, no Slack calls.
+`render(result)` is the one entry point for a command's result.
 
 Every text that did not come from this file (answers, retrieved passages, section names, the member's own
 words) goes through `escape`, so nobody can make the bot post `<!channel>`, `<@U…>` or a disguised link.
@@ -11,6 +12,9 @@ import re
 from typing import Any
 
 from knowledge.answer import Answer
+from mlpath.app import results as res
+from mlpath.app.commands import SLACK, phrase
+from mlpath.app.service import promotion_text
 
 SECTION_LIMIT = 3000
 MESSAGE_LIMIT = 40_000
@@ -105,6 +109,53 @@ def build_feedback_thanks(helpful: bool) -> list[dict[str, Any]]:
         {"type": "mrkdwn", "text": f"Thanks, noted as {word}. It helps us find gaps in the curriculum."}]}]
 
 
+def ours(text: str) -> str:
+    """A text of ours from the application layer (mrkdwn, command names as `{cmd}…`, maybe quoting the member):
+    commands written the Slack way, everything escaped."""
+    return escape(phrase(text, SLACK))
+
+
+def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
+    """A command's result → (notification text, blocks)."""
+    match result:
+        case res.Notice(text):
+            return clip(ours(text), MESSAGE_LIMIT), _sections(ours(text))
+        case res.HelpView(entries):
+            return "mlpath help", build_help(entries)
+        case res.AnswerView(answer, answer_id):
+            return answer_text(answer), build_answer(answer, feedback_value=answer_id or "")
+        case res.QuizView(prompt, scope):
+            return prompt.question.question, build_quiz(prompt, scope=scope)
+        case res.QuizOutcome(result=outcome, scope=scope):
+            return "Quiz result", build_quiz_result(outcome, scope=scope)
+        case res.ProgressReport(view):
+            return "Your progress", build_progress(view)
+        case res.HabitsView(habits, note):
+            return "Your habits", (build_text_mrkdwn(ours(note)) if note else []) + build_habits(habits)
+        case res.LeaderboardView(rows, week):
+            return "Leaderboard", build_leaderboard(rows, week=week)
+        case res.LevelSet(user_id, level):
+            text = f"<@{user_id}> is now at Level {level}."  # user_id matched [UW][A-Z0-9]+ in the parser
+            return text, _sections(text)
+        case res.SearchView(query, hits):
+            lines = [f"*{escape(h.section)}*" for h in hits] or ["No passages found."]
+            return f"Passages for {escape(query)}", _sections("\n".join(lines))
+        case res.HomeView():
+            return "Your learning path", build_home(result.progress, result.habits)["blocks"]
+    raise TypeError(f"no Slack rendering for {type(result).__name__}")
+
+
+HELP_INTRO = "*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path."
+HELP_OUTRO = ("• Mention me in a channel (`@mlpath what is PCA?`) and I answer in a thread; reply in that thread to "
+              "follow up.\n• Send me a direct message, or open me in the assistant side panel.")
+
+
+def build_help(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The help, generated from the routing table (mlpath/app/commands.py)."""
+    lines = [HELP_INTRO] + [f"• `/mlpath {escape(usage)}` — {ours(summary)}" for usage, summary in entries]
+    return _sections("\n".join(lines + [HELP_OUTRO]))
+
+
 def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
     """A message written by us with mrkdwn formatting; anything quoted from a member inside it must
     already have been passed through `escape`."""
@@ -143,7 +194,7 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
     if result.xp:
         lines.append(f"+{result.xp} XP")
     if result.promoted_to:
-        lines.append(promotion_text(result.promoted_to))
+        lines.append(ours(promotion_text(result.promoted_to)))
     if result.placement_done_level:
         lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
     out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
@@ -155,17 +206,6 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
             {"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
              "value": value or "-"}]})
     return out
-
-
-def promotion_text(level: int) -> str:
-    """The announcement of a promotion, naming what unlocks (from the catalogue)."""
-    from progress.service import unlocks
-
-    name, opened, is_track_choice = unlocks(level)
-    listed = ", ".join(escape(t) for t in opened)
-    what = (f"; pick your specialization with `/mlpath track A-E`: {listed}" if is_track_choice
-            else f". Unlocked: {listed}")
-    return f"🎉 You reached *Level {level}: {escape(name)}*{what}."
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:

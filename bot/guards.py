@@ -1,12 +1,12 @@
-"""Guards: event de-duplication (per process, and across replicas through the database) and the
-per-member question rate limit."""
+"""Guards: event de-duplication, per process and across replicas through the database. (The per-member
+question rate limit is an application rule: mlpath/app/limits.py.)"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -41,29 +41,6 @@ class Deduper:
     def check(self, key: str) -> str:
         """"" when this process should handle `key`; else where the repeat was caught ("process")."""
         return "" if Deduper.first_time(self, key) else "process"
-
-
-class RateLimiter:
-    """At most `limit` questions per member in any sliding hour."""
-
-    def __init__(self, limit: int, window: float = 3600.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, member: str) -> tuple[bool, int]:
-        """(allowed, seconds until the next question is allowed)."""
-        now = self.clock()
-        with self._lock:
-            hits = self._hits.setdefault(member, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False, int(hits[0] + self.window - now) + 1
-            hits.append(now)
-            return True, 0
 
 
 class SharedDeduper(Deduper):

@@ -14,20 +14,45 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
 
 from ingest.chunking import Chunk, chunk_document
 from ingest.readers import SUPPORTED_SUFFIXES, Document, ReadError, read_file
-from knowledge.embedding import Embedder
-from knowledge.store import VectorStore
 from mlpath.errors import UserError
 
 BUNDLED_PREFIX = "curriculum/"
 EMBED_BATCH = 64
 
 Warn = Callable[[str], None]
+Validate = Callable[[Document, str], dict[str, str]]
+"""Checks a curriculum file against the catalogue; returns its topic id by heading (knowledge.content)."""
+
+
+class Encoder(Protocol):
+    """What ingest needs of an embedder (knowledge.embedding.Embedder is one)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class ChunkStore(Protocol):
+    """What ingest needs of a vector store (knowledge.store.VectorStore is one). ingest/ sits below
+    knowledge/: it reads, repairs and chunks files and writes through this protocol, never importing it."""
+
+    def upsert(self, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]],
+               embeddings: np.ndarray) -> None: ...
+
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> None: ...
+
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def metadata_by_id(self, where: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]: ...
 
 
 @dataclass
@@ -89,21 +114,16 @@ def resolve_targets(paths: Sequence[Path], warn: Warn) -> list[_Target]:
     return targets
 
 
-def bundled_target() -> _Target:
-    from knowledge import content_dir
-
-    root = content_dir()
+def bundled_target(root: Path) -> _Target:
     files = [(f, BUNDLED_PREFIX + f.relative_to(root).as_posix()) for f in sorted(root.rglob("*.md"))]
     return _Target(files, BUNDLED_PREFIX, "curriculum")
 
 
-def _chunks_for(file: Path, source: str, kind: str, warn: Warn) -> list[Chunk]:
+def _chunks_for(file: Path, source: str, kind: str, warn: Warn, validate: Validate | None) -> list[Chunk]:
     doc: Document = read_file(file)
     topics_by_heading: dict[str, str] = {}
-    if kind == "curriculum":
-        from knowledge.content import validate_document
-
-        topics_by_heading = validate_document(doc, source)
+    if kind == "curriculum" and validate is not None:
+        topics_by_heading = validate(doc, source)
     if doc.repaired_lines:
         warn(f"{file}: {doc.repaired_lines} line(s) had undecodable characters removed")
     return chunk_document(doc, source=source, kind=kind, topics_by_heading=topics_by_heading)
@@ -118,14 +138,19 @@ def _progress(total: int, show: bool):  # type: ignore[no-untyped-def]
 def ingest(
     paths: Sequence[Path] | None,
     *,
-    store: VectorStore,
-    embedder: Embedder,
+    store: ChunkStore,
+    embedder: Encoder,
+    curriculum: Path | None = None,
+    validate: Validate | None = None,
     progress: bool = False,
     warn: Warn = _warn_stderr,
 ) -> IngestSummary:
+    """Ingest `paths`, or with none the curriculum folder `curriculum` (each file checked by `validate`)."""
     started = time.perf_counter()
     summary = IngestSummary()
-    targets = resolve_targets(paths, warn) if paths else [bundled_target()]
+    if not paths and curriculum is None:
+        raise ValueError("ingest needs paths or the curriculum folder")
+    targets = resolve_targets(paths, warn) if paths else [bundled_target(curriculum)]  # type: ignore[arg-type]
 
     to_embed: list[Chunk] = []
     to_update: list[Chunk] = []
@@ -134,7 +159,7 @@ def ingest(
         seen_sources: set[str] = set()
         for file, source in target.files:
             try:
-                chunks = _chunks_for(file, source, target.kind, warn)
+                chunks = _chunks_for(file, source, target.kind, warn, validate)
             except ReadError as exc:
                 warn(f"skipped {file}: {exc}")
                 summary.skipped.append(str(file))

@@ -22,15 +22,26 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn, last_answer
 from knowledge.member import MemberContext
 from knowledge.retrieval import Hit
 from mlpath.errors import UserError
-from mlpath.settings import Settings
 
 log = logging.getLogger("mlpath.llm")
+
+class LLMSettings(Protocol):
+    """The values the LLM answerer needs (the shell's `mlpath.settings.Settings` has them; the core never reads
+    the environment). Provider keys are read by name from `PROVIDER_KEYS`, with `getattr`."""
+
+    llm: str | None
+    openai_base_url: str | None
+    llm_timeout: float
+    llm_max_tokens: int
+    llm_history_tokens: int
+    llm_daily_budget: int
+
 
 # Settings field holding each provider's key (read by Settings from the provider's usual variable).
 PROVIDER_KEYS: dict[str, tuple[str, str]] = {
@@ -48,7 +59,7 @@ NOTE_ERROR = "The AI model is unavailable right now, so this answer comes straig
 NOTE_UNCITED = ("The AI answer could not be tied to a passage of the learning path, so this answer comes "
                 "straight from it instead.")
 NOTE_BUDGET = ("You've had today's {budget} AI-written answers, so this one comes straight from the learning "
-               "path (the budget resets at midnight UTC).")
+               "path (the budget starts again at midnight, your time).")
 
 SYSTEM_PROMPT = """You are mlpath, a friendly mentor for the learning path "Becoming an AI/ML Expert".
 The member you are helping is at {level_line}. Explain at that level.
@@ -80,7 +91,7 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def build_chat_model(settings: Settings, *, max_tokens: int | None = None) -> Any | None:
+def build_chat_model(settings: LLMSettings, *, max_tokens: int | None = None) -> Any | None:
     """The chat model named by MLPATH_LLM, or None when it is unset. Raises UserError (one line) for an
     unknown provider, a missing integration package or a missing key."""
     spec = settings.llm
@@ -115,7 +126,7 @@ def build_chat_model(settings: Settings, *, max_tokens: int | None = None) -> An
     except ValueError as exc:
         if "provider" in str(exc).lower():
             raise UserError(f"MLPATH_LLM={spec}: unknown provider {provider!r} (e.g. openai, anthropic, ollama, "
-                            "google_genai; see the README)") from None
+                            "google_genai; see docs/llm.md)") from None
         raise UserError(f"MLPATH_LLM={spec}: {_first_line(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - provider classes raise their own types for bad keys/options
         raise UserError(f"MLPATH_LLM={spec}: cannot create the chat model: {_first_line(exc)}") from None
@@ -312,7 +323,7 @@ class LLMAnswerer:
     daily_budget: int = 50
 
     @classmethod
-    def from_settings(cls, settings: Settings, extractive: ExtractiveAnswerer, *,
+    def from_settings(cls, settings: LLMSettings, extractive: ExtractiveAnswerer, *,
                       model: Any = None) -> LLMAnswerer | None:
         model = model if model is not None else build_chat_model(settings)
         if model is None:

@@ -1,8 +1,9 @@
 """Wiring: one `Mentor` per process holding the embedder, the vector store, the retriever and the answerer.
 
-Front ends (the CLI, the Slack bot) build a Mentor from `Settings` and call it; they never build these parts
-themselves. On the embedded default the bundled curriculum is ingested on first use. With `MLPATH_LLM` set the
-mentor answers through the LLM answerer (knowledge/llm.py), which falls back to the extractive one.
+Front ends (the CLI, the Slack bot) build a Mentor from their settings (any object with the fields of
+`MentorSettings`; `mlpath.settings.Settings` is one) and call it; they never build these parts themselves.
+On the embedded default the bundled curriculum is ingested on first use. With `MLPATH_LLM` set the mentor
+answers through the LLM answerer (knowledge/llm.py), which falls back to the extractive one.
 """
 
 from __future__ import annotations
@@ -10,23 +11,39 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ingest.pipeline import IngestSummary, ingest
+from knowledge import content_dir
 from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, TextSink, Turn
+from knowledge.content import validate_document
 from knowledge.embedding import Embedder, shared_embedder
+from knowledge.llm import LLMSettings
 from knowledge.member import MemberContext
 from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import VectorStore
-from mlpath.settings import Settings
 
 if TYPE_CHECKING:
     from knowledge.llm import LLMAnswerer
 
 
+class MentorSettings(LLMSettings, Protocol):
+    """The values a Mentor is built from (the LLM's too)."""
+
+    embedding_model: str | None
+    chroma_collection: str
+    chroma_url: str | None
+    refusal_threshold: float
+    max_question_chars: int
+    top_k: int
+
+    @property
+    def chroma_path(self) -> Path: ...
+
+
 @dataclass
 class Mentor:
-    settings: Settings
+    settings: MentorSettings
     embedder: Embedder
     store: VectorStore
     retriever: Retriever
@@ -35,7 +52,7 @@ class Mentor:
     llm: LLMAnswerer | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None,
+    def from_settings(cls, settings: MentorSettings, *, embedder: Embedder | None = None,
                       rebuild: bool = False) -> Mentor:
         """`rebuild=True` drops the stored collection (after changing EMBEDDING_MODEL)."""
         chat_model = None
@@ -56,7 +73,7 @@ class Mentor:
             llm = LLMAnswerer.from_settings(settings, extractive, model=chat_model)
         return cls(settings, embedder, store, retriever, llm or extractive, extractive, llm)
 
-    def with_settings(self, settings: Settings) -> Mentor:
+    def with_settings(self, settings: MentorSettings) -> Mentor:
         """The same store and retrieval with other LLM settings (tests; one store, several answerers)."""
         from knowledge.llm import LLMAnswerer
 
@@ -66,7 +83,8 @@ class Mentor:
         return replace(self, settings=settings, answerer=llm or extractive, extractive=extractive, llm=llm)
 
     def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
-        summary = ingest(paths, store=self.store, embedder=self.embedder, progress=progress)
+        summary = ingest(paths, store=self.store, embedder=self.embedder, curriculum=content_dir(),
+                         validate=validate_document, progress=progress)
         self.retriever.invalidate()
         return summary
 

@@ -29,10 +29,10 @@ def _quiet_libraries() -> None:
 
 
 def _mentor(*, ingest_if_empty: bool = True, rebuild: bool = False):  # type: ignore[no-untyped-def]
-    from knowledge.mentor import Mentor
     from mlpath.settings import get_settings
+    from mlpath.wiring import build_mentor
 
-    mentor = Mentor.from_settings(get_settings(), rebuild=rebuild)
+    mentor = build_mentor(get_settings(), rebuild=rebuild)
     if ingest_if_empty and mentor.store.count() == 0:
         print("mlpath: first use, ingesting the bundled curriculum…", file=sys.stderr)
         mentor.ensure_ingested(progress=True)
@@ -133,47 +133,31 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 # ----- ask -----
-def format_answer(answer: Any, *, text: bool = True) -> str:
-    """The answer, a note (why an AI answer fell back) and its sources; `text=False` leaves out the answer
-    text (it was streamed already)."""
-    lines = [answer.text, ""] if text else [""]
-    if answer.trimmed and text:
-        lines.insert(0, "(your question was long, so I used its beginning)\n")
-    if getattr(answer, "note", ""):
-        lines.append(f"({answer.note})")
-    if answer.citations:
-        lines.append("Sources:" if answer.grounded else "Nearest sections:")
-        for c in answer.citations:
-            lines.append(f"  [{c.n}] {c.section}  ({c.source})")
-    return "\n".join(lines).rstrip()
-
-
 def _stdout(piece: str) -> None:
     sys.stdout.write(piece)
     sys.stdout.flush()
 
 
 def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], write: Callable[[str], None],
-                  prefix: str = "", **kwargs: Any) -> Any:
-    """Ask, showing an LLM answer as it is written; then its note and sources. If the final answer is not
-    the streamed text (the LLM failed halfway, or its reply cited no passage) the final one is printed."""
+                  **kwargs: Any) -> Any:
+    """`mlpath ask` with an LLM: the answer as it is written, then its note and sources."""
+    from mlpath.terminal import format_answer
+
     streamed: list[str] = []
 
     def on_text(piece: str) -> None:
-        if not streamed:
-            out(prefix)
         streamed.append(piece)
         out(piece)
 
     answer = mentor.ask(question, on_text=on_text, **kwargs)
     if not streamed:
-        write(prefix + format_answer(answer))
+        write(format_answer(answer))
         return answer
     out("\n")
     if answer.answerer != "extractive" and "".join(streamed).strip() == answer.text.strip():
         write(format_answer(answer, text=False).lstrip("\n"))
     else:
-        write("\n" + prefix + format_answer(answer))
+        write("\n" + format_answer(answer))
     return answer
 
 
@@ -197,6 +181,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.as_json())
     else:
+        from mlpath.terminal import format_answer
+
         print(format_answer(answer))
     return 0
 
@@ -280,168 +266,28 @@ def _eval_answers(args: argparse.Namespace) -> int:
 
 
 # ----- chat -----
-CHAT_HELP = """Ask anything about the learning path. Commands:
-  /quiz [topic|level|placement]  a quiz question (answer with A-D)
-  /progress  your level, topics, streak, XP          /habits     today's habits
-  /done H    check off habit H (e.g. read-paper)     /level N    answer with level N (1-4) in mind
-  /search Q  show the passages for Q                 /sources    the passages behind the last answer
-  /help      this help                               /quit       leave (or Ctrl-D)"""
-
-
-def _local_member():  # type: ignore[no-untyped-def]
-    import getpass
-
-    from mlpath.settings import get_settings
-    from progress.service import MemberRef
-
-    tz = get_settings().local_tz or "UTC"
-    return MemberRef("local", getpass.getuser() or "me", getpass.getuser() or "me", tz if "/" in tz else "UTC")
-
-
-def run_progress_line(progress: Any, member: Any, line: str, write: Callable[[str], None],
-                      read: Callable[[str], str]) -> None:
-    """/quiz, /progress, /habits, /done in the terminal: the same core as the Slack bot."""
-    from progress.service import resolve_scope, unlocks
-
-    cmd, _, rest = line.partition(" ")
-    rest = rest.strip()
-    if cmd == "/quiz":
-        if rest.lower() == "placement":
-            prompt = progress.next_placement(member)
-        else:
-            topic, level, error = resolve_scope(rest)
-            if error:
-                write(f"error: {error}")
-                return
-            prompt = progress.next_question(member, topic=topic, level=level)
-        while prompt is not None:
-            q = prompt.question
-            write(f"[{prompt.kind}, Level {q.level}] {q.question}")
-            for i, option in enumerate(q.options):
-                write(f"  {'ABCD'[i]}. {option}")
-            choice = ""
-            while choice not in ("A", "B", "C", "D"):
-                try:
-                    choice = read("answer (A-D) › ").strip().upper()[:1]
-                except (EOFError, KeyboardInterrupt):
-                    return
-            result = progress.answer(prompt.token, member, "ABCD".index(choice))
-            write(("correct! " if result.correct else f"not quite: the answer is {'ABCD'[q.answer]}. ")
-                  + q.explanation + f" (+{result.xp} XP; source: {q.section})")
-            if result.promoted_to:
-                name, opened, is_track_choice = unlocks(result.promoted_to)
-                write(f"You reached Level {result.promoted_to}: {name}! "
-                      + ("Specialization tracks: " if is_track_choice else "Unlocked: ") + ", ".join(opened))
-            if result.placement_done_level:
-                write(f"Placement done: you start at Level {result.placement_done_level}.")
-            prompt = progress.next_placement(member) if result.next_placement else None
-    elif cmd == "/progress":
-        view = progress.progress(member)
-        write(f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
-              f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
-              f"{view.weekly_xp} XP this week")
-        for t in view.topics:
-            write(f"  {'■' if t.mastered else '□'} {t.title}")
-    elif cmd == "/habits":
-        for habit, done in progress.habits_today(member):
-            write(f"  [{'x' if done else ' '}] {habit.id}: {habit.description} ({habit.cadence}, {habit.time_budget})")
-    elif cmd == "/done":
-        result = progress.check_in(member, rest)
-        if result.status == "unknown":
-            write("unknown habit; one of: " + ", ".join(result.suggestions))
-        elif result.status == "already":
-            write(f"already checked in: {result.habit.description}")
-        else:
-            write(f"done: {result.habit.description} (+{result.xp} XP)")
-
-
 def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
              write: Callable[[str], None] = print, progress: Any = None, answer_log: Any = None,
              out: Callable[[str], None] | None = None) -> int:
-    """The terminal mentor. With an LLM configured, answers stream to `out` (stdout when `write` is print),
-    are stored in the answer log and count against the terminal member's daily LLM budget."""
-    from knowledge.answer import EmptyQuestion, Turn
+    """`mlpath chat`: the terminal front end (mlpath/terminal.py) over the application layer. LLM answers
+    stream to `out` (stdout when `write` is print)."""
+    from typing import cast
 
+    from mlpath.app import Application
+    from mlpath.settings import Settings, get_settings
+    from mlpath.terminal import run_chat as chat
+    from mlpath.terminal import terminal_member
+    from mlpath.wiring import app_config
+    from progress.answer_log import AnswerLog
+    from progress.setup import open_progress
+
+    settings = get_settings()
     if out is None and write is print:
         out = _stdout
-    if mentor.llm is not None and answer_log is None:
-        from progress.answer_log import AnswerLog
-        from progress.setup import open_progress
-
-        progress = progress or open_progress(mentor.settings)
-        answer_log = AnswerLog(progress.db)
-
-    history: list[Turn] = []
-    last = None
-    write(f"mlpath mentor · {mentor.store.count()} passages from the learning path. "
-          "Ask a question, /help for commands, /quit to leave.")
-    while True:
-        try:
-            line = read("you › ").strip()
-        except (EOFError, KeyboardInterrupt):
-            write("")
-            return 0
-        if not line:
-            continue
-        if line in ("/quit", "/exit", "/q", "quit", "exit"):
-            return 0
-        if line == "/help":
-            write(CHAT_HELP)
-            continue
-        if line.startswith("/level"):
-            value = line.removeprefix("/level").strip()
-            try:
-                level = _level(value)
-                write(f"ok: answers will favour Level {level}")
-            except argparse.ArgumentTypeError as exc:
-                write(f"error: {exc}")
-            continue
-        if line == "/sources":
-            if last is None:
-                write("no answer yet")
-            hits: list[Any] = list(last.hits) if last else []
-            for hit in hits[:3]:
-                write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
-            continue
-        if line.split(" ")[0] in ("/quiz", "/progress", "/habits", "/done"):
-            if progress is None:
-                from progress.setup import open_progress
-
-                progress = open_progress(mentor.settings)
-            run_progress_line(progress, _local_member(), line, write, read)
-            continue
-        if line.startswith("/search"):
-            query = line.removeprefix("/search").strip()
-            if not query:
-                write("usage: /search QUERY")
-                continue
-            for hit in mentor.search(query).hits:
-                write(f"{hit.rank}. {hit.section} ({hit.similarity:.2f})")
-            continue
-        if line.startswith("/"):
-            write(f"unknown command {line.split()[0]}; /help lists them")
-            continue
-        try:
-            if mentor.llm is None:
-                answer = mentor.ask(line, level=level, history=history)
-                write("mentor › " + format_answer(answer) + "\n")
-            else:
-                me = _local_member()
-                allowed = answer_log.llm_allowed(team_id=me.team_id, user_id=me.user_id,
-                                                 budget=mentor.settings.llm_daily_budget, tz=me.tz or "UTC")
-                member_level = level or (progress.member(me).level if progress is not None else None)
-                kwargs = {"level": level, "history": history, "member_level": member_level, "allow_llm": allowed}
-                if out is not None:
-                    answer = ask_streaming(mentor, line, out=out, write=write, prefix="mentor › ", **kwargs)
-                else:
-                    answer = mentor.ask(line, **kwargs)
-                    write("mentor › " + format_answer(answer))
-                write("")
-                answer_log.record(answer, team_id=me.team_id, user_id=me.user_id, surface="terminal")
-        except EmptyQuestion:
-            continue
-        last = answer
-        history = (history + [Turn("user", line), Turn("assistant", answer.text)])[-8:]
+    progress = progress or open_progress(mentor.settings.database)
+    app = Application(mentor, progress, answer_log or AnswerLog(progress.db),
+                      app_config(cast(Settings, mentor.settings)))  # the shell builds mentors from Settings
+    return chat(app, terminal_member(settings.local_tz), level=level, read=read, write=write, out=out)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -486,8 +332,11 @@ def _scheduler(*, clock: Any = None):  # type: ignore[no-untyped-def]
 
     settings = get_settings()
     check_slack_settings(settings, http=None)
+    from mlpath import metrics
+
     sender = SlackSender(scheduler_client(settings), rate=settings.send_rate)
-    return Scheduler(open_progress(settings), sender, settings, **({"clock": clock} if clock else {}))
+    return Scheduler(open_progress(settings.database), sender, settings, observe=metrics.observe_delivery,
+                     **({"clock": clock} if clock else {}))
 
 
 def _instant(value: str) -> Any:
@@ -528,7 +377,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from mlpath.metrics import serve_ops_from_settings
+    from mlpath.ops import serve_ops_from_settings
     from mlpath.settings import get_settings
 
     _logging()
@@ -590,7 +439,7 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     settings = get_settings()
     model = build_chat_model(settings, max_tokens=min(32_000, 450 * args.count + 300))
     if model is None:
-        raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see the README")
+        raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see docs/llm.md")
     report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count, data_dir=settings.data_dir,
                         timeout=settings.llm_timeout, out=Path(args.out) if args.out else None)
     print(f"{len(report.accepted)} draft(s) passed validation, {len(report.rejected)} rejected; "
@@ -677,12 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ----- operations: export, import, stats (issue 7) -----
+# ----- operations: export, import, stats -----
 def _progress_db():  # type: ignore[no-untyped-def]
     from mlpath.settings import get_settings
     from progress.setup import open_progress
 
-    return open_progress(get_settings()).db
+    return open_progress(get_settings().database).db
 
 
 def cmd_export(args: argparse.Namespace) -> int:

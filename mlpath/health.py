@@ -1,6 +1,6 @@
 """Readiness: a process is ready only when the services it needs answer (`GET /healthz`).
 
-Used by the bot's HTTP server and by `mlpath.metrics.serve_ops` (scheduler, Socket Mode bot). The report
+Used by `mlpath.ops` (the HTTP bot, and METRICS_PORT of the scheduler and a Socket Mode bot). The report
 names what failed by its exception type only — never a URL with a password or a token.
 """
 

@@ -1,7 +1,7 @@
 """Prometheus metrics of every mlpath process, in one registry of its own.
 
-The bot serves them at `GET /metrics` of its HTTP server (HTTP mode); a process without an HTTP server (the
-scheduler, a Socket Mode bot) calls `serve_ops(port)` to expose `/metrics` and `/healthz` on `METRICS_PORT`.
+Served at `GET /metrics` by mlpath/ops.py (the HTTP bot's server, or METRICS_PORT for the scheduler and a
+Socket Mode bot).
 Each process counts its own work: Prometheus scrapes every replica and sums (`sum by (kind) (...)`).
 
 The registry is private (not prometheus_client's global one), so importing a library that registers its own
@@ -11,11 +11,7 @@ Label values are always from small fixed sets (never a user id or a question), s
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -58,6 +54,9 @@ NUDGES_SENT = Counter(
 NUDGES_FAILED = Counter(
     "mlpath_nudges_failed", "Reminder DMs that could not be sent, by Slack's error (e.g. account_inactive).",
     ["kind", "error"], registry=REGISTRY)
+LISTENER_RUNS = Counter(
+    "mlpath_listener_runs", "Work done after a Slack acknowledgement, by listener (counted when it ends, also "
+    "when it fails).", ["listener"], registry=REGISTRY)
 LLM_TOKENS = Counter(
     "mlpath_llm_tokens", "Tokens used by LLM answerers, by model and direction (`prompt` / `completion`).",
     ["model", "direction"], registry=REGISTRY)
@@ -93,67 +92,6 @@ def value(name: str, **labels: str) -> float:
     return float(got or 0.0)
 
 
-HealthCheck = Callable[[], tuple[bool, dict[str, Any]]]
-
-
-class OpsServer:
-    """`/metrics` (and `/healthz` when given a check) for a process with no HTTP server of its own."""
-
-    def __init__(self, port: int, *, host: str = "0.0.0.0", health: HealthCheck | None = None) -> None:
-        health_check = health
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # requests are not events worth a log line
-                pass
-
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
-            def do_GET(self) -> None:  # noqa: N802
-                path = self.path.split("?", 1)[0]
-                if path == "/metrics":
-                    data, content_type = render()
-                    self._send(200, data, content_type)
-                elif path == "/healthz" and health_check is not None:
-                    ok, report = health_check()
-                    self._send(200 if ok else 503, json.dumps(report).encode(), "application/json")
-                else:
-                    self._send(404, b'{"error": "not found"}', "application/json")
-
-            do_HEAD = do_GET  # noqa: N815
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(target=self.server.serve_forever, name="mlpath-ops", daemon=True)
-
-    def start(self) -> OpsServer:
-        self._thread.start()
-        log.info("metrics on :%d/metrics", self.port)
-        return self
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def serve_ops(port: int, *, host: str = "0.0.0.0", health: HealthCheck | None = None) -> OpsServer:
-    """Start serving /metrics (and /healthz) on `port` in a daemon thread; port 0 picks a free one.
-
-    A port already in use is the operator's to fix: one clear line, exit 2."""
-    from mlpath.errors import UserError
-
-    try:
-        return OpsServer(port, host=host, health=health).start()
-    except OSError as exc:
-        raise UserError(f"METRICS_PORT={port}: cannot listen there ({exc.strerror or exc})") from None
-
-
 def record_answer(surface: str, *, grounded: bool, seconds: float) -> None:
     """One answered question: its latency, and whether the mentor answered or refused."""
     ANSWER_SECONDS.labels(surface=surface).observe(seconds)
@@ -162,11 +100,9 @@ def record_answer(surface: str, *, grounded: bool, seconds: float) -> None:
         REFUSALS.labels(surface=surface).inc()
 
 
-def serve_ops_from_settings(settings: Any, *, db: Any = None, store: Any = None) -> OpsServer | None:
-    """For long-running processes without an HTTP server (the scheduler, a Socket Mode bot): serve /metrics
-    and /healthz (ready when `db` and `store`, those given, answer) on METRICS_PORT; nothing when unset."""
-    if not settings.metrics_port:
-        return None
-    from mlpath import health
-
-    return serve_ops(settings.metrics_port, health=lambda: health.check(store=store, db=db))
+def observe_delivery(kind: str, status: str, error: str | None) -> None:
+    """The scheduler's delivery observer (progress.scheduler.DeliveryObserver): a sent or failed DM/post."""
+    if status == "sent":
+        NUDGES_SENT.labels(kind=kind).inc()
+    else:
+        NUDGES_FAILED.labels(kind=kind, error=error or status).inc()

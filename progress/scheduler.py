@@ -34,9 +34,8 @@ from typing import Protocol
 
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
-from mlpath import metrics
-from mlpath.settings import WEEKDAYS, Settings, parse_hhmm
 from progress import repository as repo
+from progress.clock import WEEKDAYS, parse_hhmm
 from progress.models import Member
 from progress.service import LeaderRow, Progress, _aware, period_of, utcnow, zone
 
@@ -48,6 +47,26 @@ MAX_ATTEMPTS = 3
 BATCH = 50
 """Claims are taken in batches just before sending, so a crash strands at most a batch (recovered after the lease)."""
 TZ_REFRESH_BATCH = 50
+
+
+class SchedulerSettings(Protocol):
+    """The values the scheduler runs on (the shell's Settings has them)."""
+
+    nudge_cutoff_hours: float
+    team_tz: str
+    leaderboard_time: str
+    leaderboard_day: str
+    leaderboard_channel: str | None
+    scheduler_interval: float
+
+
+DeliveryObserver = Callable[[str, str, str | None], None]
+"""(kind "daily" | "leaderboard", status "sent" | …, error) for every delivery attempt: the shell counts them
+as metrics; the core only reports."""
+
+
+def _ignore(kind: str, status: str, error: str | None) -> None:
+    return None
 
 
 def owner_id() -> str:
@@ -201,8 +220,10 @@ def parse_week(text: str) -> date:
 
 
 class Scheduler:
-    def __init__(self, progress: Progress, sender: Sender, settings: Settings, *, owner: str | None = None,
-                 words: Wording | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, progress: Progress, sender: Sender, settings: SchedulerSettings, *, owner: str | None = None,
+                 words: Wording | None = None, clock: Callable[[], datetime] = utcnow,
+                 observe: DeliveryObserver = _ignore) -> None:
+        self.observe = observe
         self.progress = progress
         self.db = progress.db
         self.sender = sender
@@ -314,10 +335,7 @@ class Scheduler:
     def _record(self, claim_id: int, item: Due, result: SendResult, report: RunReport) -> None:
         if result.error:
             report.errors[result.error] = report.errors.get(result.error, 0) + 1
-        if result.status == "sent":
-            metrics.NUDGES_SENT.labels(kind="daily").inc()
-        else:
-            metrics.NUDGES_FAILED.labels(kind="daily", error=result.error or result.status).inc()
+        self.observe("daily", result.status, result.error)
         if result.status == "sent":
             self._move(claim_id, "sending", "sent", ref=result.ref)
             report.sent += 1
@@ -452,11 +470,10 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001
             log.exception("posting the leaderboard failed")
             result = SendResult("unknown", error=type(exc).__name__[:64])
+        self.observe("leaderboard", result.status, result.error)
         if result.status == "sent":
-            metrics.NUDGES_SENT.labels(kind="leaderboard").inc()
             self._move(claim_id, "sending", "sent", ref=result.ref)
             return "posted"
-        metrics.NUDGES_FAILED.labels(kind="leaderboard", error=result.error or result.status).inc()
         if result.status == "unknown":
             return f"failed: {result.error} (will check the channel before retrying)"
         self._move(claim_id, "sending", "failed", error=result.error)

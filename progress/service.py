@@ -1,7 +1,7 @@
 """Progress: members, quizzes with FSRS, placement, levels, habits, streaks, XP and the leaderboard.
 
 Takes and returns plain objects; no Slack. Every operation is one database transaction. Rules (also in
-the README):
+docs/progress.md):
 - Quiz choice: questions at or below the member's level (at Level 4 only the member's track, once chosen).
   Due reviews come first, but every 4th question is a new one while new ones remain, so members keep
   meeting new material. Nothing due and nothing new: the card due soonest ("practice ahead").
@@ -29,8 +29,8 @@ from fsrs import Rating, Scheduler
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.quizzes import Question, question_bank
-from mlpath.settings import parse_hhmm
 from progress import repository as repo
+from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Member
 

@@ -1,16 +1,14 @@
-"""Open the progress database from Settings: SQLite (the embedded default) is migrated automatically;
+"""Open the progress database at a URL: SQLite (the embedded default) is migrated automatically;
 other databases must be at the latest migration (`mlpath db upgrade`)."""
 
 from __future__ import annotations
 
 from mlpath.errors import UserError
-from mlpath.settings import Settings
 from progress.db import Database, alembic_config, upgrade
 from progress.service import Progress
 
 
-def open_progress(settings: Settings) -> Progress:
-    url = settings.database
+def open_progress(url: str) -> Progress:
     if url.startswith("sqlite"):
         upgrade(url)
     else:

@@ -88,8 +88,8 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def slack():
-    """The local fake of the Slack Web API (tests/bot/fake_slack.py), one per test."""
-    from tests.bot.fake_slack import FakeSlack
+    """The local fake of the Slack Web API (mlpath/testing/fake_slack.py), one per test."""
+    from mlpath.testing.fake_slack import FakeSlack
 
     fake = FakeSlack()
     yield fake

@@ -97,8 +97,9 @@ def test_chat_answers_and_handles_commands(use_data):
     code = cli.run_chat(use_data, level=None, read=lambda _prompt: next(inputs), write=output.append)
     text = "\n".join(output)
     assert code == 0
-    assert "/level N" in text and "level must be 1-4" in text and "favour Level 2" in text
-    assert "mentor › " in text and "Handling imbalanced data" in text and "unknown command /nope" in text
+    assert "/level N" in text and "error: Usage: `/level N` with N from 1 to 4" in text and "favour Level 2" in text
+    assert "mentor › " in text and "Handling imbalanced data" in text
+    assert "error: Unknown command `nope`; `/help` lists them." in text
 
 
 def test_chat_ends_on_ctrl_d(use_data):
@@ -175,8 +176,9 @@ def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
     assert code == 0
     assert "[new, Level 1]" in text and "  A. " in text and "source: Level 1 › SQL and Databases › Window functions" in text
     assert "Level 1: Foundations" in text and "streak 1" in text
-    assert "done: Read 1 research paper or blog post (+10 XP)" in text and "already checked in" in text
-    assert "[x] read-paper" in text and "error: levels are 1-4" in text
+    assert "✅ Read 1 research paper or blog post — +10 XP." in text
+    assert "Already checked in for this period: Read 1 research paper or blog post." in text
+    assert "[x] read-paper" in text and "error: Sorry: levels are 1-4." in text
 
 
 def test_db_upgrade_command(monkeypatch, capsys, tmp_path):

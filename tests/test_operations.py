@@ -18,7 +18,7 @@ import pytest
 
 from bot.guards import SharedDeduper
 from knowledge.store import VectorStore
-from mlpath import health, metrics
+from mlpath import health, metrics, ops
 from mlpath.errors import UserError
 from mlpath.logs import configure_logging
 from progress.db import Database, upgrade
@@ -77,8 +77,8 @@ def test_request_kinds_are_short_and_bounded():
 
 def test_ops_server_serves_metrics_and_readiness_for_processes_without_http(sqlite_db):
     broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")  # nothing listens on port 1
-    ok_server = metrics.serve_ops(0, host="127.0.0.1", health=lambda: health.check(db=sqlite_db))
-    bad_server = metrics.serve_ops(0, host="127.0.0.1", health=lambda: health.check(db=broken))
+    ok_server = ops.serve_ops(0, host="127.0.0.1", health=lambda: health.check(db=sqlite_db))
+    bad_server = ops.serve_ops(0, host="127.0.0.1", health=lambda: health.check(db=broken))
     try:
         metrics.NUDGES_FAILED.labels(kind="daily", error="account_inactive").inc()
         status, content_type, body = get(f"http://127.0.0.1:{ok_server.port}/metrics")
@@ -91,7 +91,7 @@ def test_ops_server_serves_metrics_and_readiness_for_processes_without_http(sqli
                                                       "database": "unavailable: OperationalError"}
         assert get(f"http://127.0.0.1:{ok_server.port}/nope")[0] == 404
         with pytest.raises(UserError, match=rf"METRICS_PORT={ok_server.port}: cannot listen there"):
-            metrics.serve_ops(ok_server.port, host="127.0.0.1")
+            ops.serve_ops(ok_server.port, host="127.0.0.1")
     finally:
         ok_server.close()
         bad_server.close()
@@ -226,9 +226,9 @@ def test_old_event_claims_are_pruned_and_a_dead_database_does_not_lose_questions
 
 
 def test_processes_without_http_serve_ops_on_metrics_port_only_when_it_is_set(tmp_path, sqlite_db):
-    assert metrics.serve_ops_from_settings(make_settings(tmp_path), db=sqlite_db) is None
+    assert ops.serve_ops_from_settings(make_settings(tmp_path), db=sqlite_db) is None
     port = free_port()
-    server = metrics.serve_ops_from_settings(make_settings(tmp_path, metrics_port=port), db=sqlite_db)
+    server = ops.serve_ops_from_settings(make_settings(tmp_path, metrics_port=port), db=sqlite_db)
     assert server is not None
     try:
         assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200

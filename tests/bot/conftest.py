@@ -15,10 +15,27 @@ import waitress
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_app, wsgi_application
-from tests.bot.fake_slack import FakeSlack
+from mlpath.testing.fake_slack import FakeSlack
 from tests.conftest import make_settings
 
 SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def listener_runs(listener: str) -> float:
+    """How many times a lazy listener has finished in this process (bot/listeners.counted)."""
+    from mlpath import metrics
+
+    return metrics.value("mlpath_listener_runs_total", listener=listener)
+
+
+def wait_listener(listener: str, before: float, *, count: int = 1, timeout: float = 30.0) -> None:
+    """Wait until `listener` has finished `count` more runs than `before`: the synchronisation point for
+    asserting that a listener sent nothing (instead of sleeping)."""
+    deadline = time.monotonic() + timeout
+    while listener_runs(listener) < before + count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{listener} did not finish {count} run(s) within {timeout}s")
+        time.sleep(0.02)
 
 
 class BotServer:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 
 import pytest
 import waitress
@@ -15,7 +14,7 @@ from slack_sdk import WebClient
 from bot.app import build_app, wsgi_application
 from bot.streaming import SlackAnswerStream, StreamSupport
 from knowledge.llm import NOTE_BUDGET, NOTE_TIMEOUT
-from tests.bot.conftest import SECRET, BotServer
+from tests.bot.conftest import SECRET, BotServer, listener_runs, wait_listener
 from tests.llm.conftest import llm_settings
 from tests.llm.fake_openai import FakeOpenAI
 
@@ -103,9 +102,10 @@ def test_a_mention_streams_the_llm_answer_with_sources_and_buttons_at_the_end(ll
 def test_without_streaming_support_the_answer_is_posted_once_then_updated(llm_bot, slack, fake_llm):
     slack.streaming = False
     server = llm_bot()
+    before = listener_runs("on_mention")
     server.event(mention("810.1", "<@UBOT> what does SMOTE actually do?"), event_id="EvL2")
     final = slack.wait_for("chat.update")[-1]
-    time.sleep(1.5)
+    wait_listener("on_mention", before)
     posts, updates = slack.calls_to("chat.postMessage"), slack.calls_to("chat.update")
     assert len(slack.calls_to("chat.startStream")) == 1 and not slack.calls_to("chat.stopStream")
     assert len(posts) == 1 and posts[0].params["thread_ts"] == "810.1" and posts[0].params["text"].endswith("…")
@@ -122,9 +122,10 @@ def test_without_streaming_support_the_answer_is_posted_once_then_updated(llm_bo
 
 def test_a_top_level_dm_is_posted_then_updated(llm_bot, slack):
     server = llm_bot()
+    before = listener_runs("on_message")
     server.event(dm("830.1", "what does SMOTE actually do?"), event_id="EvL4")
     slack.wait_for("chat.update")
-    time.sleep(1.5)
+    wait_listener("on_message", before)
     posts = slack.calls_to("chat.postMessage")
     assert len(posts) == 1 and posts[0].params.get("thread_ts") is None
     assert not slack.calls_to("chat.startStream")  # no thread to stream into
@@ -196,9 +197,10 @@ def test_streamed_text_is_escaped_for_slack(slack):
 def test_a_stream_that_slack_breaks_halfway_is_finished_by_an_update(llm_bot, slack):
     slack.force("chat.appendStream", 200, {"ok": False, "error": "message_not_in_streaming_state"})
     server = llm_bot()
+    before = listener_runs("on_mention")
     server.event(mention("920.1", "<@UBOT> what does SMOTE actually do?"), event_id="EvL8")
     final = slack.wait_for("chat.update")[-1].params
-    time.sleep(1.5)
+    wait_listener("on_mention", before)
     assert len(slack.calls_to("chat.startStream")) == 1 and not slack.calls_to("chat.postMessage")
     assert final["ts"] and "answer_feedback_up" in dump(slack.calls_to("chat.update")[-1].params["blocks"])
 

@@ -117,6 +117,8 @@ def test_the_daily_budget_spent_gives_the_extractive_answer_without_a_call(llm_m
     mentor = llm_mentor(llm_daily_budget=3)
     answer = mentor.ask(SMOTE, allow_llm=False)
     assert answer.answerer == "extractive" and answer.note == NOTE_BUDGET.format(budget=3)
+    # the budget counts the member's local day, and the note must say so (it once said "midnight UTC")
+    assert "midnight, your time" in answer.note and "UTC" not in answer.note
     assert fake_llm.requests == []
 
 

@@ -62,7 +62,7 @@ def test_the_console_script_stops_with_one_line_for_a_missing_key(tmp_path):
 def test_the_terminal_streams_llm_answers_records_them_and_keeps_the_budget(llm_mentor, fake_llm, tmp_path):
     mentor = llm_mentor(llm_daily_budget=1)
     fake_llm.default.text = "SMOTE makes synthetic minority rows [1]."
-    progress = open_progress(make_settings(tmp_path / "db"))
+    progress = open_progress(make_settings(tmp_path / "db").database)
     log = AnswerLog(progress.db)
     inputs = iter(["what does SMOTE actually do?", "and what is PCA?", "/quit"])
     lines: list[str] = []

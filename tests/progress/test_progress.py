@@ -197,7 +197,8 @@ def test_many_members_answering_at_once_lose_nothing(progress):
 
 
 def test_the_promotion_announcement_names_what_unlocks():
-    from bot.blocks import promotion_text
+    from mlpath.app.commands import SLACK, phrase
+    from mlpath.app.service import promotion_text
     from progress.service import resolve_scope, unlocks
 
     assert unlocks(3)[1][0] == "Experiment Tracking" and unlocks(4)[2]
@@ -205,4 +206,4 @@ def test_the_promotion_announcement_names_what_unlocks():
     assert resolve_scope("9")[2] == "levels are 1-4" and "no single topic" in resolve_scope("learning")[2]
 
     assert "Level 2: Machine Learning Fundamentals" in promotion_text(2) and "Feature Engineering" in promotion_text(2)
-    assert "/mlpath track A-E" in promotion_text(4) and "Natural Language Processing" in promotion_text(4)
+    assert "/mlpath track A-E" in phrase(promotion_text(4), SLACK) and "Natural Language Processing" in promotion_text(4)

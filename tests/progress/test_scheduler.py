@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.nudges import NUDGE_EVENT, SlackSender, scheduler_client
+from mlpath.testing.fake_slack import FakeSlack
 from progress import repository as repo
 from progress.scheduler import CLAIM_LEASE, Scheduler, due_instant, featured_habits, last_complete_week
 from progress.service import MemberRef
-from tests.bot.fake_slack import FakeSlack
 from tests.conftest import make_settings
 
 T = "T1"

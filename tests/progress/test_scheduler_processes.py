@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from mlpath.testing.fake_slack import FakeSlack
 from progress import repository as repo
 from progress.service import MemberRef, Progress
-from tests.bot.fake_slack import FakeSlack
 
 MLPATH = [sys.executable, "-m", "mlpath.cli"]
 

@@ -1,69 +1,81 @@
-"""Quiz answer buttons, "Next question" and habit check-in buttons."""
+"""Quiz answer buttons, "Next question", the reminder's "Take today's quiz" and habit check-in buttons."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import blocks
-from bot.listeners.commands.progress import send_next_question
-from bot.services import BotServices
-from mlpath import metrics
-
-REPLIES = {
-    "duplicate": "You already answered this one — your first answer counts. `/mlpath quiz` for another.",
-    "not_yours": "This question was sent to someone else; `/mlpath quiz` gets you your own.",
-    "unknown": "This question is no longer available; `/mlpath quiz` gets you a new one.",
-}
+from bot.listeners import counted
+from bot.payloads import BlockAction
+from bot.services import BotServices, reply_for
+from mlpath.app import Who
+from mlpath.app.results import Notice, QuizOutcome
 
 
-def register(app: App, services: BotServices) -> None:
-    def just_ack(ack: Ack) -> None:
-        ack()
+def just_ack(ack: Ack) -> None:
+    ack()
 
-    def ref(body: dict[str, Any], client: WebClient):  # type: ignore[no-untyped-def]
-        return services.member_ref(client, team_id=(body.get("team") or {}).get("id", ""),
-                                   user_id=body["user"]["id"], name=body["user"].get("name", ""))
 
-    def on_answer(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        assert services.progress is not None
-        token, _, rest = str(action.get("value", "")).partition(":")
-        chosen_text, _, scope = rest.partition(":")
-        if not chosen_text.isdigit():
-            return
-        member = ref(body, client)
-        result = services.progress.answer(token, member, int(chosen_text))
-        metrics.QUIZ_ANSWERS.labels(result=("correct" if result.correct else "wrong")
-                                    if result.status == "recorded" else result.status).inc()
-        if result.status == "recorded":
-            respond(replace_original=True, text="Quiz result", blocks=blocks.build_quiz_result(result, scope=scope))
-            services.publish_home(client, member)
-        else:
-            respond(replace_original=False, response_type="ephemeral", text=REPLIES[result.status])
+def _who(services: BotServices, client: WebClient, click: BlockAction) -> Who:
+    return services.who(client, team_id=click.team_id, user_id=click.user_id, surface="slash", name=click.user_name)
 
-    def on_next(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        scope = str(action.get("value") or "")
-        send_next_question(services, ref(body, client), "" if scope == "-" else scope, respond)
 
-    def on_nudge_quiz(body: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        """"Take today's quiz" in the reminder DM: the question comes as a new message; the DM stays."""
-        send_next_question(services, ref(body, client), "", respond, replace=False)
+def send_next_question(services: BotServices, who: Who, scope: str, respond: Respond, *, replace: bool = True) -> None:
+    """`replace=False` posts the question as a new message (from the reminder DM, which stays)."""
+    result = services.app.next_question(who, scope)
+    reply = reply_for(result)
+    if isinstance(result, Notice) and not result.ok:
+        replace = False  # an error never replaces the message it came from
+    respond(replace_original=replace, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
 
-    def on_habit(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient) -> None:
-        assert services.progress is not None
-        member = ref(body, client)
-        result = services.progress.check_in(member, str(action.get("value") or ""))
-        habits = services.progress.habits_today(member)
-        note = f"+{result.xp} XP for “{blocks.escape(result.habit.description)}”" if (
-            result.status == "recorded" and result.habit) else "Already checked in — nice."
-        respond(replace_original=True, text="Your habits",
-                blocks=blocks.build_text_mrkdwn(note) + blocks.build_habits(habits))
-        services.publish_home(client, member)
 
-    app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[on_answer])
-    app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[on_next])
-    app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[on_habit])
-    app.action(blocks.NUDGE_QUIZ)(ack=just_ack, lazy=[on_nudge_quiz])
+def on_answer(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+              context: BoltContext) -> None:
+    services: BotServices = context["mlpath"]
+    click = BlockAction.of(body, action)
+    token, _, rest = click.value.partition(":")
+    chosen_text, _, scope = rest.partition(":")
+    if not (chosen_text.isascii() and chosen_text.isdigit()):
+        return
+    who = _who(services, client, click)
+    result = services.app.answer_quiz(who, token, int(chosen_text), scope)
+    reply = reply_for(result)
+    if isinstance(result, QuizOutcome):
+        respond(replace_original=True, text=reply.text, blocks=reply.blocks)
+        services.publish_home(client, who)
+    else:
+        respond(replace_original=False, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+
+
+def on_next(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+            context: BoltContext) -> None:
+    services: BotServices = context["mlpath"]
+    click = BlockAction.of(body, action)
+    send_next_question(services, _who(services, client, click), "" if click.value == "-" else click.value, respond)
+
+
+def on_nudge_quiz(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+                  context: BoltContext) -> None:
+    """"Take today's quiz" in the reminder DM: the question comes as a new message; the DM stays."""
+    services: BotServices = context["mlpath"]
+    send_next_question(services, _who(services, client, BlockAction.of(body, action)), "", respond, replace=False)
+
+
+def on_habit(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+             context: BoltContext) -> None:
+    services: BotServices = context["mlpath"]
+    who = _who(services, client, BlockAction.of(body, action))
+    reply = reply_for(services.app.check_in_habit(who, str(action.get("value") or "")))
+    respond(replace_original=True, text=reply.text, blocks=reply.blocks)
+    services.publish_home(client, who)
+
+
+def register(app: App) -> None:
+    app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[counted(on_answer)])
+    app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[counted(on_next)])
+    app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[counted(on_habit)])
+    app.action(blocks.NUDGE_QUIZ)(ack=just_ack, lazy=[counted(on_nudge_quiz)])

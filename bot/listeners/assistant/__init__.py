@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App, Assistant, Say, SetStatus, SetSuggestedPrompts
+from slack_bolt import App, Assistant, BoltContext, Say, SetStatus, SetSuggestedPrompts
 from slack_sdk import WebClient
 
+from bot.listeners import counted
+from bot.payloads import MessageEvent
 from bot.services import BotServices
 from knowledge.catalogue import catalogue
 
@@ -24,36 +26,40 @@ def suggested_prompts(level: int = 1, count: int = 4) -> list[dict[str, str]]:
             for t in firsts[:count]]
 
 
-def register(app: App, services: BotServices) -> None:
+def just_ack(ack: Any = None) -> None:
+    return None
+
+
+# lazy, like every listener here: the greeting needs users.info and the database, which must not
+# delay the HTTP acknowledgement (Bolt runs non-lazy listeners before answering Slack)
+def start(event: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
+          set_suggested_prompts: SetSuggestedPrompts, context: BoltContext) -> None:
+    services: BotServices = context["mlpath"]
+    say(GREETING)
+    level = 1
+    user_id = (event.get("assistant_thread") or {}).get("user_id", "")
+    if user_id:
+        level = services.app.member_level(services.who(client, team_id=body.get("team_id", ""), user_id=user_id,
+                                                       surface="assistant"))
+    set_suggested_prompts(prompts=suggested_prompts(level), title=f"Try one of these (Level {level})")
+
+
+def respond(payload: dict[str, Any], body: dict[str, Any], client: WebClient, set_status: SetStatus,
+            context: BoltContext) -> None:
+    services: BotServices = context["mlpath"]
+    message = MessageEvent.of(payload, body)
+    if message.bot_id or message.user_id == services.bot_user_id:
+        return
+    who = services.who(client, team_id=message.team_id, user_id=message.user_id, surface="assistant")
+    set_status("is looking through the learning path…")
+    history = services.thread_history(client, channel=message.channel, thread_ts=message.thread_ts,
+                                      before_ts=message.ts)
+    services.answer_into(client, who, channel=message.channel, thread_ts=message.thread_ts, question=message.text,
+                         history=history)
+
+
+def register(app: App) -> None:
     assistant = Assistant()
-
-    def just_ack(ack: Any = None) -> None:
-        return None
-
-    # lazy, like every listener here: the greeting needs users.info and the database, which must not
-    # delay the HTTP acknowledgement (Bolt runs non-lazy listeners before answering Slack)
-    def start(event: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
-              set_suggested_prompts: SetSuggestedPrompts) -> None:
-        say(GREETING)
-        level = 1
-        user_id = (event.get("assistant_thread") or {}).get("user_id", "")
-        if services.progress is not None and user_id:
-            ref = services.member_ref(client, team_id=body.get("team_id", ""), user_id=user_id)
-            level = services.progress.member(ref).level
-        set_suggested_prompts(prompts=suggested_prompts(level), title=f"Try one of these (Level {level})")
-
-    def respond(payload: dict[str, Any], body: dict[str, Any], client: WebClient, say: Say,
-                set_status: SetStatus) -> None:
-        if payload.get("bot_id") or payload.get("user") == services.bot_user_id:
-            return
-        services.ensure_member(client, team_id=body.get("team_id", ""), user_id=payload["user"])
-        set_status("is looking through the learning path…")
-        history = services.thread_history(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
-                                          before_ts=payload["ts"])
-        services.answer_into(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
-                             user=payload["user"], question=payload.get("text", ""), surface="assistant",
-                             team_id=body.get("team_id", ""), history=history)
-
-    assistant.thread_started(lazy=[start])(just_ack)
-    assistant.user_message(lazy=[respond])(just_ack)
+    assistant.thread_started(lazy=[counted(start)])(just_ack)
+    assistant.user_message(lazy=[counted(respond)])(just_ack)
     app.use(assistant)

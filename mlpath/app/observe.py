@@ -1,4 +1,4 @@
-"""Metrics and the log line of one answered question (called from the one answering path in services.py)."""
+"""Metrics and the log line of one answered question (called from the one answering path, Application.ask)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,294 @@
+"""Every command a member can type, parsed once into a typed command by one routing table.
+
+Slack's `/mlpath WORD …` and the terminal's `/WORD …` both go through `parse`; the help of both is generated
+from `COMMANDS`. A parser raises `UsageError` with one line for the member; nothing here touches a database or
+Slack, so Slack can acknowledge with `ack_text` before any work is done.
+
+To add a command: a frozen dataclass below, a parser, a `Spec` in `COMMANDS`, and a branch in
+`Application.run` (mlpath/app/service.py) that returns a typed result both front ends render.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+SLACK = "slack"
+TERMINAL = "terminal"
+BOTH = frozenset({SLACK, TERMINAL})
+
+
+class UsageError(ValueError):
+    """A command the member typed wrong: the message is one line for them (already phrased for the surface)."""
+
+
+# ----- the typed commands -----
+@dataclass(frozen=True)
+class Ask:
+    question: str
+
+
+@dataclass(frozen=True)
+class Quiz:
+    scope: str = ""
+    """"" (whatever is due), "placement", a topic id or words of its title, or a level ("2", "level 2")."""
+
+
+@dataclass(frozen=True)
+class ShowProgress:
+    pass
+
+
+@dataclass(frozen=True)
+class ShowHabits:
+    pass
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    habit: str
+
+
+@dataclass(frozen=True)
+class ShowLeaderboard:
+    pass
+
+
+@dataclass(frozen=True)
+class LeaderboardVisibility:
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Join:
+    pass
+
+
+@dataclass(frozen=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True)
+class ChooseTrack:
+    letter: str = ""
+    """"" lists the tracks."""
+
+
+@dataclass(frozen=True)
+class Nudges:
+    action: str = "show"
+    """"show", "off", "on", "time" (value HH:MM) or "snooze" (value: days)."""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class SetLevel:
+    user_id: str
+    level: int
+
+
+@dataclass(frozen=True)
+class Ingest:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Search:
+    query: str
+
+
+# terminal session commands: handled by the terminal itself (they change the session, not the member)
+@dataclass(frozen=True)
+class AnswerLevel:
+    level: int
+
+
+@dataclass(frozen=True)
+class Sources:
+    pass
+
+
+@dataclass(frozen=True)
+class Quit:
+    pass
+
+
+Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | ShowLeaderboard | LeaderboardVisibility | Join | Leave
+           | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit)
+
+
+# ----- parsers: the words after the command name → a command, or UsageError -----
+def _no_args(command: Command, usage: str) -> Callable[[str], Command]:
+    def parse(rest: str) -> Command:
+        if rest:
+            raise UsageError(f"`{{cmd}}{usage}` takes nothing after it.")
+        return command
+    return parse
+
+
+def _ask(rest: str) -> Command:
+    if not rest:
+        raise UsageError("Ask a question after it, e.g. `{cmd}ask what does SMOTE actually do?`")
+    return Ask(rest)
+
+
+def _quiz(rest: str) -> Command:
+    return Quiz("placement" if rest.lower() == "placement" else rest)
+
+
+def _done(rest: str) -> Command:
+    if not rest:
+        raise UsageError("Say which habit, e.g. `{cmd}done read-paper` (`{cmd}habits` lists them).")
+    return CheckIn(rest)
+
+
+def _leaderboard(rest: str) -> Command:
+    word = rest.lower()
+    if not word:
+        return ShowLeaderboard()
+    if word in ("off", "on"):
+        return LeaderboardVisibility(hidden=word == "off")
+    raise UsageError("`{cmd}leaderboard` shows this week's board; `{cmd}leaderboard off` hides you, "
+                     "`{cmd}leaderboard on` shows you.")
+
+
+def _track(rest: str) -> Command:
+    letter = rest.strip().upper()
+    if letter and (len(letter) != 1 or letter not in "ABCDE"):
+        raise UsageError("Tracks are A to E, e.g. `{cmd}track E` (`{cmd}track` lists them).")
+    return ChooseTrack(letter)
+
+
+NUDGES_USAGE = ("`{cmd}nudges off`, `{cmd}nudges on`, `{cmd}nudges time HH:MM` (your local time), "
+                "`{cmd}nudges snooze N` (days; 0 ends it), or `{cmd}nudges` to see your settings.")
+
+
+def _nudges(rest: str) -> Command:
+    words = rest.lower().split()
+    if not words:
+        return Nudges()
+    if words[0] in ("off", "on") and len(words) == 1:
+        return Nudges(words[0])
+    if words[0] in ("time", "snooze") and len(words) == 2:
+        if words[0] == "snooze" and not (words[1].isascii() and words[1].isdigit()):
+            raise UsageError("Snooze takes a number of days, e.g. `{cmd}nudges snooze 3`.")
+        return Nudges(words[0], words[1])
+    raise UsageError("Usage: " + NUDGES_USAGE)
+
+
+_USER = re.compile(r"^(?:<@([UW][A-Z0-9]{1,20})(?:\|[^<>]{0,80})?>|@?([UW][A-Z0-9]{1,20}))$")
+SETLEVEL_USAGE = "Usage: `{cmd}setlevel @member N` with N from 1 to 4."
+
+
+def _setlevel(rest: str) -> Command:
+    """`@member N`: the member as Slack escapes a mention (`<@U123|name>`) or a bare id; N a digit 1-4."""
+    words = rest.split()
+    if len(words) != 2:
+        raise UsageError(SETLEVEL_USAGE)
+    match = _USER.match(words[0])
+    if match is None or words[1] not in ("1", "2", "3", "4"):
+        raise UsageError(SETLEVEL_USAGE)
+    return SetLevel(match.group(1) or match.group(2), int(words[1]))
+
+
+def _search(rest: str) -> Command:
+    if not rest:
+        raise UsageError("Usage: `{cmd}search QUERY`, e.g. `{cmd}search window functions`.")
+    return Search(rest)
+
+
+def _answer_level(rest: str) -> Command:
+    if rest not in ("1", "2", "3", "4"):
+        raise UsageError("Usage: `{cmd}level N` with N from 1 to 4 (answers then favour that level).")
+    return AnswerLevel(int(rest))
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    args: str
+    """The arguments as shown in help, e.g. "[topic|level|placement]"."""
+    summary: str
+    parse: Callable[[str], Command]
+    surfaces: frozenset[str] = BOTH
+    admin: bool = False
+    ack: str = "One moment…"
+    """What Slack shows at once, before the work is done."""
+    aliases: tuple[str, ...] = field(default=())
+
+
+COMMANDS: tuple[Spec, ...] = (
+    Spec("ask", "QUESTION", "an answer from the curriculum with numbered sources", _ask,
+         ack="Looking that up in the learning path…"),
+    Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
+    Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
+    Spec("done", "HABIT", "check a habit off, e.g. `{cmd}done read-paper`", _done),
+    Spec("leaderboard", "[off|on]", "this week's XP, or hide yourself from it", _leaderboard),
+    Spec("join", "", "join the learning path (reminders, leaderboard)", _no_args(Join(), "join"),
+         surfaces=frozenset({SLACK})),
+    Spec("leave", "", "leave it: no reminders, not on the leaderboard", _no_args(Leave(), "leave"),
+         surfaces=frozenset({SLACK})),
+    Spec("track", "[A-E]", "pick your Level 4 track (no letter lists them)", _track),
+    Spec("nudges", "[off|on|time HH:MM|snooze N]", "your daily reminder DM (default 09:00 your time)", _nudges,
+         surfaces=frozenset({SLACK})),
+    Spec("search", "QUERY", "the passages of the learning path for a query", _search, surfaces=frozenset({TERMINAL})),
+    Spec("sources", "", "the passages behind the last answer", _no_args(Sources(), "sources"),
+         surfaces=frozenset({TERMINAL})),
+    Spec("level", "N", "answer with Level N (1-4) in mind", _answer_level, surfaces=frozenset({TERMINAL})),
+    Spec("help", "", "this help", _no_args(Help(), "help"), ack=""),
+    Spec("quit", "", "leave (or Ctrl-D)", _no_args(Quit(), "quit"), surfaces=frozenset({TERMINAL}),
+         aliases=("exit", "q")),
+    Spec("ingest", "", "re-ingest the bundled curriculum", _no_args(Ingest(), "ingest"), admin=True,
+         surfaces=frozenset({SLACK}), ack="Re-ingesting the curriculum…"),
+    Spec("setlevel", "@member N", "set a member's level 1-4", _setlevel, admin=True, surfaces=frozenset({SLACK}),
+         ack="Setting the level…"),
+)
+_BY_NAME = {name: spec for spec in COMMANDS for name in (spec.name, *spec.aliases)}
+
+
+PREFIX = {SLACK: "/mlpath ", TERMINAL: "/"}
+
+
+def phrase(text: str, surface: str) -> str:
+    """Our texts name commands as `{cmd}quiz`; each surface writes them its own way (`/mlpath quiz`, `/quiz`)."""
+    return text.replace("{cmd}", PREFIX.get(surface, "/"))
+
+
+def find(name: str, surface: str) -> Spec | None:
+    spec = _BY_NAME.get(name.lower())
+    return spec if spec is not None and surface in spec.surfaces else None
+
+
+def split(text: str) -> tuple[str, str]:
+    """"quiz  window functions " → ("quiz", "window functions")."""
+    words = (text or "").strip().split(maxsplit=1)
+    if not words:
+        return "", ""
+    return words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+
+
+def parse(text: str, *, surface: str) -> tuple[Spec, Command]:
+    """The words of a command (without `/mlpath` or the terminal's `/`) → its spec and typed command.
+    An empty text is help. Raises UsageError for an unknown command or wrong arguments."""
+    name, rest = split(text)
+    if not name:
+        name = "help"
+    spec = find(name, surface)
+    if spec is None:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise UsageError(f"Unknown command `{shown}`; `{{cmd}}help` lists them.")
+    return spec, spec.parse(rest)
+
+
+def help_entries(surface: str, *, admin: bool = False) -> list[tuple[str, str]]:
+    """(usage, summary) for every command of a surface, admin commands only for admins."""
+    return [((spec.name + " " + spec.args).strip(), spec.summary) for spec in COMMANDS
+            if surface in spec.surfaces and (admin or not spec.admin)]

@@ -1,0 +1,286 @@
+"""The application layer: everything a member can do, once, for Slack and the terminal alike.
+
+Front ends turn what the member did into a call here (a typed command from `commands.parse`, a question, a
+button) and render the typed result (`results`). The rules that used to live in each front end live here:
+the question rate limit, the member's daily LLM budget and level, the history window, the answer log, the
+quiz loop with its promotion wording, habits, reminders, tracks and the admin commands. No Slack, no settings:
+the composition roots (mlpath/cli.py, bot/app.py) build it from values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from knowledge.answer import EmptyQuestion, TextSink, Turn
+from knowledge.catalogue import catalogue
+from knowledge.mentor import Mentor
+from mlpath import metrics
+from mlpath.app import commands as c
+from mlpath.app.limits import RateLimiter
+from mlpath.app.observe import observe_answer
+from mlpath.app.results import (
+    AnswerView,
+    HabitsView,
+    HelpView,
+    HomeView,
+    LeaderboardView,
+    LevelSet,
+    Notice,
+    ProgressReport,
+    QuizOutcome,
+    QuizView,
+    Result,
+    SearchView,
+)
+from progress.answer_log import AnswerLog
+from progress.service import MemberRef, Progress, local_date, resolve_scope, unlocks, utcnow
+
+log = logging.getLogger("mlpath.app")
+
+HISTORY_TURNS = 8
+"""Earlier turns of a conversation (Slack thread, Assistant panel, terminal) given with a question."""
+EMPTY_QUESTION = "Ask me anything about the learning path, e.g. “what does SMOTE actually do?”"
+QUIZ_REPLIES = {
+    "duplicate": "You already answered this one — your first answer counts. `{cmd}quiz` for another.",
+    "not_yours": "This question was sent to someone else; `{cmd}quiz` gets you your own.",
+    "unknown": "This question is no longer available; `{cmd}quiz` gets you a new one.",
+}
+TERMINAL_TEAM = "local"
+"""The team of the terminal member (`mlpath chat`): never a Slack workspace."""
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    question_rate_limit: int = 30
+    """Questions per member in any sliding hour."""
+    llm_daily_budget: int = 50
+    """LLM-written answers per member per local day (0: extractive only)."""
+    admins: frozenset[str] = frozenset()
+    """Slack user ids allowed the admin commands."""
+    history_turns: int = HISTORY_TURNS
+
+
+@dataclass(frozen=True)
+class Who:
+    """The member acting, where: `surface` is the answer log's ("dm", "mention", "thread", "assistant", "slash",
+    "home", "terminal")."""
+
+    member: MemberRef
+    surface: str
+
+    @property
+    def front(self) -> str:
+        return c.TERMINAL if self.surface == "terminal" else c.SLACK
+
+
+def promotion_text(level: int) -> str:
+    """The one wording of a promotion, naming what unlocks (from the catalogue)."""
+    name, opened, is_track_choice = unlocks(level)
+    listed = ", ".join(opened)
+    what = (f"; pick your specialization with `{{cmd}}track A-E`: {listed}" if is_track_choice
+            else f". Unlocked: {listed}")
+    return f"🎉 You reached *Level {level}: {name}*{what}."
+
+
+@dataclass
+class Application:
+    mentor: Mentor
+    progress: Progress
+    answer_log: AnswerLog
+    config: AppConfig = field(default_factory=AppConfig)
+    limiter: RateLimiter | None = None
+
+    def __post_init__(self) -> None:
+        if self.limiter is None:
+            self.limiter = RateLimiter(self.config.question_rate_limit)
+
+    def is_admin(self, who: Who) -> bool:
+        return who.front == c.SLACK and who.member.user_id in self.config.admins
+
+    # ----- asking -----
+    def ask(self, who: Who, question: str, *, history: Sequence[Turn] = (), level: int | None = None,
+            on_text: TextSink | None = None) -> AnswerView | Notice:
+        """Rate limit, the member (created on first contact) and their daily LLM budget, the answer (streamed
+        to `on_text` while an LLM writes it), metrics and the answer log. Never raises for the member's words."""
+        question = (question or "").strip()
+        if not question:
+            return Notice(EMPTY_QUESTION)
+        assert self.limiter is not None
+        allowed, wait = self.limiter.allow(f"{who.member.team_id}:{who.member.user_id}")
+        if not allowed:
+            minutes = max(1, round(wait / 60))
+            return Notice(f"You've asked {self.config.question_rate_limit} questions in the last hour — that's the "
+                          f"team's limit. Try again in about {minutes} min, or take the time to practise!", ok=False)
+        member = self.progress.member(who.member)
+        allow_llm = True
+        if self.mentor.llm is not None:
+            allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
+                                                    budget=self.config.llm_daily_budget, tz=member.tz)
+        started = time.perf_counter()
+        try:
+            answer = self.mentor.ask(question, level=level, history=list(history)[-self.config.history_turns:],
+                                     member_level=member.level, allow_llm=allow_llm, on_text=on_text)
+        except EmptyQuestion:
+            return Notice(EMPTY_QUESTION)
+        observe_answer(who.surface, answer, time.perf_counter() - started)
+        answer_id = self.answer_log.record(answer, team_id=member.team_id, user_id=member.user_id,
+                                           surface=who.surface)
+        return AnswerView(answer, answer_id)
+
+    # ----- commands -----
+    def run(self, who: Who, command: c.Command) -> Result:
+        """One typed command → its result. Admin commands answer non-admins with a one-line refusal."""
+        match command:
+            case c.Ask(question):
+                return self.ask(who, question)
+            case c.Quiz(scope):
+                return self.next_question(who, scope)
+            case c.ShowProgress():
+                return ProgressReport(self.progress.progress(who.member))
+            case c.ShowHabits():
+                return HabitsView(self.progress.habits_today(who.member))
+            case c.CheckIn(habit):
+                return self.check_in(who, habit)
+            case c.ShowLeaderboard():
+                return self.leaderboard(who)
+            case c.LeaderboardVisibility(hidden):
+                self.progress.set_leaderboard_opt_out(who.member, hidden)
+                return Notice("You no longer appear on the leaderboard." if hidden
+                              else "You appear on the leaderboard again.")
+            case c.Join():
+                self.progress.set_active(who.member, True)
+                return Notice("Welcome to the learning path! Try `{cmd}quiz placement` to find your starting level.")
+            case c.Leave():
+                self.progress.set_active(who.member, False)
+                return Notice("You've left the learning path: no reminders, not on the leaderboard. "
+                              "`{cmd}join` brings you back.")
+            case c.ChooseTrack(letter):
+                return self.choose_track(who, letter)
+            case c.Nudges(action, value):
+                return self.nudges(who, action, value)
+            case c.Search(query):
+                return SearchView(query, list(self.mentor.search(query).hits))
+            case c.Help():
+                return HelpView(c.help_entries(who.front, admin=self.is_admin(who)))
+            case c.SetLevel(user_id, level):
+                if not self.is_admin(who):
+                    return Notice("Only mlpath admins (ADMIN_USER_IDS) can set levels.", ok=False)
+                self.progress.set_level(MemberRef(who.member.team_id, user_id), level)
+                return LevelSet(user_id, level)
+            case c.Ingest():
+                if not self.is_admin(who):
+                    return Notice("Only mlpath admins (ADMIN_USER_IDS) can re-ingest the curriculum.", ok=False)
+                summary = self.mentor.ingest(None)
+                return Notice(f"Curriculum re-ingested: {summary.added} added, {summary.updated} updated, "
+                              f"{summary.removed} removed, {summary.unchanged} unchanged.")
+        return Notice("That command works in the other front end only.", ok=False)
+
+    def ack_text(self, spec: c.Spec, member_id: str) -> str:
+        """What Slack shows at once for a parsed command (admin commands tell non-admins straight away)."""
+        if spec.admin and member_id not in self.config.admins:
+            return f"Only mlpath admins (ADMIN_USER_IDS) can use `{{cmd}}{spec.name}`."
+        return spec.ack
+
+    # ----- quizzes -----
+    def next_question(self, who: Who, scope: str = "") -> QuizView | Notice:
+        if scope == "placement":
+            prompt = self.progress.next_placement(who.member)
+        else:
+            topic, level, error = resolve_scope(scope)
+            if error:
+                return Notice(f"Sorry: {error}.", ok=False)
+            prompt = self.progress.next_question(who.member, topic=topic, level=level)
+        if prompt is None:
+            return Notice("No questions there at your level yet — try `{cmd}quiz` without a topic.")
+        return QuizView(prompt, scope)
+
+    def answer_quiz(self, who: Who, token: str, chosen: int, scope: str = "") -> QuizOutcome | Notice:
+        """A member's answer to a delivered question (a button, or A–D in the terminal); counted once."""
+        result = self.progress.answer(token, who.member, chosen)
+        metrics.QUIZ_ANSWERS.labels(result=("correct" if result.correct else "wrong")
+                                    if result.status == "recorded" else result.status).inc()
+        if result.status != "recorded":
+            return Notice(QUIZ_REPLIES[result.status], ok=False)
+        promotion = promotion_text(result.promoted_to) if result.promoted_to else ""
+        placement = (f"Placement done: you start at *Level {result.placement_done_level}*."
+                     if result.placement_done_level else "")
+        return QuizOutcome(result, scope, promotion, placement)
+
+    # ----- habits -----
+    def check_in(self, who: Who, habit: str) -> Notice:
+        result = self.progress.check_in(who.member, habit)
+        if result.status == "unknown":
+            return Notice(f"I don't know the habit “{habit}”. Habits: " + ", ".join(result.suggestions), ok=False)
+        assert result.habit is not None
+        if result.status == "already":
+            return Notice(f"Already checked in for this period: {result.habit.description}.")
+        return Notice(f"✅ {result.habit.description} — +{result.xp} XP.")
+
+    def check_in_habit(self, who: Who, habit_id: str) -> HabitsView:
+        """A habit's Done button: the check-in and the refreshed list."""
+        result = self.progress.check_in(who.member, habit_id)
+        note = (f"+{result.xp} XP for “{result.habit.description}”" if result.status == "recorded" and result.habit
+                else "Already checked in — nice.")
+        return HabitsView(self.progress.habits_today(who.member), note)
+
+    # ----- the rest of the member's state -----
+    def leaderboard(self, who: Who) -> LeaderboardView:
+        member = self.progress.member(who.member)
+        today = local_date(member, utcnow())
+        start = today - timedelta(days=today.weekday())
+        year, week, _ = start.isocalendar()
+        return LeaderboardView(self.progress.leaderboard(member.team_id, week_start=start), f"{year}-W{week:02d}")
+
+    def choose_track(self, who: Who, letter: str) -> Notice:
+        member = self.progress.member(who.member)
+        tracks = catalogue().level(4).tracks
+        if member.level < 4:
+            return Notice(f"Tracks are chosen at Level 4; you are at Level {member.level}.", ok=False)
+        if not letter:
+            return Notice("Pick a track with `{cmd}track A-E`: " + ", ".join(f"{t.id} ({t.title})" for t in tracks))
+        self.progress.set_level(who.member, 4, track=letter)
+        title = next((t.title for t in tracks if t.id == letter), "")
+        return Notice(f"Your Level 4 track is now {letter}" + (f" ({title})." if title else "."))
+
+    def nudges(self, who: Who, action: str, value: str) -> Notice:
+        """`nudges off|on|time HH:MM|snooze N`; settings apply from the next reminder."""
+        ref = who.member
+        if action == "off":
+            self.progress.set_nudges(ref, False)
+            return Notice("Daily reminders are off. `{cmd}nudges on` turns them back on.")
+        if action == "on":
+            m = self.progress.set_nudges(ref, True)
+            return Notice(f"Daily reminders are on: every day at {m.nudge_time} ({m.tz}).")
+        if action == "time":
+            try:
+                m = self.progress.set_nudge_time(ref, value)
+            except ValueError as exc:
+                return Notice(f"Sorry: {exc}.", ok=False)
+            return Notice(f"Your daily reminder now comes at {m.nudge_time}, your time ({m.tz}), from the next one on.")
+        if action == "snooze":
+            try:
+                resume = self.progress.snooze(ref, int(value))
+            except ValueError as exc:
+                return Notice(f"Sorry: {exc}.", ok=False)
+            if resume is None:
+                return Notice("Snooze ended: reminders continue as usual.")
+            return Notice(f"Snoozed: no reminders until {resume:%a %d %b}. Enjoy the break!")
+        m = self.progress.member(ref)
+        if not m.nudges_enabled:
+            state = "off"
+        elif m.snoozed_until and m.snoozed_until > local_date(m, utcnow()):
+            state = f"snoozed until {m.snoozed_until:%a %d %b}"
+        else:
+            state = "on"
+        extra = " (I couldn't reach you by DM last time; writing to me fixes that)" if m.unreachable else ""
+        return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}.\n" + c.NUDGES_USAGE)
+
+    def home(self, who: Who) -> HomeView:
+        return HomeView(self.progress.progress(who.member), self.progress.habits_today(who.member))
+
+    def member_level(self, who: Who) -> int:
+        return self.progress.member(who.member).level
