@@ -28,6 +28,7 @@ from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
+from knowledge.member import MemberContext
 from knowledge.quizzes import Question, question_bank
 from progress import repository as repo
 from progress.clock import parse_hhmm
@@ -443,6 +444,18 @@ class Progress:
                          if mid in members and not members[mid].leaderboard_opt_out), key=lambda x: (-x[0], x[1]))
         return [LeaderRow(i, members[mid].user_id, members[mid].display_name, xp, self.streak(members[mid], now))
                 for i, (xp, mid) in enumerate(ranked, start=1)]
+
+    def mentor_context(self, ref: MemberRef, *, now: datetime | None = None) -> MemberContext:
+        """What the mentor's answers use about the member (knowledge.member): level, track, placement,
+        topics of recently missed quiz questions, streak and time since joining."""
+        now = now or utcnow()
+        member = self.member(ref, now=now)
+        with self.db.session() as s:
+            weak = tuple(dict.fromkeys(c.topic for c in repo.cards(s, member_id=member.id) if not c.last_correct))
+        joined = member.joined_at if member.joined_at.tzinfo else member.joined_at.replace(tzinfo=UTC)
+        return MemberContext(level=member.level, track=member.track,
+                             placement_level=member.level if member.placed else None, weak_topics=weak,
+                             streak=self.streak(member, now), days_since_joined=max(0, (now - joined).days))
 
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
         now = now or utcnow()
