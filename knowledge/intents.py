@@ -75,10 +75,12 @@ _TRACK = re.compile(
     r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
     r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)")
 _CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
-_CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|is there|any|"
+_CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
+                       r"is there|any|"
                        r"how long|study|prepare|get|take")
 _PROJECT = re.compile(
-    r"portfolio|(?:which|what) (?:project|projects) (?:should|to|would|for|do)|project ideas?|what (?:should|could|can) i "
+    r"portfolio|(?:which|what) (?:project|projects) (?:should|to|would|for|do)|project ideas?|"
+    r"what (?:should|could|can) i "
     r"build|side projects?|build (?:something )?to (?:show|impress|get hired|prove)|projects? (?:for|to get) (?:a )?"
     r"(?:job|hired|interview)|which project")
 _BUDGET_CUE = re.compile(r"enough|sufficient|ok\b|okay|too (?:little|few|much)|realistic|can i|is it|will it|"
@@ -91,7 +93,8 @@ _NEXT = re.compile(
 _DURATION_CUE = re.compile(r"how long|how many (?:months|years|weeks)|how much time|duration|timeline|"
                            r"(?:takes?|last) (?:\w+ )?(?:months|years)")
 _RESOURCES = re.compile(r"\bbooks?\b|\btextbooks?\b|\bcourses?\b|\bresources?\b|reading list|\b(?:to|should i|"
-                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\breading\b|\bworth (?:buying|reading|it|the money)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
+                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\breading\b|"
+                        r"\bworth (?:buying|reading|it|the money)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
                         r"\bkaggle learn\b|\bdatacamp\b")
 
 
@@ -191,7 +194,8 @@ def _start(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
         first = (f"Start at {_level_name(level)} unless you already know its topics: it covers "
                  f"{_level_contents(level)}. You don't have to start at the beginning: start where your gaps are.")
     paragraphs = [Paragraph(first, _ref(cat, "start"))]
-    assess = ("Assess your current level first: go through each level's topics and mark them \"can teach it\", \"can use it\" or \"gap\"; "
+    assess = ("Assess your current level first: go through each level's topics and mark them \"can teach it\", "
+              "\"can use it\" or \"gap\"; "
               "your level is the highest one whose topics you can use.")
     paragraphs.append(Paragraph(assess, _ref(cat, "assess")))
     step = ("Next step: take the placement quiz to confirm where you stand." if not placed else
@@ -285,7 +289,8 @@ def _track(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
         return Guidance("track", (Paragraph(first, _ref(cat, "track")),
                                   Paragraph("Pick by job first, then by the projects you want to build, with interest "
                                             "as the tie-breaker.")),
-                        "Next step: tell me your role or what you'd like to work on and I'll suggest one.", "Level 4 tracks")
+                        "Next step: tell me your role or what you'd like to work on and I'll suggest one.",
+                        "Level 4 tracks")
     first = (f"{_track_name(track)}: it suits {track.suits}. It covers "
              f"{_titles(t.title for t in track.topics)}.")
     level = next(lv for lv in cat.levels if track in lv.tracks)
@@ -402,10 +407,10 @@ def _next(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | No
     current = int(found.group(1) or found.group(2)) if found else (member.known_level if member else None)
     module_next = _next_module(cat, q) if not found else None
     if module_next is not None:
-        done, nxt, level = module_next
-        first = f"{nxt}: after {done}, it's the next module of {_level_name(level)}."
-        return Guidance("next", (Paragraph(first, _ref(cat, "level", level=level.number)),),
-                        f"Next step: take a quiz on {done} to make sure it stuck, then start {nxt}.", nxt)
+        done, following, in_level = module_next
+        first = f"{following}: after {done}, it's the next module of {_level_name(in_level)}."
+        return Guidance("next", (Paragraph(first, _ref(cat, "level", level=in_level.number)),),
+                        f"Next step: take a quiz on {done} to make sure it stuck, then start {following}.", following)
     if current is None:
         return None
     if current >= len(cat.levels):
@@ -474,8 +479,9 @@ def _contents(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
 
 
 _TRACK_WORD = re.compile(r"\btracks?\b|recommend|nlp|vision|time series|forecast|mlops")
-_CONTENTS = re.compile(r"\bwhat(?:'s| is| are)? (?:\w+ )?(?:topics|modules|in it|covered|inside)\b|\bwhat (?:does|do) .*"
-                       r"\bcover\b|\b(?:topics|modules|syllabus) (?:are )?(?:in|of)\b|\bwhat(?:'s| is) in (?:it|track|level)")
+_CONTENTS = re.compile(r"\bwhat(?:'s| is| are)? (?:\w+ )?(?:topics|modules|in it|covered|inside)\b|"
+                       r"\bwhat (?:does|do) .*\bcover\b|\b(?:topics|modules|syllabus) (?:are )?(?:in|of)\b|"
+                       r"\bwhat(?:'s| is) in (?:it|track|level)")
 
 
 def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
@@ -494,6 +500,9 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance
                     f"Level {number} resources")
 
 
+_CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inference|pipeline|dag|retrain|drift|"
+                      r"exercise|project)\b")
+
 # Order matters: the first intent whose pattern matches and whose answer applies wins.
 _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, MemberContext | None], Guidance | None]],
                ...] = (
@@ -511,9 +520,6 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
     ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
 )
-_CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inference|pipeline|dag|retrain|drift|"
-                      r"exercise|project)\b")
-
 
 @dataclass
 class IntentRouter:

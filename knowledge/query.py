@@ -32,10 +32,12 @@ _CONNECTIVE = re.compile(r"^(?:and|also|but|so|or|then|ok(?:ay)?,? (?:and|so)|wh
 _PRONOUN = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|one|ones)\b")
 _SUBJECT = re.compile(
     r"^(?:(?:so|ok|okay|hey|hi|quick q|quick question|question)[,:]?\s+)*(?:(?:can|could) you |pls |please )?"
-    r"(?:what(?:'s| is| are|s| r)|whats|explain|define|how (?:does|do)(?! i | we | you )|tell me about|what do you know about|eli5|"
+    r"(?:what(?:'s| is| are|s| r)|whats|explain|define|how (?:does|do)(?! i | we | you )|tell me about|"
+    r"what do you know about|eli5|"
     r"teach me|do (?:we|you) cover|is there anything (?:on|about))\s+(?:me\s+)?(?:a |an |the )?"
     r"(?P<subject>[^?.!,;:]+)")
-_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|for (?:a|an|the|my|our)|"
+_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|"
+                          r"for (?:a|an|the|my|our)|"
                           r"used for|and (?:how|why|when|what)|and when|like i'?m)\b.*$")
 FOLLOW_UP_MAX_TERMS = 3
 """A question with at most this many content words and no subject of its own is a follow-up."""
