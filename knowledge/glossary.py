@@ -45,14 +45,16 @@ class Pattern:
         return cls(groups, consecutive)
 
     def matches(self, vocab: frozenset[str], text_words: tuple[str, ...]) -> bool:
-        if self.consecutive:
+        if not all(any(_alt_matches(alt, vocab, text_words) for alt in group) for group in self.groups):
+            return False  # cheap test first: every group matches somewhere
+        if self.consecutive and len(self.groups) > 1:
             n = len(self.groups)
             return any(
                 all(any(_alt_matches(alt, frozenset({w}), (w,)) for alt in group)
                     for group, w in zip(self.groups, text_words[i:i + n], strict=True))
                 for i in range(len(text_words) - n + 1)
             )
-        return all(any(_alt_matches(alt, vocab, text_words) for alt in group) for group in self.groups)
+        return True
 
     def matched_words(self, text_words: tuple[str, ...]) -> set[str]:
         vocab = frozenset(text_words)
@@ -61,8 +63,7 @@ class Pattern:
 
 def _alt_matches(alt: str, vocab: frozenset[str], text_words: tuple[str, ...]) -> bool:
     if alt.endswith("*"):
-        stem = alt[:-1]
-        return any(w.startswith(stem) for w in text_words)
+        return any(w.startswith(alt[:-1]) for w in vocab)
     return alt in vocab
 
 

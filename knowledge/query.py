@@ -127,10 +127,11 @@ def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -
     swapped = substitute(previous_questions(history)[-1], text) if follow_up else None
     if swapped is not None:  # a question of its own now
         expansion = glossary.expand(swapped)
-        return Query(swapped, expansion.query, False, glossary.not_covered(swapped), expansion.added, "",
+        return Query(swapped, expansion.query, False, expansion.not_covered, expansion.added, "",
                      expansion.query)
     base = f"{subject} {text}" if follow_up else text
     expansion = glossary.expand(base, context=subject)
     focus = glossary.expand(text, context=subject).query if follow_up else expansion.query
-    return Query(text, expansion.query, follow_up, glossary.not_covered(text), expansion.added,
+    not_covered = expansion.not_covered if not follow_up else glossary.not_covered(text)
+    return Query(text, expansion.query, follow_up, not_covered, expansion.added,
                  subject if follow_up else "", focus)
