@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from knowledge.retrieval import Retriever
 from mlpath.errors import UserError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,9 @@ class EvalReport:
         return best
 
 
-def load_evalset(path: Path) -> list[EvalItem]:
+def _eval_lines(path: Path, parse: Callable[[int, dict[str, Any]], T]) -> list[T]:
+    """Each non-empty line of a JSONL eval file, parsed by `parse(line number, object)`; a bad line is one
+    UserError naming the file and line."""
     if not path.is_file():
         raise UserError(f"no such eval file: {path}")
     items = []
@@ -112,16 +116,24 @@ def load_evalset(path: Path) -> list[EvalItem]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
-            q = data["q"]
-            expect = data.get("expect", [])
-            if not isinstance(q, str) or not q.strip() or not isinstance(expect, list):
-                raise ValueError("needs a non-empty string 'q' and a list 'expect'")
-            if not all(isinstance(e, str) and e.strip() for e in expect):
-                raise ValueError("'expect' must hold non-empty strings")
+            items.append(parse(number, json.loads(line)))
         except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
             raise UserError(f"{path}:{number}: bad eval line ({exc})") from None
-        items.append(EvalItem(q.strip(), tuple(expect)))
+    return items
+
+
+def _eval_item(_number: int, data: dict[str, Any]) -> EvalItem:
+    q = data["q"]
+    expect = data.get("expect", [])
+    if not isinstance(q, str) or not q.strip() or not isinstance(expect, list):
+        raise ValueError("needs a non-empty string 'q' and a list 'expect'")
+    if not all(isinstance(e, str) and e.strip() for e in expect):
+        raise ValueError("'expect' must hold non-empty strings")
+    return EvalItem(q.strip(), tuple(expect))
+
+
+def load_evalset(path: Path) -> list[EvalItem]:
+    items = _eval_lines(path, _eval_item)
     if not items:
         raise UserError(f"{path}: no eval questions")
     return items
@@ -257,34 +269,26 @@ def is_answer_evalset(path: Path) -> bool:
     return False
 
 
+def _answer_item(number: int, data: dict[str, Any]) -> AnswerItem:
+    q, points = data["q"], data["key_points"]
+    if not isinstance(q, str) or not q.strip():
+        raise ValueError("needs a non-empty string 'q'")
+    if not isinstance(points, list) or not all(
+            isinstance(p, list) and p and all(isinstance(x, str) and x.strip() for x in p) for p in points):
+        raise ValueError("'key_points' must be a list of non-empty lists of phrases")
+    in_scope = bool(data.get("in_scope", bool(points)))
+    if in_scope and not points:
+        raise ValueError("an in-scope question needs key points")
+    member = data.get("member")
+    if member is not None and not isinstance(member, dict):
+        raise ValueError("'member' must be an object")
+    return AnswerItem(str(data.get("id") or f"line{number}"), q.strip(), str(data.get("kind") or "other"),
+                      in_scope, tuple(tuple(p) for p in points), str(data.get("split") or ""),
+                      data.get("after") or None, member)
+
+
 def load_answer_evalset(path: Path, *, split: str | None = None) -> list[AnswerItem]:
-    if not path.is_file():
-        raise UserError(f"no such eval file: {path}")
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            q, points = data["q"], data["key_points"]
-            if not isinstance(q, str) or not q.strip():
-                raise ValueError("needs a non-empty string 'q'")
-            if not isinstance(points, list) or not all(
-                    isinstance(p, list) and p and all(isinstance(x, str) and x.strip() for x in p) for p in points):
-                raise ValueError("'key_points' must be a list of non-empty lists of phrases")
-            in_scope = bool(data.get("in_scope", bool(points)))
-            if in_scope and not points:
-                raise ValueError("an in-scope question needs key points")
-            member = data.get("member")
-            if member is not None and not isinstance(member, dict):
-                raise ValueError("'member' must be an object")
-            item = AnswerItem(str(data.get("id") or f"line{number}"), q.strip(), str(data.get("kind") or "other"),
-                              in_scope, tuple(tuple(p) for p in points), str(data.get("split") or ""),
-                              data.get("after") or None, member)
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-            raise UserError(f"{path}:{number}: bad eval line ({exc})") from None
-        if split is None or item.split == split:
-            items.append(item)
+    items = [item for item in _eval_lines(path, _answer_item) if split is None or item.split == split]
     if not items:
         raise UserError(f"{path}: no eval questions" + (f" with split {split!r}" if split else ""))
     return items
