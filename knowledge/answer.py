@@ -281,8 +281,8 @@ class ExtractiveAnswerer:
         guidance = self.router.route(query.text, member, context=context)
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
-        prefer = level or (member.level if member else None)
-        result = self.retriever.search(query.search, k=self.k, prefer_level=prefer)
+        # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
+        result = self.retriever.search(query.search, k=self.k, prefer_level=level)
         if query.not_covered is not None:
             return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
         unknown = [] if query.follow_up else self._unknown_subject_words(text)
