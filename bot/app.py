@@ -76,6 +76,20 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, since we hand it a client made from that
+    very token (with our base URL and retry handlers), warns at every start that "`token` will be unused".
+    Nothing is unused: the client carries the token. Drop that one line, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_SameTokenNotice())
+
+
 def bot_identity(client: WebClient, settings: Settings) -> str:
     """Slack's `auth.test`: the bot's own user id (to ignore its echoes); a rejected token or an unreachable
     Slack is one line."""

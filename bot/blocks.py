@@ -126,8 +126,12 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             return answer_text(answer), build_answer(answer, feedback_value=answer_id or "")
         case res.QuizView(prompt, scope):
             return prompt.question.question, build_quiz(prompt, scope=scope)
-        case res.QuizOutcome(result=outcome, scope=scope):
-            return "Quiz result", build_quiz_result(outcome, scope=scope)
+        case res.QuizOutcome(result=outcome, scope=scope, placement=placement):
+            return "Quiz result", build_quiz_result(outcome, scope=scope, placement=placement)
+        case res.CheckinView(text=text):
+            return clip(ours(text), MESSAGE_LIMIT), build_habit_checkin(result)
+        case res.SectionView(section):
+            return section.title, build_section(section)
         case res.ProgressReport(view):
             return "Your progress", build_progress(view)
         case res.HabitsView(habits, note):
@@ -141,8 +145,57 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             lines = [f"*{escape(h.section)}*" for h in hits] or ["No passages found."]
             return f"Passages for {escape(query)}", _sections("\n".join(lines))
         case res.HomeView():
-            return "Your learning path", build_home(result.progress, result.habits)["blocks"]
+            return "Your learning path", build_home(result.progress, result.habits, result.mentoring)["blocks"]
+        case res.GoalsResult(view, ideas_for, note):
+            out = build_goal_suggestions(view, ideas_for) if ideas_for else build_goals(view)
+            return "Your goals", _noted(note) + out
+        case res.PlanResult(plan, note):
+            return f"Your plan for {plan.week}", _noted(note) + build_plan(plan)
+        case res.ProjectsResult(view, note):
+            return "Portfolio projects", _noted(note) + build_projects(view)
+        case res.ProjectShare(row, _user, channel):
+            text = f"Shared {escape(row.project.title)} in <#{escape(channel)}> for feedback."
+            return text, _sections(text)
+        case res.CertsResult(rows, note):
+            return "Certifications", _noted(note) + build_certifications(rows)
+        case res.ChecklistResult(view, note):
+            return "Success metrics", _noted(note) + build_checklist(view)
+        case res.CheckinsResult(settings, note):
+            text = escape(note) if note else f"Weekly check-in: {escape(settings.describe())}."
+            return text, _sections(text) + [_context(ours("Change it: " + CHECKINS_HELP))]
+        case res.TeamResult(report):
+            return "Team report", build_team(report)
+        case res.ReviewOffer(author_id, _reviewer, title, new):
+            text = (f"Thanks! I told <@{escape(author_id)}> you offered to review their {escape(title)}." if new
+                    else f"You already offered <@{escape(author_id)}> a review of {escape(title)}.")
+            return text, _sections(text)
+        case res.PathView(title, levels):
+            return escape(title), build_path(title, levels)
     raise TypeError(f"no Slack rendering for {type(result).__name__}")
+
+
+CHECKINS_HELP = ("`{cmd}checkins day fri` · `{cmd}checkins time 17:00` · `{cmd}checkins off` · "
+                 "`{cmd}checkins on`")
+
+
+def _noted(note: str) -> list[dict[str, Any]]:
+    """A confirmation line above a refreshed view (our wording, which may quote the member: escaped)."""
+    return [_section(f"✅ {escape(note)}")] if note else []
+
+
+def build_path(title: str, levels: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The learning path's outline: a section per level, each module (or track) with its topics."""
+    blocks = [_section(f"*{escape(title)}*")]
+    for level in levels:
+        low, high = level.duration_months
+        lines = [f"*Level {level.number}: {escape(level.name)}* ({low}-{high} months)"]
+        lines += [f"• *{escape(m.title)}*: " + " · ".join(escape(t.title) for t in m.topics) for m in level.modules]
+        if level.tracks:
+            lines.append("Specialization tracks (pick one: " + ours("`{cmd}track X`") + ")")
+            lines += [f"• *Track {t.id}: {escape(t.title)}*: " + " · ".join(escape(x.title) for x in t.topics)
+                      for t in level.tracks]
+        blocks += _sections("\n".join(lines))
+    return blocks
 
 
 HELP_INTRO = "*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path."
@@ -165,7 +218,10 @@ def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
 # ----- quizzes and progress -----
 QUIZ_ANSWER = "quiz_answer"
 QUIZ_NEXT = "quiz_next"
+QUIZ_SECTION = "quiz_section"
 HABIT_DONE = "habit_done"
+HABIT_UNDO = "habit_undo"
+TOPIC_STATE = {"mastered": "✅ mastered", "learning": "📘 learning", "slipping": "⚠️ slipping", "new": "▫️ new"}
 LETTERS = "ABCD"
 
 
@@ -174,7 +230,8 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
     can be answered, once (the database decides)."""
     q = prompt.question
     header = {"review": "Review", "new": "New question", "ahead": "Practice ahead",
-              "placement": f"Placement {prompt.placement_step}/{prompt.placement_total}"}.get(prompt.kind, "Quiz")
+              "placement": f"Placement · question {prompt.placement_step} of up to {prompt.placement_total}"
+              }.get(prompt.kind, "Quiz")
     due = f" · {prompt.due_reviews} review(s) due" if prompt.kind != "placement" and prompt.due_reviews else ""
     lines = [f"*{header}* · Level {q.level}{due}", escape(q.question)]
     lines += [f"*{LETTERS[i]}.* {escape(opt)}" for i, opt in enumerate(q.options)]
@@ -186,7 +243,7 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
+def build_quiz_result(result: Any, *, scope: str = "", placement: str = "") -> list[dict[str, Any]]:
     q = result.question
     verdict = "✅ Correct!" if result.correct else f"❌ Not quite — the answer is *{LETTERS[q.answer]}.*"
     lines = [escape(q.question), f"You chose *{LETTERS[result.chosen]}.* {escape(q.options[result.chosen])}",
@@ -195,17 +252,40 @@ def build_quiz_result(result: Any, *, scope: str = "") -> list[dict[str, Any]]:
         lines.append(f"+{result.xp} XP")
     if result.promoted_to:
         lines.append(ours(promotion_text(result.promoted_to)))
-    if result.placement_done_level:
-        lines.append(f"Placement done: you start at *Level {result.placement_done_level}*.")
+    if placement:
+        lines.append(ours(placement))
+    if result.review_due is not None:
+        lines.append("This question comes back for a review in a few minutes.")
     out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Source: {escape(q.section)}"}]}]
     label = "Next placement question" if result.next_placement else "Next question"
     value = "placement" if result.next_placement else scope
+    buttons: list[dict[str, Any]] = []
+    if result.section is not None:
+        buttons.append({"type": "button", "action_id": QUIZ_SECTION, "value": result.section.id[:2000],
+                        "text": {"type": "plain_text", "text": "Read the section"}})
     if not result.placement_done_level:
-        out.append({"type": "actions", "block_id": "quiz_next", "elements": [
-            {"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
-             "value": value or "-"}]})
+        buttons.append({"type": "button", "action_id": QUIZ_NEXT, "text": {"type": "plain_text", "text": label},
+                        "value": value or "-"})
+    if buttons:
+        out.append({"type": "actions", "block_id": "quiz_next", "elements": buttons})
     return out
+
+
+def build_section(section: Any) -> list[dict[str, Any]]:
+    """A curriculum section to read after a wrong answer: its path, then its text (split into blocks)."""
+    return ([_section(f"*{escape(section.title)}*"),
+             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(section.id)}]}]
+            + _sections(re.sub(r"\*\*(.+?)\*\*", r"*\1*", escape(section.text)))[:40])
+
+
+def build_habit_checkin(view: res.CheckinView) -> list[dict[str, Any]]:
+    """A check-in reply (what matched is in the text), with an Undo button on a new check-in."""
+    block = _section(ours(view.text))
+    if view.result.status == "recorded" and view.result.habit is not None:
+        block["accessory"] = {"type": "button", "action_id": HABIT_UNDO, "value": view.result.habit.id,
+                              "text": {"type": "plain_text", "text": "Undo"}}
+    return [block]
 
 
 def build_progress(view: Any) -> list[dict[str, Any]]:
@@ -214,9 +294,11 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     if view.next_level_name:
         lines.append(f"{view.mastered}/{view.needed} topics mastered to reach Level {view.level + 1} "
                      f"({escape(view.next_level_name)})")
+    if getattr(view, "needs_track", False):
+        lines.append("Choose your specialization track with `/mlpath track A-E`: "
+                     + ", ".join(f"{t} {escape(title)}" for t, title in view.tracks))
     for t in view.topics:
-        bar = "▰" if t.mastered else "▱"
-        lines.append(f"{bar} {escape(t.title)}" + ("" if t.answered else " · not started"))
+        lines.append(f"{TOPIC_STATE.get(t.state, t.state)} · {escape(t.title)}")
     freezes = f" (🧊 {view.freezes} freeze{'s' if view.freezes != 1 else ''})" if view.freezes else ""
     lines.append(f"🔥 Streak: {view.streak} day(s){freezes} · 🔁 {view.due_reviews} review(s) due · "
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
@@ -225,12 +307,15 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     return _sections("\n".join(lines))
 
 
-def build_home(view: Any, habits: list[tuple[Any, bool]]) -> dict[str, Any]:
-    """The App Home tab: the member's own dashboard (progress, then today's habits with buttons)."""
+def build_home(view: Any, habits: list[tuple[Any, bool]], mentoring: Any = None) -> dict[str, Any]:
+    """The App Home tab: the member's own dashboard (progress, today's habits with buttons, then the
+    mentoring: this week's plan, goals, projects, certifications and the checklist, in short)."""
     blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
     blocks += build_progress(view)
     blocks.append({"type": "divider"})
     blocks += build_habits(habits)
+    if mentoring is not None:
+        blocks += build_home_mentoring(mentoring)
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "`/mlpath quiz` for a question · "
                                                     "`/mlpath help` for everything else"}]})
     return {"type": "home", "blocks": blocks[:100]}
@@ -312,3 +397,202 @@ def build_leaderboard_post(post: Any) -> list[dict[str, Any]]:
     lines.append(escape(post.line))
     return _sections("\n".join(lines)) + [{"type": "context", "elements": [{"type": "mrkdwn", "text": (
         "Earn XP with `/mlpath quiz` and `/mlpath habits` · hide yourself with `/mlpath leaderboard off`")}]}]
+
+
+# ----- mentoring: the weekly plan and the weekly check-in (progress/mentoring.py, progress/checkins.py) -----
+PLAN_TOPIC_DONE = "plan_topic_done"
+PLAN_HOURS = "plan_hours"
+HOURS_CHOICES = (2, 3, 5, 8, 10, 12, 15, 20)
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+
+
+def build_plan(plan: Any, *, buttons: bool = True) -> list[dict[str, Any]]:
+    """This week's plan: pace (and how it is estimated), focus topics with the section to read and the
+    exercise (each with a Mark done button), one habit per cadence, due reviews, planned certifications,
+    goals, and a menu to change the weekly hours."""
+    pace = plan.pace
+    icon = {"on track": "🟢", "ahead": "🚀", "behind": "🟠"}.get(pace.status, "")
+    out: list[dict[str, Any]] = [
+        _section(f"*{icon} {escape(pace.status.capitalize())}* · Level {pace.level} {escape(pace.level_name)} · "
+                 f"{plan.hours} h/week{'' if plan.hours_set else ' (the path default)'}"),
+        _context(escape(pace.explain()) + (f" {escape(plan.pace_note)}" if plan.pace_note else "")),
+    ]
+    if plan.track_missing:
+        out.append(_section("Pick your Level 4 track to focus the plan: `/mlpath track A` … `E`."))
+    out.append(_section("*This week's focus*"))
+    for t in plan.topics:
+        why = f" · missed {t.misses}× in quizzes" if t.misses else ""
+        text = f"*{escape(t.title)}* (`{escape(t.topic_id)}`){why}\n📖 {escape(t.section)}"
+        if t.exercise:
+            text += f"\n✍️ {escape(t.exercise)}"
+        block = _section(clip(text, SECTION_LIMIT))
+        if buttons:
+            block["accessory"] = {"type": "button", "action_id": f"{PLAN_TOPIC_DONE}_{t.topic_id}"[:255],
+                                  "value": t.topic_id, "text": {"type": "plain_text", "text": "Mark done"}}
+        out.append(block)
+    habits = " · ".join(f"{'✅' if done else '◻️'} {escape(h.description)} ({h.cadence})" for h, done in plan.habits)
+    lines = [f"*Habits:* {habits}" if habits else "",
+             f"*Quiz reviews due:* {plan.due_reviews}" + (" — `/mlpath quiz`" if plan.due_reviews else "")]
+    for c in plan.certifications:
+        when = f" on {c.on_date:%d %b %Y}" if c.on_date else ""
+        lines.append(f"*Certification:* {escape(c.cert.title)}{when} ({c.cert.study_months[0]}-"
+                     f"{c.cert.study_months[1]} months of study)")
+    for g in plan.goals:
+        lines.append(f"*Goal {escape(g.horizon)}:* {escape(g.text or '')}")
+    out.append(_section(clip("\n".join(line for line in lines if line), SECTION_LIMIT)))
+    if buttons:
+        out.append({"type": "actions", "block_id": "plan_actions", "elements": [{
+            "type": "static_select", "action_id": PLAN_HOURS,
+            "placeholder": {"type": "plain_text", "text": "Change my weekly hours"},
+            "options": [{"text": {"type": "plain_text", "text": f"{h} h/week"}, "value": str(h)}
+                        for h in HOURS_CHOICES]}]})
+    return out
+
+
+def checkin_text(message: Any) -> str:
+    return f"Your weekly mlpath check-in, week {message.plan.week}"
+
+
+def build_checkin(message: Any) -> list[dict[str, Any]]:
+    """The weekly check-in DM: last week in numbers, then the plan for the coming week with its buttons."""
+    n = message.last_week
+    out = [_section(f"*Hi {escape(message.name)}, here is your week {escape(message.plan.week)}*"),
+           _section(f"*Last week ({escape(n.week)}):* {n.quiz_answers} quiz answers · {n.habits} habits · "
+                    f"{n.xp} XP · 🔥 streak {n.streak}")]
+    out += build_plan(message.plan)
+    out.append(_context("Check-ins: `/mlpath checkins day fri` · `/mlpath checkins time 17:00` · "
+                        "`/mlpath checkins off` · hours: `/mlpath plan hours 6`"))
+    return out
+
+
+PROJECT_REVIEW = "project_offer_review"
+
+
+def build_home_mentoring(home: Any) -> list[dict[str, Any]]:
+    """The App Home's mentoring part, compact (the Home tab holds at most 100 blocks)."""
+    out: list[dict[str, Any]] = [{"type": "divider"},
+                                 {"type": "header", "text": {"type": "plain_text", "text": "This week's plan"}}]
+    out += build_plan(home.plan)
+    out.append({"type": "divider"})
+    out += build_goals(home.goals)[:-1]
+    projects = ", ".join(f"{escape(r.project.title)} ({escape(r.status)})" for r in home.projects.rows if r.status)
+    certs = ", ".join(f"{escape(r.cert.title)} ({escape(r.status)})" for r in home.certifications if r.status)
+    lines = [f"*Projects:* {projects or 'none started'}"
+             + (f" · next: {escape(home.projects.suggested.title)}" if home.projects.suggested else ""),
+             f"*Certifications:* {certs or 'none planned'}",
+             f"*Success metrics:* {home.checklist.ticked} of {home.checklist.total} ticked"]
+    out += _sections("\n".join(lines))
+    out.append(_context("`/mlpath project` · `/mlpath cert` · `/mlpath checklist` · `/mlpath goal`"))
+    return out
+
+
+def build_goals(view: Any) -> list[dict[str, Any]]:
+    lines = [f"*Your goals* (Level {view.level}{f' track {escape(view.track)}' if view.track else ''})"]
+    for g in view.goals:
+        if g.text:
+            lines.append(f"*{escape(g.horizon)}:* {escape(g.text)}")
+        else:
+            ideas = view.suggestions.get(g.horizon) or []
+            idea = f" — e.g. _{escape(ideas[0])}_" if ideas else ""
+            lines.append(f"*{escape(g.horizon)}:* not set{idea}")
+    out = _sections("\n".join(lines))
+    out.append(_context("Set one: `/mlpath goal 3m finish the Level 2 fraud project with MLflow tracking`"))
+    return out
+
+
+def build_goal_suggestions(view: Any, horizon: str) -> list[dict[str, Any]]:
+    ideas = view.suggestions.get(horizon) or []
+    lines = [f"*Goal ideas for {escape(horizon)}* (Level {view.level})"] + [f"• {escape(i)}" for i in ideas]
+    out = _sections("\n".join(lines if ideas else lines + ["No suggestions for this horizon yet."]))
+    out.append(_context(f"Set it: `/mlpath goal {escape(horizon)} YOUR GOAL`"))
+    return out
+
+
+def build_projects(view: Any) -> list[dict[str, Any]]:
+    icons = {"": "◻️", "started": "🛠️", "done": "✅"}
+    lines = ["*Portfolio projects*"]
+    for r in view.rows:
+        link = f" · {escape(r.url)}" if r.url else ""
+        lines.append(f"{icons.get(r.status, '')} *{escape(r.project.title)}* (`{escape(r.project.id)}`) "
+                     f"{escape(r.status or 'not started')}{link}")
+    if view.suggested:
+        lines.append(f"\n*Next:* {escape(view.suggested.title)} — {escape(view.reason)}")
+        lines += [f"  • {escape(req)}" for req in view.suggested.requirements]
+    out = _sections("\n".join(lines))
+    out.append(_context("`/mlpath project start ID URL` · `/mlpath project done ID URL` · `/mlpath project share ID`"))
+    return out
+
+
+def build_certifications(rows: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [_section("*Certifications*")]
+    for r in rows:
+        c = r.cert
+        status = {"planned": "📅 planned", "passed": "🎓 passed"}.get(r.status, "")
+        when = f" {r.on_date:%d %b %Y}" if r.on_date else ""
+        text = (f"*{escape(c.title)}* (`{escape(c.id)}`) {status}{when}\n{escape(c.difficulty)} · "
+                f"{c.study_months[0]}-{c.study_months[1]} months of study · after Level {c.fits_after_level} · "
+                f"{escape(', '.join(c.topics))}")
+        if c.availability:
+            text += f"\n⚠️ {escape(c.availability)}"
+        out.append(_section(clip(text, SECTION_LIMIT)))
+    out.append(_context("`/mlpath cert plan ID 2027-03-15` · `/mlpath cert passed ID`"))
+    return out
+
+
+def build_checklist(view: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [_section(f"*Success metrics* — {view.ticked} of {view.total} ticked")]
+    for checklist, items in view.checklists:
+        lines = [f"*{escape(checklist.title)}*"]
+        for item, evidence in items:
+            mark = "✅" if evidence is not None else "◻️"
+            proof = f" — {escape(evidence)}" if evidence else ""
+            lines.append(f"{mark} {escape(item.text)} (`{escape(item.id)}`){proof}")
+        out += _sections("\n".join(lines))
+    out.append(_context("`/mlpath checklist tick ID a link or a sentence of evidence`"))
+    return out
+
+
+def build_team(report: Any) -> list[dict[str, Any]]:
+    def who(m: Any) -> str:
+        if m.user_id is None:
+            return "a member who opted out"
+        return f"<@{escape(m.user_id)}>" if re.fullmatch(r"[UW][A-Z0-9]+", m.user_id) else escape(m.name or "")
+
+    levels = ", ".join(f"Level {escape(k)}: {v}" for k, v in report.by_level.items()) or "nobody yet"
+    lines = [f"*Team report* — {len(report.members)} members", f"*By level:* {levels}",
+             f"*Behind plan ({len(report.behind)}):* " + (", ".join(who(m) for m in report.behind) or "nobody"),
+             f"*Inactive 14+ days ({len(report.inactive)}):* "
+             + (", ".join(f"{who(m)} ({m.inactive_days} d)" for m in report.inactive) or "nobody"),
+             "*Projects:* " + "; ".join(f"{escape(k)} {v['started']} in progress, {v['done']} done"
+                                         for k, v in report.projects.items()),
+             "*Certifications:* " + "; ".join(f"{escape(k)} {v['planned']} planned, {v['passed']} passed"
+                                               for k, v in report.certifications.items())]
+    return _sections("\n".join(lines))
+
+
+def review_offer_dm(offer: Any) -> tuple[str, list[dict[str, Any]]]:
+    """The DM to a project's author when a teammate offers a review."""
+    text = (f"<@{escape(offer.reviewer_id)}> offered to review your {escape(offer.project_title)}. "
+            "Send them the link and the one question you most want answered.")
+    return text, _sections(text)
+
+
+def project_share_text(user_id: str, row: Any) -> str:
+    return f"<@{escape(user_id)}> asks for feedback on {escape(row.project.title)}"
+
+
+def build_project_share(user_id: str, row: Any) -> list[dict[str, Any]]:
+    """The team-channel post of `/mlpath project share ID`: the project, its link, and a button for a
+    teammate to offer a review (which DMs the author)."""
+    link = f"\n{escape(row.url)}" if row.url else ""
+    reqs = "\n".join(f"• {escape(r)}" for r in row.project.requirements)
+    return [_section(clip(f"*<@{escape(user_id)}> would like feedback on their {escape(row.project.title)}*{link}\n"
+                          f"{reqs}", SECTION_LIMIT)),
+            {"type": "actions", "block_id": "project_share", "elements": [{
+                "type": "button", "action_id": PROJECT_REVIEW, "style": "primary",
+                "text": {"type": "plain_text", "text": "Offer a review"},
+                "value": f"{user_id}|{row.project.id}"[:2000]}]},
+            _context("The path's Next Steps: share work, get code reviews, iterate.")]

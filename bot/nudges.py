@@ -25,12 +25,14 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import blocks
 from mlpath.settings import Settings
+from progress.checkins import CheckinMessage
 from progress.scheduler import CannotCheck, LeaderboardPost, NudgeMessage, SendResult
 
 log = logging.getLogger("mlpath.scheduler")
 
 NUDGE_EVENT = "mlpath_nudge"
 LEADERBOARD_EVENT = "mlpath_leaderboard"
+CHECKIN_EVENT = "mlpath_checkin"
 UNREACHABLE = frozenset({"cannot_dm_bot", "user_not_found", "account_inactive", "user_disabled"})
 """Slack errors that mean this member can't get DMs from the bot (not a problem of this one message)."""
 MAX_RATE_LIMITED = 5
@@ -107,20 +109,33 @@ class SlackSender:
 
     # ----- Sender -----
     def send_nudge(self, message: NudgeMessage) -> SendResult:
-        data, result = self._post(message.user_id, text=blocks.nudge_text(message),
-                                  blocks_=blocks.build_nudge(message), event_type=NUDGE_EVENT, key=message.key)
+        return self._send_dm(message.user_id, blocks.nudge_text(message), blocks.build_nudge(message), NUDGE_EVENT,
+                             message.key)
+
+    def _send_dm(self, user_id: str, text: str, blocks_: list[dict[str, Any]], event_type: str, key: str) -> SendResult:
+        data, result = self._post(user_id, text=text, blocks_=blocks_, event_type=event_type, key=key)
         if data and data.get("channel"):
-            self._dm_channels[message.user_id] = str(data["channel"])
+            self._dm_channels[user_id] = str(data["channel"])  # for a later `_find_dm`
         return result
 
     def find_nudge(self, user_id: str, key: str, since: datetime) -> str | None:
+        return self._find_dm(user_id, NUDGE_EVENT, key, since)
+
+    def send_checkin(self, message: CheckinMessage) -> SendResult:
+        return self._send_dm(message.user_id, blocks.checkin_text(message), blocks.build_checkin(message),
+                             CHECKIN_EVENT, message.key)
+
+    def find_checkin(self, user_id: str, key: str, since: datetime) -> str | None:
+        return self._find_dm(user_id, CHECKIN_EVENT, key, since)
+
+    def _find_dm(self, user_id: str, event_type: str, key: str, since: datetime) -> str | None:
         channel = self._dm_channels.get(user_id)
         if channel is None:
             data, failure = self._call("conversations_open", paced=False, users=user_id)
             channel = str(((data or {}).get("channel") or {}).get("id") or "")
             if failure or not channel:
                 raise CannotCheck(f"conversations.open: {failure.error if failure else 'no channel'}")
-        return self._find(channel, NUDGE_EVENT, key, since)
+        return self._find(channel, event_type, key, since)
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult:
         _, result = self._post(post.channel, text=blocks.leaderboard_post_text(post),

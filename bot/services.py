@@ -19,7 +19,7 @@ from bot.streaming import SlackAnswerStream, StreamSupport
 from knowledge.answer import Turn
 from knowledge.mentor import Mentor
 from mlpath.app import Application, Who
-from mlpath.app.results import AnswerView, Result
+from mlpath.app.results import AnswerView, Notice, ProjectShare, Result
 from mlpath.settings import Settings
 from progress.answer_log import AnswerLog
 from progress.service import MemberRef, Progress
@@ -112,7 +112,8 @@ class BotServices:
         """Refresh the member's App Home tab (after opening it, a quiz answer or a check-in)."""
         view = self.app.home(who)
         try:
-            client.views_publish(user_id=who.member.user_id, view=blocks.build_home(view.progress, view.habits))
+            client.views_publish(user_id=who.member.user_id,
+                                 view=blocks.build_home(view.progress, view.habits, view.mentoring))
         except SlackApiError as exc:
             log.info("views.publish failed: %s", exc.response.get("error"))
 
@@ -152,6 +153,19 @@ def post(client: WebClient, *, channel: str, reply: Reply, thread_ts: str | None
                                 unfurl_links=False, unfurl_media=False)
     except SlackApiError as exc:
         log.error("chat.postMessage to %s failed: %s", channel, exc.response.get("error"))
+
+
+def share_project(client: WebClient, share: ProjectShare) -> Notice | ProjectShare:
+    """Post a member's project to the team channel with the "Offer a review" button; a failed post is one line."""
+    try:
+        client.chat_postMessage(channel=share.channel, text=blocks.project_share_text(share.user_id, share.row),
+                                blocks=blocks.build_project_share(share.user_id, share.row), unfurl_links=False,
+                                unfurl_media=False)
+    except SlackApiError as exc:
+        log.error("sharing a project to %s failed: %s", share.channel, exc.response.get("error"))
+        return Notice(f"I could not post to the team channel ({exc.response.get('error')}); ask an mlpath admin.",
+                      ok=False)
+    return share
 
 
 def react(client: WebClient, *, channel: str, ts: str, name: str, add: bool) -> None:

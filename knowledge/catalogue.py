@@ -91,6 +91,8 @@ class Budget(_Strict):
 class HabitItem(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str
+    keywords: tuple[str, ...] = ()
+    """Words members use when they report it in their own words ("I watched a PyData talk")."""
 
 
 class HabitGroup(_Strict):
@@ -105,6 +107,7 @@ class Habit(_Strict):
     cadence: Cadence
     description: str
     time_budget: str
+    keywords: tuple[str, ...] = ()
 
 
 class Certification(_Strict):
@@ -113,17 +116,45 @@ class Certification(_Strict):
     topics: tuple[str, ...]
     difficulty: Literal["Beginner", "Intermediate", "Advanced"]
     study_months: tuple[int, int]
-    after_level: int = Field(default=1, ge=1, le=4)
-    """The level after which the path fits this certification."""
+    fits_after_level: int = Field(ge=1, le=4)
+    """The level after which the path places the certification (content/certifications.md)."""
+    availability: str | None = None
+    """A note members must read before planning (a retired exam, a closed program)."""
     interests: tuple[str, ...] = ()
+    """Everyday words for what the certification suits ("data engineer", "aws"), matched in guidance questions."""
 
 
 class PortfolioProject(_Strict):
     id: str
     title: str
-    after_level: int = Field(default=1, ge=1, le=4)
     interests: tuple[str, ...] = ()
     requirements: tuple[str, ...]
+    from_level: int = Field(ge=1, le=4)
+    """The level from which the mentor suggests the project."""
+    tracks: tuple[TrackId, ...] = ()
+    """Level 4 tracks the project suits; at Level 4 a project of the member's track is suggested first."""
+
+
+Horizon = Literal["3m", "6m", "12m"]
+HORIZONS: tuple[Horizon, ...] = ("3m", "6m", "12m")
+
+
+class ChecklistItem(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    text: str
+
+
+class Checklist(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    items: tuple[ChecklistItem, ...] = Field(min_length=1)
+
+
+class GoalSuggestion(_Strict):
+    level: int = Field(ge=1, le=4)
+    track: TrackId | None = None
+    horizon: Horizon
+    text: str = Field(min_length=1, max_length=300)
 
 
 class Background(_Strict):
@@ -156,6 +187,8 @@ class Catalogue(_Strict):
     certifications: tuple[Certification, ...]
     portfolio_projects: tuple[PortfolioProject, ...]
     guidance: Guidance = Guidance()
+    success_metrics: tuple[Checklist, ...] = ()
+    goal_suggestions: tuple[GoalSuggestion, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> Catalogue:
@@ -176,6 +209,15 @@ class Catalogue(_Strict):
         habit_ids = [h.id for group in self.habits.values() for h in group.items]
         if len(habit_ids) != len(set(habit_ids)):
             raise ValueError("habit ids must be unique")
+        for name, ids in (("certification", [c.id for c in self.certifications]),
+                          ("portfolio project", [p.id for p in self.portfolio_projects]),
+                          ("checklist item", [i.id for c in self.success_metrics for i in c.items])):
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"{name} ids must be unique")
+        tracks = {t.id for level in self.levels for t in level.tracks}
+        for g in self.goal_suggestions:
+            if g.track is not None and (g.level != max(numbers) or g.track not in tracks):
+                raise ValueError(f"goal suggestion {g.text!r}: track {g.track} is not a track of level {g.level}")
         return self
 
     # ----- lookups used by the rest of the product -----
@@ -207,13 +249,49 @@ class Catalogue(_Strict):
                     return level.number, track.id, track.topics
         return None
 
+    def topic_module(self, topic_id: str) -> tuple[str, str]:
+        """(module id, title) of the module or track that holds the topic."""
+        for level in self.levels:
+            for module in level.modules:
+                if any(t.id == topic_id for t in module.topics):
+                    return module.id, module.title
+            for track in level.tracks:
+                if any(t.id == topic_id for t in track.topics):
+                    return track.module_id, track.title
+        raise KeyError(topic_id)
+
+    def certification(self, cert_id: str) -> Certification:
+        for cert in self.certifications:
+            if cert.id == cert_id:
+                return cert
+        raise KeyError(cert_id)
+
+    def project(self, project_id: str) -> PortfolioProject:
+        for project in self.portfolio_projects:
+            if project.id == project_id:
+                return project
+        raise KeyError(project_id)
+
+    def checklist_item(self, item_id: str) -> tuple[Checklist, ChecklistItem]:
+        for checklist in self.success_metrics:
+            for item in checklist.items:
+                if item.id == item_id:
+                    return checklist, item
+        raise KeyError(item_id)
+
+    def suggested_goals(self, level: int, track: str | None, horizon: Horizon) -> list[str]:
+        """Suggestions for the member's level (and track at the last level; all tracks' when none is chosen)."""
+        return [g.text for g in self.goal_suggestions if g.horizon == horizon and g.level == level
+                and (g.track is None or track is None or g.track == track)]
+
     def habit_list(self, cadence: Cadence | None = None) -> list[Habit]:
         out: list[Habit] = []
         for cad, group in self.habits.items():
             if cadence is not None and cad != cadence:
                 continue
             out.extend(
-                Habit(id=h.id, cadence=cad, description=h.description, time_budget=str(group.budget))
+                Habit(id=h.id, cadence=cad, description=h.description, time_budget=str(group.budget),
+                      keywords=h.keywords)
                 for h in group.items
             )
         return out

@@ -111,14 +111,23 @@ def _eval_lines(path: Path, parse: Callable[[int, dict[str, Any]], T]) -> list[T
     UserError naming the file and line."""
     if not path.is_file():
         raise UserError(f"no such eval file: {path}")
+    try:  # bytes that are not UTF-8 become U+FFFD: a stray byte costs one character, not the whole run
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            items.append(parse(number, json.loads(line)))
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-            raise UserError(f"{path}:{number}: bad eval line ({exc})") from None
+            data = json.loads(line)
+            if not isinstance(data, dict) or "q" not in data:
+                raise ValueError('expected an object with a question "q", e.g. {"q": "…", "expect": ["…"]}')
+            items.append(parse(number, data))
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not a line of JSON ({exc.msg}, column {exc.colno})") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"{path}:{number}: {exc}") from None
     return items
 
 
@@ -156,16 +165,20 @@ def hit_rank(item: EvalItem, ranked_texts: Sequence[str]) -> int | None:
 
 
 def evaluate(retriever: Retriever, items: list[EvalItem], *, k: int, threshold: float,
-             confidence_k: int) -> EvalReport:
+             confidence_k: int, progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
     """Run every question; refusal uses the same rule as the answerer (best similarity in the top
-    `confidence_k` chunks below `threshold`)."""
+    `confidence_k` chunks below `threshold`). `progress` is told ("questions", done, total) as it goes."""
     report = EvalReport(k=k, threshold=threshold)
-    for item in items:
+    for done, item in enumerate(items, start=1):
+        if progress is not None:
+            progress("questions", done - 1, len(items))
         result = retriever.search(item.q, k=max(k, confidence_k))
         confidence = max((h.confidence for h in result.hits[:confidence_k]), default=0.0)
         rank = hit_rank(item, [f"{hit.section}\n{hit.text}" for hit in result.hits[:k]])
         report.results.append(ItemResult(item, rank, confidence, confidence < threshold,
                                          tuple(h.section for h in result.hits[:k])))
+        if progress is not None:
+            progress("questions", done, len(items))
     return report
 
 
@@ -260,12 +273,13 @@ def is_answer_evalset(path: Path) -> bool:
     """True for a set with `key_points` (answer scoring), False for the `expect` (retrieval) format."""
     if not path.is_file():
         raise UserError(f"no such eval file: {path}")
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
         if line.strip():
             try:
-                return "key_points" in json.loads(line)
+                data = json.loads(line)
             except json.JSONDecodeError:
-                return False
+                return False  # the retrieval loader reports the bad line
+            return isinstance(data, dict) and "key_points" in data
     return False
 
 

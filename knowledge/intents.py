@@ -302,7 +302,7 @@ def _track(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
 
 def _cert_line(cert: Certification) -> str:
     return (f"{cert.title} ({cert.difficulty}, {cert.study_months[0]}-{cert.study_months[1]} months of study): "
-            f"covers {_titles(cert.topics)}, and fits after Level {cert.after_level}.")
+            f"covers {_titles(cert.topics)}, and fits after Level {cert.fits_after_level}.")
 
 
 def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
@@ -321,19 +321,22 @@ def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guid
     elif scored[0][0] > 0:
         cert = scored[0][1]
     else:
-        reachable = [c for c in cat.certifications if level is None or c.after_level <= max(level, 2)]
-        cert = min(reachable or list(cat.certifications), key=lambda c: (c.after_level, c.study_months[0]))
+        reachable = [c for c in cat.certifications if level is None or c.fits_after_level <= max(level, 2)]
+        cert = min(reachable or list(cat.certifications),
+                   key=lambda c: (c.availability is not None, c.fits_after_level, c.study_months[0]))
     paragraphs = [Paragraph(_cert_line(cert), SectionRef(source=(_ref(cat, "certification") or SectionRef(
         source="", heading="")).source, heading=cert.title))]
+    if cert.availability:
+        paragraphs.append(Paragraph(f"Note: {cert.availability}"))
     others = [c for c in cat.certifications if c is not cert]
     if not named:
         paragraphs.append(Paragraph("Choose by role, level and the platform your team uses; the others are " +
-                                    "; ".join(f"{c.title} ({c.difficulty}, after Level {c.after_level})"
+                                    "; ".join(f"{c.title} ({c.difficulty}, after Level {c.fits_after_level})"
                                               for c in others) + ". Prepare for one at a time.",
                                     _ref(cat, "certification")))
-    if level is not None and level < cert.after_level:
+    if level is not None and level < cert.fits_after_level:
         paragraphs.append(Paragraph(f"You're at Level {level}, so aim for it once you've finished Level "
-                                    f"{cert.after_level}."))
+                                    f"{cert.fits_after_level}."))
     return Guidance("certification", tuple(paragraphs),
                     "Next step: pair the certification with a project that proves you can apply it.", cert.title)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ingest.pipeline import IngestSummary, ingest
+from ingest.pipeline import IngestSummary, Progress, ingest
 from knowledge import content_dir
 from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, TextSink, Turn
 from knowledge.content import validate_document
@@ -82,13 +82,13 @@ class Mentor:
         llm = LLMAnswerer.from_settings(settings, extractive)
         return replace(self, settings=settings, answerer=llm or extractive, extractive=extractive, llm=llm)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
+    def ingest(self, paths: Sequence[Path] | None = None, *, progress: Progress | None = None) -> IngestSummary:
         summary = ingest(paths, store=self.store, embedder=self.embedder, curriculum=content_dir(),
                          validate=validate_document, progress=progress)
         self.retriever.invalidate()
         return summary
 
-    def ensure_ingested(self, *, progress: bool = False) -> IngestSummary | None:
+    def ensure_ingested(self, *, progress: Progress | None = None) -> IngestSummary | None:
         """Ingest the bundled curriculum when the store is empty (first use on a fresh machine)."""
         if self.store.count() > 0:
             return None

@@ -41,18 +41,40 @@ class Question(BaseModel):
         return options
 
 
-def content_sections() -> set[str]:
-    """Every section name the bundled content produces (as ingest names them)."""
+class SectionText(BaseModel):
+    """A curriculum section as a member reads it after a wrong answer ("Read the section")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    """The section name questions cite, e.g. "Level 1 › SQL and Databases › Window functions"."""
+    title: str
+    """Its own heading ("Window functions")."""
+    text: str
+
+
+@lru_cache(maxsize=1)
+def section_texts() -> dict[str, SectionText]:
+    """Every section of the bundled content by the name ingest gives it (text of same-named parts joined)."""
     from ingest.chunking import section_name
     from ingest.readers import read_file
 
-    names = set()
-    for path in content_dir().rglob("*.md"):
+    parts: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for path in sorted(content_dir().rglob("*.md")):
         doc = read_file(path)
         level = int(doc.front_matter.get("level") or 0)
         for section in doc.sections:
-            names.add(section_name(section.headings, level))
-    return names
+            name = section_name(section.headings, level)
+            parts.setdefault(name, []).append(section.text.strip())
+            titles[name] = section.headings[-1] if section.headings else name
+    return {name: SectionText(id=name, title=titles[name], text="\n\n".join(p for p in texts if p))
+            for name, texts in parts.items()}
+
+
+def content_sections() -> set[str]:
+    """Every section name the bundled content produces (as ingest names them)."""
+    return set(section_texts())
 
 
 def _topic_levels(cat: Catalogue) -> dict[str, tuple[int, str | None]]:

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("LEADERBOARD_CHANNEL"),
         description="Channel id (`C…`) of the weekly leaderboard post; unset = no post. Invite the bot to it.",
     )
+    team_channel: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEAM_CHANNEL"),
+        description="Channel id (C…) where `/mlpath project share ID` posts projects for feedback; unset = off.",
+    )
     leaderboard_day: str = Field(
         default="mon", validation_alias=AliasChoices("LEADERBOARD_DAY"),
         description="Weekday of the leaderboard post (`mon` … `sun`), in `TEAM_TZ`.",
@@ -166,7 +170,7 @@ class Settings(BaseSettings):
             raise ValueError("must be an IANA time zone such as Europe/Berlin") from exc
         return value.strip()
 
-    @field_validator("leaderboard_channel")
+    @field_validator("leaderboard_channel", "team_channel")
     @classmethod
     def _check_channel(cls, value: str | None) -> str | None:
         return value.strip() or None if value else None

@@ -4,11 +4,18 @@
 from __future__ import annotations
 
 import getpass
+import io
 import re
+import shutil
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
 from knowledge.answer import Answer, Turn
+from knowledge.catalogue import Level
 from mlpath.app import Application, UsageError, Who, parse
 from mlpath.app import commands as c
 from mlpath.app import results as res
@@ -33,10 +40,55 @@ def ours(text: str) -> str:
     return _BOLD.sub(r"\1", c.phrase(text, c.TERMINAL))
 
 
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def width() -> int:
+    """The terminal's width (100 when there is none, e.g. in a pipe), kept readable on wide screens."""
+    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+
+
+def _plain(renderable: Any, *, indent: int = 0) -> str:
+    """What rich draws for `renderable` at the terminal's width, as plain text (no escape codes): wrapped at
+    word boundaries, lists and tables laid out. The chat writes lines, so it works with any `write`."""
+    console = Console(file=io.StringIO(), width=width() - indent, color_system=None, force_terminal=False,
+                      highlight=False, emoji=False)
+    console.print(renderable)
+    drawn: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in drawn.rstrip().splitlines())
+
+
+def markdown(text: str, *, indent: int = 0) -> str:
+    """Markdown (answers, passages) wrapped to the terminal, less `indent` columns: headings become bold
+    paragraphs of their own, so a heading is never glued to the sentence after it."""
+    return _plain(Markdown(_HEADING.sub(r"**\1**", text)), indent=indent)
+
+
+def hang(prefix: str, text: str) -> str:
+    """`prefix` before the first line, the others indented under it (text wrapped with indent=len(prefix))."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix)).replace(" " * len(prefix) + "\n", "\n")
+
+
+def excerpt(text: str, limit: int = 600) -> str:
+    """The beginning of a passage: whole paragraphs up to `limit` characters; a longer first paragraph is cut
+    after its last full sentence (or word) that fits, never mid-word."""
+    out = ""
+    for para in re.split(r"\n\s*\n", text.strip()):
+        if len(out) + len(para) <= limit:
+            out = f"{out}\n\n{para}" if out else para
+            continue
+        if not out:
+            cut = para[:limit]
+            end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+            out = cut[: end + 1] if end > limit // 3 else cut[: cut.rfind(" ")] + " …"
+        break
+    return out
+
+
 def format_answer(answer: Answer, *, text: bool = True) -> str:
-    """The answer, a note (why an AI answer fell back) and its sources; `text=False` leaves out the answer
-    text (it was streamed already)."""
-    lines = [answer.text, ""] if text else [""]
+    """The answer (Markdown, wrapped to the terminal), a note (why an AI answer fell back) and its sources;
+    `text=False` leaves out the answer text (it was streamed already)."""
+    lines = [markdown(answer.text, indent=len(MENTOR)), ""] if text else [""]
     if answer.trimmed and text:
         lines.insert(0, "(your question was long, so I used its beginning)\n")
     if answer.note:
@@ -58,11 +110,11 @@ def render(result: res.Result) -> str:
             return "Ask anything about the learning path. Commands:\n" + "\n".join(
                 f"  /{usage.ljust(width)}{ours(summary)}" for usage, summary in entries)
         case res.AnswerView(answer):
-            return MENTOR + format_answer(answer)
+            return hang(MENTOR, format_answer(answer))
         case res.QuizView(prompt):
             q = prompt.question
-            kind = f"placement {prompt.placement_step}/{prompt.placement_total}" if prompt.kind == "placement" \
-                else prompt.kind
+            kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
+                    if prompt.kind == "placement" else prompt.kind)
             return "\n".join([f"[{kind}, Level {q.level}] {q.question}"]
                              + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
         case res.QuizOutcome(result=outcome, promotion=promotion, placement=placement):
@@ -71,12 +123,23 @@ def render(result: res.Result) -> str:
             verdict = "correct! " if outcome.correct else f"not quite: the answer is {LETTERS[asked.answer]}. "
             lines = [verdict + asked.explanation + f" (+{outcome.xp} XP; source: {asked.section})"]
             lines += [ours(extra) for extra in (promotion, placement) if extra]
+            if outcome.section is not None:  # a wrong answer: the section it comes from, to read now
+                lines += [f"read the section: {outcome.section.id}", outcome.section.text,
+                          "(this question comes back for a review in a few minutes)"]
             return "\n".join(lines)
+        case res.SectionView(section):
+            return f"{section.id}\n{section.text}"
+        case res.CheckinView(text=text):
+            return ours(text)
         case res.ProgressReport(view):
-            lines = [f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
-                     f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
-                     f"{view.weekly_xp} XP this week"]
-            lines += [f"  {'■' if t.mastered else '□'} {t.title}" for t in view.topics]
+            goal = f" ({view.needed} needed for Level {view.level + 1})" if view.level < 4 else ""
+            lines = [f"Level {view.level}: {view.level_name} · {view.mastered} of {len(view.topics)} topics "
+                     f"mastered{goal} · streak {view.streak} ({view.freezes} freeze(s)) · "
+                     f"{view.due_reviews} review(s) due · {view.weekly_xp} XP this week"]
+            if view.needs_track:
+                lines.append("Choose your Level 4 track with /track A-E: "
+                             + ", ".join(f"{t} {title}" for t, title in view.tracks))
+            lines += [f"  [{t.state}] {t.title}" for t in view.topics]
             return "\n".join(lines)
         case res.HabitsView(habits, note):
             lines = [ours(note)] if note else []
@@ -92,12 +155,97 @@ def render(result: res.Result) -> str:
         case res.SearchView(hits=hits):
             if not hits:
                 return "no results (is the knowledge base empty? run `mlpath ingest`)"
-            return "\n".join(f"{h.rank}. {h.section} ({h.similarity:.2f})" for h in hits)
+            table = Table("#", "section", "score", box=None, pad_edge=False, show_edge=False)
+            for h in hits:  # ranked by the fused score, so that is the number shown
+                table.add_row(str(h.rank), f"{h.section}\n{h.source}", f"{h.score:.4f}")
+            return _plain(table)
         case res.LevelSet(user_id, level):
             return f"{user_id} is now at Level {level}."
         case res.HomeView(progress=view):
             return render(res.ProgressReport(view))
+        case res.GoalsResult() | res.PlanResult() | res.ProjectsResult() | res.CertsResult() | res.ChecklistResult() \
+                | res.CheckinsResult() | res.TeamResult() | res.ProjectShare() | res.ReviewOffer():
+            return render_mentoring(result)
+        case res.PathView(title, levels):
+            return "\n".join([title] + [line for level in levels for line in _level_outline(level)])
     raise TypeError(f"no terminal rendering for {type(result).__name__}")
+
+
+def render_mentoring(result: res.Result) -> str:
+    """Goals, the weekly plan, projects, certifications and the checklist as terminal text."""
+    note = getattr(result, "note", "")
+    lines = [f"✓ {note}"] if note else []
+    match result:
+        case res.GoalsResult(view, ideas_for):
+            if ideas_for:
+                lines.append(f"Goal ideas for {ideas_for} (Level {view.level}):")
+                lines += [f"  - {idea}" for idea in view.suggestions.get(ideas_for, [])]
+                lines.append(ours(f"Set it: {{cmd}}goal {ideas_for} YOUR GOAL"))
+            else:
+                lines += [f"  {g.horizon:>3}: {g.text or '(not set)'}" for g in view.goals]
+        case res.PlanResult(plan):
+            pace = plan.pace
+            lines += [f"Week {plan.week} · {pace.status.upper()} · Level {pace.level} {pace.level_name} · "
+                      f"{plan.hours} h/week{'' if plan.hours_set else ' (the path default)'}",
+                      f"  {pace.explain()}"]
+            if plan.pace_note:
+                lines.append(f"  {plan.pace_note}")
+            lines.append("This week's focus:")
+            for t in plan.topics:
+                missed = f" (missed {t.misses}x in quizzes)" if t.misses else ""
+                lines += [f"  - {t.title} [{t.topic_id}]{missed}", f"      read: {t.section} ({t.source})"]
+                if t.exercise:
+                    lines.append(f"      do:   {t.exercise}")
+            lines.append("Habits: " + "; ".join(f"[{'x' if done else ' '}] {h.description} ({h.cadence})"
+                                                 for h, done in plan.habits))
+            lines.append(f"Quiz reviews due: {plan.due_reviews}")
+            lines += [f"Certification: {c.cert.title}" + (f" on {c.on_date}" if c.on_date else "")
+                      for c in plan.certifications]
+            lines += [f"Goal {g.horizon}: {g.text}" for g in plan.goals]
+            lines.append(ours("{cmd}plan done TOPIC marks a topic done; {cmd}plan hours N sets your hours."))
+        case res.ProjectsResult(view):
+            for p in view.rows:
+                link = f" {p.url}" if p.url else ""
+                lines.append(f"  [{'x' if p.status == 'done' else '~' if p.status else ' '}] {p.project.id}: "
+                             f"{p.project.title} ({p.status or 'not started'}){link}")
+            if view.suggested:
+                lines.append(f"Next: {view.suggested.title} ({view.reason})")
+        case res.CertsResult(rows):
+            for r in rows:
+                c = r.cert
+                status = f" — {r.status}" + (f" {r.on_date}" if r.on_date else "") if r.status else ""
+                lines.append(f"  {c.id}: {c.title} ({c.difficulty}, {c.study_months[0]}-{c.study_months[1]} "
+                             f"months, after Level {c.fits_after_level}){status}")
+                if c.availability:
+                    lines.append(f"      note: {c.availability}")
+        case res.ChecklistResult(view):
+            lines.append(f"Success metrics: {view.ticked} of {view.total} ticked")
+            for checklist, items in view.checklists:
+                lines.append(f"{checklist.title}:")
+                lines += [f"  [{'x' if ev is not None else ' '}] {item.id}: {item.text}" + (f" — {ev}" if ev else "")
+                          for item, ev in items]
+        case res.CheckinsResult(settings):
+            lines.append(f"Weekly check-in: {settings.describe()}")
+        case res.ProjectShare(row, _user, channel):
+            lines.append(f"Shared {row.project.title} to {channel}.")
+        case res.ReviewOffer(author_id, _reviewer, title, _new):
+            lines.append(f"Offered {author_id} a review of {title}.")
+        case res.TeamResult(report):
+            lines.append(f"Team {report.team_id}: {len(report.members)} members, {len(report.behind)} behind plan, "
+                         f"{len(report.inactive)} inactive 14+ days")
+    return "\n".join(lines)
+
+
+def _level_outline(level: Level) -> list[str]:
+    low, high = level.duration_months
+    lines = [f"Level {level.number}: {level.name} ({low}-{high} months)"]
+    for module in level.modules:
+        lines += [f"  {module.title}"] + [f"    - {topic.title}" for topic in module.topics]
+    if level.tracks:
+        lines.append("  Specialization tracks (pick one: " + ours("`{cmd}track X`") + ")")
+        for track in level.tracks:
+            lines += [f"  Track {track.id}: {track.title}"] + [f"    - {topic.title}" for topic in track.topics]
+    return lines
 
 
 class _Leave(Exception):
@@ -156,7 +304,8 @@ def _write_sources(last: res.AnswerView | None, write: Callable[[str], None]) ->
         write("no answer yet")
         return
     for hit in list(last.answer.hits)[:3]:
-        write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
+        write(f"[{hit.rank}] {hit.section}  ({hit.source})")
+        write("\n".join("    " + line if line else "" for line in markdown(excerpt(hit.text)).splitlines()) + "\n")
 
 
 def _ask(app: Application, who: Who, question: str, *, history: list[Turn], level: int | None,
@@ -182,7 +331,7 @@ def _ask(app: Application, who: Who, question: str, *, history: list[Turn], leve
     if answer.answerer != "extractive" and "".join(streamed).strip() == answer.text.strip():
         write(format_answer(answer, text=False).lstrip("\n") + "\n")
     else:
-        write("\n" + MENTOR + format_answer(answer) + "\n")
+        write("\n" + hang(MENTOR, format_answer(answer)) + "\n")
     return result
 
 

@@ -21,7 +21,7 @@ def build_mentor(settings: Settings, *, embedder: Embedder | None = None, rebuil
 
 def app_config(settings: Settings) -> AppConfig:
     return AppConfig(question_rate_limit=settings.question_rate_limit, llm_daily_budget=settings.llm_daily_budget,
-                     admins=settings.admins)
+                     admins=settings.admins, team_channel=settings.team_channel or "")
 
 
 def build_application(settings: Settings, mentor: Mentor, *, progress: Progress | None = None,

@@ -8,6 +8,11 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+TERMINAL_TEAM_ID = "local"
+"""The team of the terminal member (`mlpath chat`). It is never a target of Slack delivery (reminder DMs, time
+zone look-ups) and never has a Slack leaderboard: the repository's scheduling queries leave it out. Slack team
+ids start with T or E, so no Slack team can be called this."""
+
 
 class Base(DeclarativeBase):
     pass
@@ -151,3 +156,88 @@ class AnswerRecord(Base):
     feedback: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """+1 / -1 from the member's buttons, last click wins."""
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# ----- mentoring: goals, plan, projects, certifications, checklist, weekly check-ins (progress/mentoring.py) -----
+DEFAULT_CHECKIN_DAY = "mon"
+DEFAULT_CHECKIN_TIME = "08:30"
+"""Before the daily reminder's default 09:00, so a Monday doesn't start with two DMs at once."""
+
+class MentoringProfile(Base):
+    """A member's plan and check-in settings; no row means the defaults (see progress/mentoring.py)."""
+
+    __tablename__ = "mentoring_profiles"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    plan_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Weekly hours the member can give (1-60); None = the default from the path's habit budgets."""
+    checkins_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    checkin_day: Mapped[str] = mapped_column(String(3), default=DEFAULT_CHECKIN_DAY)
+    checkin_time: Mapped[str] = mapped_column(String(5), default=DEFAULT_CHECKIN_TIME)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Goal(Base):
+    """The member's goal for one horizon (3m, 6m, 12m); setting it again replaces the text."""
+
+    __tablename__ = "goals"
+    __table_args__ = (UniqueConstraint("member_id", "horizon", name="uq_goals_member_horizon"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    horizon: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProjectProgress(Base):
+    """A portfolio project the member started (and maybe finished), with a link to the work."""
+
+    __tablename__ = "project_progress"
+    __table_args__ = (UniqueConstraint("member_id", "project_id", name="uq_project_progress_member_project"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))
+    """"started" or "done"."""
+    url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CertProgress(Base):
+    __tablename__ = "cert_progress"
+    __table_args__ = (UniqueConstraint("member_id", "cert_id", name="uq_cert_progress_member_cert"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    cert_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))
+    """"planned" or "passed"."""
+    on_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """The exam date planned, or the date passed."""
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChecklistTick(Base):
+    __tablename__ = "checklist_ticks"
+    __table_args__ = (UniqueConstraint("member_id", "item_id", name="uq_checklist_ticks_member_item"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TopicDone(Base):
+    """A topic the member marked done in their plan (the plan then moves on, mastered or not)."""
+
+    __tablename__ = "topics_done"
+    __table_args__ = (UniqueConstraint("member_id", "topic_id", name="uq_topics_done_member_topic"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    topic_id: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,12 +12,30 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import (
+    DEFAULT_CHECKIN_DAY,
+    DEFAULT_CHECKIN_TIME,
+    TERMINAL_TEAM_ID,
+    AnswerRecord,
+    Base,
+    Card,
+    CertProgress,
+    ChecklistTick,
+    Claim,
+    Delivery,
+    Goal,
+    HabitCheckin,
+    Member,
+    MentoringProfile,
+    ProjectProgress,
+    TopicDone,
+    XpEvent,
+)
 
 
 def _insert(session: Session, model: type):  # type: ignore[no-untyped-def]
@@ -163,10 +181,12 @@ def checked_in(session: Session, *, member_id: int, periods: Iterable[str]) -> s
 # ----- reminders: planning -----
 def nudge_candidates(session: Session) -> list[tuple[int, str, str, str, date | None]]:
     """(member id, user id, tz, nudge time, snoozed until) of every member who gets reminder DMs: one query,
-    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py)."""
+    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py).
+    The terminal member gets no DMs (it has no Slack account)."""
     rows = session.execute(
         select(Member.id, Member.user_id, Member.tz, Member.nudge_time, Member.snoozed_until)
-        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None))
+        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None),
+               Member.team_id != TERMINAL_TEAM_ID)
     )
     return [(int(i), str(u), str(tz), str(t), s) for i, u, tz, t, s in rows]
 
@@ -235,11 +255,11 @@ def members_by_ids(session: Session, *, ids: Iterable[int]) -> dict[int, Member]
 
 
 def stale_time_zones(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(member id, user id) of members whose time zone was not read from Slack in the last 24 hours."""
+    """(member id, user id) of Slack members whose time zone was not read from Slack in the last 24 hours."""
     cutoff = now - timedelta(days=1)
     rows = session.execute(
         select(Member.id, Member.user_id)
-        .where(Member.active.is_(True), Member.unreachable.is_(None),
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
                or_(Member.tz_checked_at.is_(None), Member.tz_checked_at < cutoff))
         .order_by(Member.tz_checked_at.is_not(None), Member.tz_checked_at, Member.id)
         .limit(limit)
@@ -261,7 +281,9 @@ def claim_tz_check(session: Session, *, member_id: int, now: datetime) -> bool:
 
 
 def team_ids(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(Member.team_id).where(Member.active.is_(True)).distinct())))
+    """The Slack teams with active members (each gets its own leaderboard post); never the terminal team."""
+    return sorted(set(session.scalars(select(Member.team_id).where(
+        Member.active.is_(True), Member.team_id != TERMINAL_TEAM_ID).distinct())))
 # ----- health -----
 def ping(session: Session) -> None:
     """One round trip to the database (for /healthz); raises when it does not answer."""
@@ -393,3 +415,250 @@ def count_llm_answers(session: Session, *, team_id: str, user_id: str, since: da
 
 def recent_answers(session: Session, *, limit: int = 100) -> list[AnswerRecord]:
     return list(session.scalars(select(AnswerRecord).order_by(AnswerRecord.id.desc()).limit(limit)))
+
+
+# ----- mastery and placement (review history: the deliveries and cards tables) -----
+def answer_history(session: Session, *, member_id: int) -> list[tuple[str, datetime, bool]]:
+    """(question id, answered at, correct) of every answered delivery of a member, oldest first."""
+    rows = session.execute(
+        select(Delivery.question_id, Delivery.answered_at, Delivery.correct)
+        .where(Delivery.member_id == member_id, Delivery.answered_at.is_not(None))
+        .order_by(Delivery.answered_at, Delivery.id)
+    )
+    return [(str(q), at, bool(c)) for q, at, c in rows if at is not None]
+
+
+def placement_deliveries(session: Session, *, member_id: int) -> list[Delivery]:
+    """Every placement delivery of a member in the order they were sent."""
+    return list(session.scalars(select(Delivery).where(
+        Delivery.member_id == member_id, Delivery.purpose == "placement").order_by(Delivery.id)))
+
+
+def answered_since(session: Session, *, member_id: int, since: datetime) -> set[str]:
+    """Question ids the member answered (quiz or placement) at or after `since`."""
+    return set(session.scalars(select(Delivery.question_id).where(
+        Delivery.member_id == member_id, Delivery.answered_at >= since)))
+
+
+# ----- the weekly board: capped XP totals in SQL, one statement per question asked -----
+def _weekly_totals(*, team_id: str, start: date, end: date, caps: dict[str, int]):  # type: ignore[no-untyped-def]
+    """A CTE (member id, xp): XP per member in [start, end), each (day, kind) sum capped at caps[kind]."""
+    daily = (
+        select(XpEvent.member_id.label("member_id"), XpEvent.kind.label("kind"),
+               func.sum(XpEvent.amount).label("amount"))
+        .join(Member, Member.id == XpEvent.member_id)
+        .where(Member.team_id == team_id, XpEvent.local_date >= start, XpEvent.local_date < end)
+        .group_by(XpEvent.member_id, XpEvent.local_date, XpEvent.kind)
+        .subquery()
+    )
+    capped = case(*((and_(daily.c.kind == kind, daily.c.amount > cap), cap) for kind, cap in caps.items()),
+                  else_=daily.c.amount) if caps else daily.c.amount
+    return (select(daily.c.member_id, func.sum(capped).label("xp"))
+            .group_by(daily.c.member_id).cte("weekly_totals"))
+
+
+def weekly_board(session: Session, *, team_id: str, start: date, end: date, caps: dict[str, int]
+                 ) -> list[tuple[int, str, str, int]]:
+    """(member id, user id, display name, XP) of the active, visible members with XP in [start, end), best
+    first (ties: earliest member). One statement whatever the team size."""
+    totals = _weekly_totals(team_id=team_id, start=start, end=end, caps=caps)
+    rows = session.execute(
+        select(Member.id, Member.user_id, Member.display_name, totals.c.xp)
+        .join(totals, totals.c.member_id == Member.id)
+        .where(Member.active.is_(True), Member.leaderboard_opt_out.is_(False))
+        .order_by(totals.c.xp.desc(), Member.id)
+    )
+    return [(int(i), str(u), str(n), int(x)) for i, u, n, x in rows]
+
+
+def weekly_rank(session: Session, *, team_id: str, member_id: int, start: date, end: date,
+                caps: dict[str, int]) -> tuple[int, int | None, int]:
+    """(the member's XP, their rank on the board or None when they are not on it, board size) in one
+    statement: the rank is 1 + the visible members ahead (more XP, or as much and an earlier id)."""
+    totals = _weekly_totals(team_id=team_id, start=start, end=end, caps=caps)
+    visible = (select(totals.c.member_id, totals.c.xp).join(Member, Member.id == totals.c.member_id)
+               .where(Member.active.is_(True), Member.leaderboard_opt_out.is_(False)).subquery())
+    mine = select(totals.c.xp).where(totals.c.member_id == member_id).scalar_subquery()
+    ahead = or_(visible.c.xp > mine, and_(visible.c.xp == mine, visible.c.member_id < member_id))
+    row = session.execute(select(
+        func.coalesce(mine, 0), func.count(visible.c.member_id),
+        func.coalesce(func.sum(case((ahead, 1), else_=0)), 0),
+        func.coalesce(func.max(case((visible.c.member_id == member_id, 1), else_=0)), 0),
+    ).select_from(visible)).one()
+    xp, size, n_ahead, on_board = (int(v or 0) for v in row)
+    return xp, (n_ahead + 1 if on_board else None), size
+
+
+def activity_dates_of(session: Session, *, member_ids: Iterable[int], kinds: Iterable[str]) -> dict[int, set[date]]:
+    """member id → local dates with activity of `kinds`, for many members in one statement."""
+    out: dict[int, set[date]] = {}
+    ids = list(member_ids)
+    if not ids:
+        return out
+    rows = session.execute(select(XpEvent.member_id, XpEvent.local_date).where(
+        XpEvent.member_id.in_(ids), XpEvent.kind.in_(list(kinds))).distinct())
+    for m, d in rows:
+        out.setdefault(int(m), set()).add(d)
+    return out
+
+
+# ----- habit check-in undo -----
+def delete_checkin(session: Session, *, member_id: int, habit_id: str, period: str) -> date | None:
+    """Delete the member's check-in of a habit in a period; its local date for the one caller that deleted
+    it, None when there was none (an undo replayed or clicked twice removes nothing more)."""
+    return session.execute(
+        delete(HabitCheckin)
+        .where(HabitCheckin.member_id == member_id, HabitCheckin.habit_id == habit_id, HabitCheckin.period == period)
+        .returning(HabitCheckin.local_date)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+
+
+def delete_xp(session: Session, *, member_id: int, kinds: Iterable[str], local_date: date, ref: str) -> int:
+    """Delete the XP events of `kinds` a member earned on a local date for `ref`; how many were deleted."""
+    result = session.execute(delete(XpEvent).where(
+        XpEvent.member_id == member_id, XpEvent.kind.in_(list(kinds)), XpEvent.local_date == local_date,
+        XpEvent.ref == ref).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# ----- mentoring (progress/mentoring.py): plan settings, goals, projects, certifications, checklist -----
+def get_profile(session: Session, *, member_id: int) -> MentoringProfile | None:
+    return session.get(MentoringProfile, member_id)
+
+
+def save_profile(session: Session, *, member_id: int, now: datetime, **fields: object) -> None:
+    """Create the member's profile row with the defaults (concurrent first calls make one row), then set
+    `fields`."""
+    session.execute(_insert(session, MentoringProfile).values(
+        member_id=member_id, plan_hours=None, checkins_enabled=True, checkin_day=DEFAULT_CHECKIN_DAY,
+        checkin_time=DEFAULT_CHECKIN_TIME,
+        updated_at=now).on_conflict_do_nothing(index_elements=["member_id"]))
+    session.execute(update(MentoringProfile).where(MentoringProfile.member_id == member_id)
+                    .values(updated_at=now, **fields).execution_options(synchronize_session=False))
+
+
+def profiles(session: Session, *, member_ids: Iterable[int]) -> dict[int, MentoringProfile]:
+    return {p.member_id: p for p in session.scalars(select(MentoringProfile).where(
+        MentoringProfile.member_id.in_(list(member_ids))))}
+
+
+def set_goal(session: Session, *, member_id: int, horizon: str, text: str, now: datetime) -> None:
+    """One goal per horizon: insert, or replace the text of the existing one (upsert on the unique key)."""
+    stmt = _insert(session, Goal).values(member_id=member_id, horizon=horizon, text=text, set_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "horizon"],
+                                               set_={"text": text, "set_at": now}))
+
+
+def goals(session: Session, *, member_id: int) -> list[Goal]:
+    return list(session.scalars(select(Goal).where(Goal.member_id == member_id)))
+
+
+def project_rows(session: Session, *, member_ids: Iterable[int]) -> list[ProjectProgress]:
+    return list(session.scalars(select(ProjectProgress).where(ProjectProgress.member_id.in_(list(member_ids)))))
+
+
+def save_project(session: Session, *, member_id: int, project_id: str, status: str, url: str | None,
+                 now: datetime) -> None:
+    """Start or finish a project. Starting again keeps the original start; a new URL replaces the old one,
+    no URL keeps it; finishing stamps done_at once."""
+    row = session.scalar(select(ProjectProgress).where(ProjectProgress.member_id == member_id,
+                                                       ProjectProgress.project_id == project_id))
+    if row is None:
+        session.execute(_insert(session, ProjectProgress).values(
+            member_id=member_id, project_id=project_id, status=status, url=url, started_at=now,
+            done_at=now if status == "done" else None,
+        ).on_conflict_do_nothing(index_elements=["member_id", "project_id"]))
+        return
+    values: dict[str, object] = {"status": "done" if "done" in (row.status, status) else status}
+    if url is not None:
+        values["url"] = url
+    if status == "done" and row.done_at is None:
+        values["done_at"] = now
+    session.execute(update(ProjectProgress).where(ProjectProgress.id == row.id).values(**values))
+
+
+def cert_rows(session: Session, *, member_ids: Iterable[int]) -> list[CertProgress]:
+    return list(session.scalars(select(CertProgress).where(CertProgress.member_id.in_(list(member_ids)))))
+
+
+def save_cert(session: Session, *, member_id: int, cert_id: str, status: str, on_date: date | None,
+              now: datetime) -> None:
+    stmt = _insert(session, CertProgress).values(member_id=member_id, cert_id=cert_id, status=status,
+                                                 on_date=on_date, updated_at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "cert_id"],
+                                               set_={"status": status, "on_date": on_date, "updated_at": now}))
+
+
+def checklist_ticks(session: Session, *, member_id: int) -> list[ChecklistTick]:
+    return list(session.scalars(select(ChecklistTick).where(ChecklistTick.member_id == member_id)))
+
+
+def tick_item(session: Session, *, member_id: int, item_id: str, evidence: str, now: datetime) -> None:
+    """Tick a checklist item; ticking it again replaces the evidence."""
+    stmt = _insert(session, ChecklistTick).values(member_id=member_id, item_id=item_id, evidence=evidence, at=now)
+    session.execute(stmt.on_conflict_do_update(index_elements=["member_id", "item_id"],
+                                               set_={"evidence": evidence, "at": now}))
+
+
+def topics_done(session: Session, *, member_id: int) -> set[str]:
+    return set(session.scalars(select(TopicDone.topic_id).where(TopicDone.member_id == member_id)))
+
+
+def mark_topic_done(session: Session, *, member_id: int, topic_id: str, now: datetime) -> bool:
+    """True when the topic is newly marked done; False when it already was."""
+    stmt = _insert(session, TopicDone).values(member_id=member_id, topic_id=topic_id, at=now) \
+        .on_conflict_do_nothing(index_elements=["member_id", "topic_id"]).returning(TopicDone.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def topic_misses(session: Session, *, member_id: int, question_topics: dict[str, str]) -> dict[str, int]:
+    """topic id → wrong quiz answers of the member (question ids mapped to topics by the caller's bank)."""
+    rows = session.execute(select(Delivery.question_id, func.count()).where(
+        Delivery.member_id == member_id, Delivery.correct.is_(False)).group_by(Delivery.question_id))
+    out: dict[str, int] = {}
+    for question_id, n in rows:
+        topic = question_topics.get(str(question_id))
+        if topic:
+            out[topic] = out.get(topic, 0) + int(n)
+    return out
+
+
+def answer_times_by_question(session: Session, *, member_id: int) -> list[tuple[str, datetime]]:
+    """(question id, answered at) of the member's quiz answers (not placement), oldest first."""
+    rows = session.execute(select(Delivery.question_id, Delivery.answered_at).where(
+        Delivery.member_id == member_id, Delivery.purpose == "quiz", Delivery.answered_at.is_not(None))
+        .order_by(Delivery.answered_at))
+    return [(str(q), at) for q, at in rows if at is not None]
+
+
+def week_numbers(session: Session, *, member_id: int, start: date, end: date) -> tuple[int, int, int]:
+    """(quiz answers, habit check-ins, XP) of a member in the local dates [start, end)."""
+    answers = session.scalar(select(func.count()).select_from(XpEvent).where(
+        XpEvent.member_id == member_id, XpEvent.kind == "quiz", XpEvent.local_date >= start,
+        XpEvent.local_date < end)) or 0
+    habits = session.scalar(select(func.count()).select_from(HabitCheckin).where(
+        HabitCheckin.member_id == member_id, HabitCheckin.local_date >= start, HabitCheckin.local_date < end)) or 0
+    xp = session.scalar(select(func.sum(XpEvent.amount)).where(
+        XpEvent.member_id == member_id, XpEvent.local_date >= start, XpEvent.local_date < end)) or 0
+    return int(answers), int(habits), int(xp)
+
+
+def last_activity(session: Session, *, team_id: str) -> dict[int, datetime]:
+    """member id → time of their last XP event (quiz answer, habit, review), for the team's members."""
+    rows = session.execute(select(XpEvent.member_id, func.max(XpEvent.at)).join(Member, Member.id == XpEvent.member_id)
+                           .where(Member.team_id == team_id).group_by(XpEvent.member_id))
+    return {int(m): at for m, at in rows}
+
+
+def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]:
+    """(member id, user id, tz, check-in day, check-in time) of every member who gets the weekly check-in:
+    active, reachable, not turned off (no profile row = the defaults); never the terminal member."""
+    rows = session.execute(
+        select(Member.id, Member.user_id, Member.tz, MentoringProfile.checkin_day, MentoringProfile.checkin_time)
+        .outerjoin(MentoringProfile, MentoringProfile.member_id == Member.id)
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
+               or_(MentoringProfile.checkins_enabled.is_(None), MentoringProfile.checkins_enabled.is_(True)))
+    )
+    return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))
+            for i, u, tz, d, t in rows]

@@ -28,9 +28,9 @@ import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
@@ -138,10 +138,25 @@ class Due:
     claim_id: int | None = None
     """Set when an existing stale claim is to be taken over."""
     claim_status: str = "claimed"
+    period: str = ""
+    """The claim's unit when it is not the local date (the ISO week of a weekly check-in)."""
 
     @property
     def key(self) -> str:
-        return f"{self.member_id}:{self.local_date.isoformat()}"
+        return f"{self.member_id}:{self.period or self.local_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class DmJob:
+    """One kind of DM sent exactly once per claim key by the same machinery: the daily reminder (kind
+    "nudge"), the weekly check-in (kind "checkin", progress/checkins.py)."""
+
+    kind: str
+    metric: str
+    label: str
+    compose: Callable[[Due, datetime], object | None]
+    send: Callable[[object], SendResult]
+    find: Callable[[str, str, datetime], str | None]
 
 
 @dataclass
@@ -197,12 +212,16 @@ def plan(candidates: Iterable[tuple[int, str, str, str, date | None]], claims: d
             if claim is None:
                 out.append(Due(member_id, user_id, today))
                 continue
-            status, updated_at, attempts, claim_id = claim
-            if status in ("claimed", "sending") and _aware(updated_at) < now - CLAIM_LEASE \
-                    and attempts < MAX_ATTEMPTS:
-                out.append(Due(member_id, user_id, today, claim_id, status))
+            if stale(claim, now):
+                out.append(Due(member_id, user_id, today, claim[3], claim[0]))
     out.sort(key=lambda d: (d.local_date, d.member_id))
     return out
+
+
+def stale(claim: ClaimState, now: datetime) -> bool:
+    """A claim whose owner stopped touching it before sending for sure: to be taken over (see the docstring)."""
+    status, updated_at, attempts, _ = claim
+    return status in ("claimed", "sending") and _aware(updated_at) < now - CLAIM_LEASE and attempts < MAX_ATTEMPTS
 
 
 def last_complete_week(today: date) -> str:
@@ -220,6 +239,9 @@ def parse_week(text: str) -> date:
 
 
 class Scheduler:
+    checkins: Any = None
+    """The weekly check-ins (progress.checkins.Checkins) run on every tick when set."""
+
     def __init__(self, progress: Progress, sender: Sender, settings: SchedulerSettings, *, owner: str | None = None,
                  words: Wording | None = None, clock: Callable[[], datetime] = utcnow,
                  observe: DeliveryObserver = _ignore) -> None:
@@ -261,29 +283,38 @@ class Scheduler:
     def run_nudges(self, now: datetime | None = None, *, stop: threading.Event | None = None) -> RunReport:
         """Send every DM due at `now` (default: the clock). Safe to run concurrently and repeatedly."""
         now = self._at(now)
-        due = self.plan(now)
+        return self.run_dms(self._nudge_job(), self.plan(now), now, stop=stop)
+
+    def _nudge_job(self) -> DmJob:
+        return DmJob("nudge", "daily", "reminder", self.compose,
+                     lambda message: self.sender.send_nudge(message),  # type: ignore[arg-type]
+                     self.sender.find_nudge)
+
+    def run_dms(self, job: DmJob, due: list[Due], now: datetime, *,
+                stop: threading.Event | None = None) -> RunReport:
+        """Claim and send `due` DMs of one job, in batches (call `_at(now)` first)."""
         report = RunReport(due=len(due))
         for start in range(0, len(due), BATCH):
             if stop is not None and stop.is_set():
                 break
-            for item, status in self._claim(due[start:start + BATCH], report):
-                self._deliver(item, status, now, report)
+            for item, status in self._claim(due[start:start + BATCH], report, job.kind):
+                self._deliver(job, item, status, now, report)
         if report.due:
-            log.info("nudges at %s: %s", now.isoformat(timespec="minutes"), report.line())
+            log.info("%s DMs at %s: %s", job.kind, now.isoformat(timespec="minutes"), report.line())
         return report
 
-    def _claim(self, batch: list[Due], report: RunReport) -> list[tuple[Due, str]]:
+    def _claim(self, batch: list[Due], report: RunReport, kind: str = "nudge") -> list[tuple[Due, str]]:
         now = self._now()
         mine: list[tuple[Due, str]] = []
         with self.db.session() as s:
             for item in batch:
                 if item.claim_id is None:
-                    claim_id = repo.insert_claim(s, kind="nudge", key=item.key, owner=self.owner, now=now,
+                    claim_id = repo.insert_claim(s, kind=kind, key=item.key, owner=self.owner, now=now,
                                                  member_id=item.member_id, local_date=item.local_date)
                     if claim_id is None:
                         report.lost_race += 1
                         continue
-                    mine.append((Due(item.member_id, item.user_id, item.local_date, claim_id), "claimed"))
+                    mine.append((replace(item, claim_id=claim_id), "claimed"))
                 elif repo.take_over_claim(s, claim_id=item.claim_id, owner=self.owner, now=now,
                                           stale_before=now - CLAIM_LEASE):
                     log.warning("taking over a stale %s claim for member %s on %s", item.claim_status,
@@ -293,24 +324,24 @@ class Scheduler:
                     report.lost_race += 1
         return mine
 
-    def _deliver(self, item: Due, status: str, planned_at: datetime, report: RunReport) -> None:
+    def _deliver(self, job: DmJob, item: Due, status: str, planned_at: datetime, report: RunReport) -> None:
         assert item.claim_id is not None
         claim_id = item.claim_id
         if status == "sending":
             # the previous owner died during the Slack call (or got a 5xx): it may have been delivered
             with self.db.session() as s:
-                claim = repo.get_claim(s, kind="nudge", key=item.key)
+                claim = repo.get_claim(s, kind=job.kind, key=item.key)
                 since = _aware(claim.claimed_at) if claim else planned_at - timedelta(days=1)
             try:
-                ts = self.sender.find_nudge(item.user_id, item.key, since - timedelta(minutes=1))
+                ts = job.find(item.user_id, item.key, since - timedelta(minutes=1))
             except CannotCheck as exc:
                 # never risk a second DM: leave it `sending`; the next takeover (after the lease) checks again,
                 # and after MAX_ATTEMPTS the day's DM is given up
                 with self.db.session() as s:
                     repo.move_claim(s, claim_id=claim_id, owner=self.owner, from_status="sending",
                                     to_status="sending", now=self._now(), error="cannot_check")
-                log.warning("reminder to member %s: cannot check whether it was delivered (%s); not resending yet",
-                            item.member_id, exc)
+                log.warning("%s to member %s: cannot check whether it was delivered (%s); not resending yet",
+                            job.label, item.member_id, exc)
                 report.failed += 1
                 return
             if ts:
@@ -320,22 +351,22 @@ class Scheduler:
         elif not self._move(claim_id, "claimed", "sending"):
             report.lost_race += 1
             return
-        message = self.compose(item, planned_at)
+        message = job.compose(item, planned_at)
         if message is None:  # turned off, snoozed or unreachable since planning: settings apply to the next send
             self._move(claim_id, "sending", "skipped")
             report.skipped += 1
             return
         try:
-            result = self.sender.send_nudge(message)
+            result = job.send(message)
         except Exception as exc:  # noqa: BLE001 — one member's failure never stops the others
-            log.exception("sending the reminder to member %s failed", item.member_id)
+            log.exception("sending the %s to member %s failed", job.label, item.member_id)
             result = SendResult("unknown", error=type(exc).__name__[:64])
-        self._record(claim_id, item, result, report)
+        self._record(job, claim_id, item, result, report)
 
-    def _record(self, claim_id: int, item: Due, result: SendResult, report: RunReport) -> None:
+    def _record(self, job: DmJob, claim_id: int, item: Due, result: SendResult, report: RunReport) -> None:
         if result.error:
             report.errors[result.error] = report.errors.get(result.error, 0) + 1
-        self.observe("daily", result.status, result.error)
+        self.observe(job.metric, result.status, result.error)
         if result.status == "sent":
             self._move(claim_id, "sending", "sent", ref=result.ref)
             report.sent += 1
@@ -357,12 +388,12 @@ class Scheduler:
             with self.db.session() as s:
                 repo.move_claim(s, claim_id=claim_id, owner=self.owner, from_status="sending", to_status="sending",
                                 now=self._now(), error=result.error)
-            log.warning("reminder to member %s: outcome unknown (%s); will check before retrying",
-                        item.member_id, result.error)
+            log.warning("%s to member %s: outcome unknown (%s); will check before retrying",
+                        job.label, item.member_id, result.error)
             report.failed += 1
         else:
             self._move(claim_id, "sending", "failed", error=result.error)
-            log.warning("reminder to member %s failed: %s", item.member_id, result.error)
+            log.warning("%s to member %s failed: %s", job.label, item.member_id, result.error)
             report.failed += 1
 
     def _move(self, claim_id: int, from_status: str, to_status: str, *, error: str | None = None,
@@ -510,6 +541,11 @@ class Scheduler:
         except Exception:  # noqa: BLE001 — a Slack hiccup must not stop the reminders
             log.exception("time zone refresh failed")
         report = self.run_nudges(now, stop=stop)
+        if self.checkins is not None:  # the weekly check-in DMs (progress/checkins.py), when wired by the shell
+            try:
+                self.checkins.run(now, stop=stop)
+            except Exception:  # noqa: BLE001 — a check-in problem must not stop reminders or the weekly post
+                log.exception("weekly check-ins failed")
         week = self.leaderboard_due(now)
         if week and self.settings.leaderboard_channel:
             for team, outcome in self.post_leaderboard(week, now=now):

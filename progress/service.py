@@ -1,47 +1,69 @@
-"""Progress: members, quizzes with FSRS, placement, levels, habits, streaks, XP and the leaderboard.
+"""Progress: members, quizzes with FSRS, mastery, placement, levels, habits, streaks, XP and the leaderboard.
 
-Takes and returns plain objects; no Slack. Every operation is one database transaction. Rules (also in
-docs/progress.md):
-- Quiz choice: questions at or below the member's level (at Level 4 only the member's track, once chosen).
-  Due reviews come first, but every 4th question is a new one while new ones remain, so members keep
-  meeting new material. Nothing due and nothing new: the card due soonest ("practice ahead").
-- FSRS: a correct answer is rated Good, a wrong one Again.
-- XP: correct answer 10, wrong 2, +5 when the question was a due review; habit check-in daily 10, weekly 25,
-  monthly 50; +5 for the first activity of a local day (a streak day). Leaderboard caps per member and day:
-  quiz 100, review 50, habit 60, streak 5 — grinding doesn't win.
-- Mastery of a topic: its latest answer was correct and FSRS retrievability is ≥ 0.8 now. Promotion: when
-  at least 80 % of the current level's topics that have questions are mastered, the member moves up one
-  level (never down). At Level 4 the member picks a track (`/mlpath track X`).
-- Placement: 3 questions per level; the starting level is the highest level L such that at least 2 of 3 were
-  right at every level up to L (Level 1 at least).
-- Streak: consecutive local days (member's time zone) with a quiz answer or a daily habit.
+Takes and returns plain objects; no Slack. Every public operation is one database transaction (the member
+row is read, created or refreshed inside it). The rules are written out for members in docs/progress.md:
+- Quiz choice: questions at or below the member's level (at Level 4 only the chosen track; none before a
+  track is chosen). Due reviews come first, but every 4th question is a new one while new ones remain.
+  Nothing due and nothing new: the card due soonest ("practice ahead"). A level above the member's, or
+  Level 4 without a track, is a `QuizBlocked` saying what unlocks it.
+- FSRS: a correct answer is rated Good, a wrong one Again (which brings the question back within minutes).
+- Mastery of a topic (`topic_states`): correct recalls on at least 2 different local days, the latest
+  answer on the topic correct, and one of its questions answered correctly with FSRS stability of at least
+  5 days and retrievability still at least 0.8. States: new, learning, mastered, slipping.
+- Promotion: 80 % of the current level's topics (that have questions) mastered → one level up, never down.
+- Placement: adaptive, level by level, up to 5 questions a level (Level 4: one per track); 4 right passes a
+  level, a 2nd wrong fails it and ends the test; the member starts at the first level they did not pass.
+- XP, caps, streaks: see the constants below and docs/progress.md.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating, Scheduler
+from rapidfuzz import fuzz, process
+from sqlalchemy.orm import Session
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.member import MemberContext
-from knowledge.quizzes import Question, question_bank
+from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
 from progress.clock import parse_hhmm
 from progress.db import Database
-from progress.models import Member
+from progress.models import Delivery, Member
 
 XP_CORRECT, XP_WRONG, XP_REVIEW, XP_STREAK = 10, 2, 5, 5
 XP_HABIT = {"daily": 10, "weekly": 25, "monthly": 50}
 DAILY_CAPS = {"quiz": 100, "review": 50, "habit": 60, "streak": 5}
+KIND_CAPS = {**DAILY_CAPS, "habit_daily": DAILY_CAPS["habit"]}
+"""The cap of each XP kind per member and local day (daily habits share the habit cap)."""
+ACTIVITY_KINDS = ("quiz", "habit_daily")
+"""XP kinds that make a local day count for the streak."""
+MASTERY_DAYS = 2
+"""Correct recalls on at least this many different local days."""
+MASTERY_STABILITY_DAYS = 5.0
+"""FSRS stability (days until predicted recall falls to 90 %) one correct answer of the topic must reach.
+One correct answer gives 2.3 days and same-day repeats keep it there; a correct recall a day or more later
+lifts it to 7 days or more (docs/progress.md has the table), so 5 days can only be earned by spaced recall."""
 MASTERY_RETRIEVABILITY = 0.8
+"""Below this predicted recall (about 2-3 x the stability without a review) a mastered topic is slipping."""
 PROMOTION_SHARE = 0.8
 NEW_EVERY = 4
 MAX_SNOOZE_DAYS = 90
+PLACEMENT_PER_LEVEL = 5
+PLACEMENT_PASS = 4
+PLACEMENT_FRESH_DAYS = 7
+"""Placement never asks a question the member answered in the last 7 days."""
+
+TopicState = Literal["new", "learning", "mastered", "slipping"]
 
 
 def utcnow() -> datetime:
@@ -89,7 +111,68 @@ class QuizPrompt:
     """"review", "new", "ahead" or "placement"."""
     due_reviews: int
     placement_step: int = 0
+    """Placement: the question's number within its level (1-5)."""
     placement_total: int = 0
+    """Placement: the most questions the level can take."""
+
+
+@dataclass(frozen=True)
+class QuizBlocked:
+    """No question, and why: `locked` (a level above the member's: `level` is what they asked for,
+    `current_level`/`mastered`/`needed` say how far promotion is), `needs_track` (Level 4 before a track is
+    chosen: `tracks` lists them), `other_track` (a Level 4 topic outside the member's track) or `empty`
+    (nothing to ask in that scope)."""
+
+    reason: Literal["locked", "needs_track", "other_track", "empty"]
+    level: int | None = None
+    current_level: int = 1
+    mastered: int = 0
+    needed: int = 0
+    tracks: tuple[tuple[str, str], ...] = ()
+    """(track id, title) for `needs_track` / `other_track`."""
+    track: str | None = None
+
+    @property
+    def message(self) -> str:
+        """The reason in plain words (front ends escape it and add their own command syntax)."""
+        if self.reason == "locked":
+            then = f", then Level {self.level - 1}'s" if self.level and self.level > self.current_level + 1 else ""
+            return (f"Level {self.level} is locked: you are at Level {self.current_level}. It opens when you master "
+                    f"{self.needed} of your Level {self.current_level} topics{then} "
+                    f"({self.mastered} mastered so far).")
+        tracks = ", ".join(f"{t} {title}" for t, title in self.tracks)
+        if self.reason == "needs_track":
+            return f"Level 4 questions come from your specialization track: choose one first ({tracks})."
+        if self.reason == "other_track":
+            return f"That topic belongs to Level 4 track {self.track}, not to your track."
+        return "No questions there at your level yet."
+
+
+@dataclass(frozen=True)
+class LevelScore:
+    level: int
+    right: int
+    asked: int
+    passed: bool
+
+
+@dataclass(frozen=True)
+class PlacementOutcome:
+    """Where placement put the member and why: each level's score, in the order it was asked."""
+
+    level: int
+    scores: tuple[LevelScore, ...]
+    tracks: tuple[tuple[str, bool], ...] = ()
+    """Level 4: (track id, answered correctly) per track question."""
+
+    @property
+    def scores_text(self) -> str:
+        """"Level 1 4/4, Level 2 2/4"."""
+        return ", ".join(f"Level {s.level} {s.right}/{s.asked}" for s in self.scores)
+
+    @property
+    def summary(self) -> str:
+        return f"placed at Level {self.level}: {self.scores_text}"
 
 
 @dataclass(frozen=True)
@@ -103,14 +186,25 @@ class AnswerResult:
     promoted_to: int | None = None
     placement_done_level: int | None = None
     next_placement: bool = False
+    placement: PlacementOutcome | None = None
+    """Set on the answer that ends a placement."""
+    section: SectionText | None = None
+    """After a wrong answer: the curriculum section the question comes from ("Read the section")."""
+    review_due: datetime | None = None
+    """After a wrong answer: when the question comes back as a due review (minutes later)."""
 
 
 @dataclass(frozen=True)
 class TopicProgress:
     topic_id: str
     title: str
-    mastered: bool
+    state: TopicState
     answered: int
+    correct_days: int = 0
+
+    @property
+    def mastered(self) -> bool:
+        return self.state == "mastered"
 
 
 @dataclass
@@ -130,15 +224,30 @@ class ProgressView:
     next_level_name: str | None = None
     reminder: str = ""
     """The member's daily reminder in words: "09:00 (Europe/Berlin)", "off", "snoozed until Mon 30 Nov"."""
+    needs_track: bool = False
+    """Level 4 without a track: nothing counts until one is chosen (`tracks` lists them)."""
+    tracks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class CheckinResult:
     habit: Habit | None
     status: str
-    """"recorded", "already", "unknown"."""
+    """"recorded", "already", "unknown", "ambiguous" (`suggestions` lists the candidates), "undone" or
+    "nothing" (undo with no check-in to take back)."""
     xp: int = 0
+    """XP gained (recorded) or removed (undone)."""
     suggestions: list[str] = field(default_factory=list)
+    matched: str = ""
+    """The member's words that matched the habit, e.g. "watched, talk" — shown so a wrong match is seen."""
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    status: Literal["chosen", "locked", "unknown"]
+    track: str | None = None
+    title: str = ""
+    tracks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,6 +259,18 @@ class LeaderRow:
     streak: int
 
 
+@dataclass
+class _TopicEvidence:
+    answered: int = 0
+    correct_days: set[date] = field(default_factory=set)
+    latest_at: datetime | None = None
+    latest_correct: bool = False
+    strong: bool = False
+    """A question answered correctly last with stability ≥ the threshold and retrievability still high."""
+    was_strong: bool = False
+    """…with stability ≥ the threshold, whatever its retrievability now."""
+
+
 class Progress:
     def __init__(self, db: Database, *, bank: dict[str, Question] | None = None,
                  cat: Catalogue | None = None) -> None:
@@ -159,62 +280,83 @@ class Progress:
         self.scheduler = Scheduler(enable_fuzzing=False)
 
     # ----- members -----
+    def _member(self, s: Session, ref: MemberRef, now: datetime) -> Member:
+        """The member row inside the caller's transaction: created on first contact (concurrent first
+        contacts create one row), display name and time zone refreshed. One SELECT when nothing changed."""
+        m = repo.get_member(s, team_id=ref.team_id, user_id=ref.user_id)
+        if m is None:
+            m = repo.get_or_create_member(s, team_id=ref.team_id, user_id=ref.user_id, now=now,
+                                          display_name=ref.display_name, tz=ref.tz or "UTC")
+        updates: dict[str, object] = {}
+        if ref.display_name and ref.display_name != m.display_name:
+            updates["display_name"] = ref.display_name
+        if ref.tz and ref.tz != m.tz:
+            updates["tz"] = ref.tz
+        if ref.tz and (m.tz_checked_at is None or _aware(m.tz_checked_at) < now - timedelta(days=1)):
+            updates["tz_checked_at"] = now  # the bot read it from users.info today
+        if m.unreachable:  # they talk to the bot again, so DMs reach them
+            updates["unreachable"] = None
+        if updates:
+            self._update(s, m, **updates)
+        return m
+
+    @staticmethod
+    def _update(s: Session, m: Member, **updates: object) -> None:
+        repo.update_member(s, member_id=m.id, **updates)
+        for k, v in updates.items():
+            setattr(m, k, v)
+
     def member(self, ref: MemberRef, *, now: datetime | None = None) -> Member:
         now = now or utcnow()
         with self.db.session() as s:
-            m = repo.get_or_create_member(s, team_id=ref.team_id, user_id=ref.user_id, now=now,
-                                          display_name=ref.display_name, tz=ref.tz or "UTC")
-            updates: dict[str, object] = {}
-            if ref.display_name and ref.display_name != m.display_name:
-                updates["display_name"] = ref.display_name
-            if ref.tz and ref.tz != m.tz:
-                updates["tz"] = ref.tz
-            if ref.tz and (m.tz_checked_at is None or _aware(m.tz_checked_at) < now - timedelta(days=1)):
-                updates["tz_checked_at"] = now  # the bot read it from users.info today
-            if m.unreachable:  # they talk to the bot again, so DMs reach them
-                updates["unreachable"] = None
-            if updates:
-                repo.update_member(s, member_id=m.id, **updates)
-                for k, v in updates.items():
-                    setattr(m, k, v)
-            return m
+            return self._member(s, ref, now)
 
     def set_level(self, ref: MemberRef, level: int, *, track: str | None = None) -> Member:
         if not 1 <= level <= 4:
             raise ValueError("level must be 1-4")
-        member = self.member(ref)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, level=level, track=track if level == 4 else None, placed=True)
-        return self.member(ref)
+            m = self._member(s, ref, utcnow())
+            self._update(s, m, level=level, track=track if level == 4 else None, placed=True)
+            return m
+
+    def choose_track(self, ref: MemberRef, track: str) -> TrackResult:
+        """Pick the Level 4 specialization (`/mlpath track X`, `/track X`)."""
+        tracks: tuple[tuple[str, str], ...] = tuple((t.id, t.title) for t in self.cat.level(4).tracks)
+        letter = track.strip().upper()
+        with self.db.session() as s:
+            m = self._member(s, ref, utcnow())
+            if m.level < 4:
+                return TrackResult("locked", tracks=tracks)
+            title = dict(tracks).get(letter)
+            if title is None:
+                return TrackResult("unknown", tracks=tracks)
+            self._update(s, m, track=letter)
+            return TrackResult("chosen", letter, title, tracks)
 
     def set_leaderboard_opt_out(self, ref: MemberRef, hidden: bool) -> None:
-        member = self.member(ref)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, leaderboard_opt_out=hidden)
+            self._update(s, self._member(s, ref, utcnow()), leaderboard_opt_out=hidden)
 
     def set_active(self, ref: MemberRef, active: bool) -> None:
-        member = self.member(ref)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, active=active)
+            self._update(s, self._member(s, ref, utcnow()), active=active)
 
     # ----- reminders -----
     def set_nudges(self, ref: MemberRef, enabled: bool) -> Member:
-        member = self.member(ref)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, nudges_enabled=enabled,
-                               **({"snoozed_until": None} if enabled else {}))
-        return self.member(ref)
+            m = self._member(s, ref, utcnow())
+            self._update(s, m, nudges_enabled=enabled, **({"snoozed_until": None} if enabled else {}))
+            return m
 
     def set_nudge_time(self, ref: MemberRef, hhmm: str) -> Member:
         """Raises ValueError for anything but a time HH:MM."""
         parsed = parse_hhmm(hhmm)
         if parsed is None:
             raise ValueError(f"“{hhmm}” is not a time such as 09:00 or 17:30")
-        member = self.member(ref)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, nudge_time=f"{parsed[0]:02d}:{parsed[1]:02d}",
-                               nudges_enabled=True)
-        return self.member(ref)
+            m = self._member(s, ref, utcnow())
+            self._update(s, m, nudge_time=f"{parsed[0]:02d}:{parsed[1]:02d}", nudges_enabled=True)
+            return m
 
     def snooze(self, ref: MemberRef, days: int, *, now: datetime | None = None) -> date | None:
         """Skip the next `days` reminder days (today counts while today's reminder is still ahead); 0 ends a
@@ -222,16 +364,16 @@ class Progress:
         if not 0 <= days <= MAX_SNOOZE_DAYS:
             raise ValueError(f"snooze takes a number of days from 0 to {MAX_SNOOZE_DAYS}")
         now = now or utcnow()
-        member = self.member(ref, now=now)
-        resume: date | None = None
-        if days:
-            local = now.astimezone(zone(member.tz))
-            hm = parse_hhmm(member.nudge_time) or (9, 0)
-            first = local.date() if (local.hour, local.minute) < hm else local.date() + timedelta(days=1)
-            resume = first + timedelta(days=days)
         with self.db.session() as s:
-            repo.update_member(s, member_id=member.id, snoozed_until=resume)
-        return resume
+            member = self._member(s, ref, now)
+            resume: date | None = None
+            if days:
+                local = now.astimezone(zone(member.tz))
+                hm = parse_hhmm(member.nudge_time) or (9, 0)
+                first = local.date() if (local.hour, local.minute) < hm else local.date() + timedelta(days=1)
+                resume = first + timedelta(days=days)
+            self._update(s, member, snoozed_until=resume)
+            return resume
 
     # ----- quizzes -----
     def eligible(self, member: Member) -> list[Question]:
@@ -243,7 +385,7 @@ class Progress:
         for q in self.bank.values():
             if q.level > member.level:
                 continue
-            if q.level == 4 and member.track and q.track != member.track:
+            if q.level == 4 and q.track != member.track:  # no track yet: no Level 4 questions
                 continue
             if topic and q.topic != topic:
                 continue
@@ -252,11 +394,31 @@ class Progress:
             out.append(q)
         return out
 
+    def _blocked(self, s: Session, member: Member, *, topic: str | None, level: int | None,
+                 now: datetime) -> QuizBlocked | None:
+        """Why the scope asked for is closed to the member, or None when it is open."""
+        tracks = tuple((t.id, t.title) for t in self.cat.level(4).tracks)
+        topic_q = next((q for q in self.bank.values() if q.topic == topic), None) if topic else None
+        wanted = level or (topic_q.level if topic_q else None)
+        if wanted and wanted > member.level:
+            topics = self._level_topics(member, member.level)
+            states = self._topic_states(s, member, now)
+            mastered = sum(1 for t in topics if states.get(t, _NEW)[0] == "mastered")
+            return QuizBlocked("locked", wanted, member.level, mastered, self._needed(member, topics))
+        if wanted == 4 and not member.track:
+            return QuizBlocked("needs_track", 4, member.level, tracks=tracks)
+        if topic_q and topic_q.level == 4 and topic_q.track != member.track:
+            return QuizBlocked("other_track", 4, member.level, tracks=tracks, track=topic_q.track)
+        return None
+
     def next_question(self, ref: MemberRef, *, topic: str | None = None, level: int | None = None,
-                      now: datetime | None = None) -> QuizPrompt | None:
+                      now: datetime | None = None) -> QuizPrompt | QuizBlocked:
         now = now or utcnow()
-        member = self.member(ref, now=now)
         with self.db.session() as s:
+            member = self._member(s, ref, now)
+            blocked = self._blocked(s, member, topic=topic, level=level, now=now)
+            if blocked:
+                return blocked
             eligible = self._eligible(member, topic=topic, level=level)
             ids = {q.id for q in eligible}
             member_cards = {c.question_id: c for c in repo.cards(s, member_id=member.id) if c.question_id in ids}
@@ -273,7 +435,7 @@ class Progress:
                 soonest = min(member_cards.values(), key=lambda c: _aware(c.due))
                 chosen, kind = self.bank[soonest.question_id], "ahead"
             else:
-                return None
+                return QuizBlocked("empty", level, member.level)
             token = secrets.token_hex(12)
             repo.create_delivery(s, member_id=member.id, question_id=chosen.id, token=token, purpose="quiz", now=now)
             return QuizPrompt(token, chosen, kind, len(due))
@@ -281,9 +443,8 @@ class Progress:
     def answer(self, token: str, ref: MemberRef, chosen: int, *, now: datetime | None = None) -> AnswerResult:
         """Record an answer once. Only the member the question was sent to can answer it."""
         now = now or utcnow()
-        member = self.member(ref, now=now)
-        promoted: int | None = None
         with self.db.session() as s:
+            member = self._member(s, ref, now)
             delivery = repo.get_delivery(s, token=token)
             if delivery is None or delivery.question_id not in self.bank:
                 return AnswerResult("unknown")
@@ -307,143 +468,317 @@ class Progress:
             if was_due:
                 repo.add_xp(s, member_id=member.id, kind="review", amount=XP_REVIEW, local_date=day, now=now, ref=token)
                 xp += XP_REVIEW
+            section = None if correct else section_texts().get(question.section)
+            review_due = None if correct else card.due
             if delivery.purpose == "placement":
-                return self._after_placement_answer(s, member, question, chosen, correct, xp)
+                outcome, _ = self._placement_state(s, member, now)
+                if outcome is None:
+                    return AnswerResult("recorded", question, chosen, correct, xp, next_placement=True,
+                                        section=section, review_due=review_due)
+                self._update(s, member, level=outcome.level, placed=True,
+                             **({} if outcome.level == 4 else {"track": None}))
+                return AnswerResult("recorded", question, chosen, correct, xp, placement_done_level=outcome.level,
+                                    placement=outcome, section=section, review_due=review_due)
             promoted = self._maybe_promote(s, member, now)
-        return AnswerResult("recorded", question, chosen, correct, xp, promoted)
+            return AnswerResult("recorded", question, chosen, correct, xp, promoted, section=section,
+                                review_due=review_due)
 
-    def _activity_xp(self, s, member: Member, day: date, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    def _activity_xp(self, s: Session, member: Member, day: date, now: datetime) -> int:
         """+XP_STREAK for the first quiz answer or daily habit of a local day."""
-        if day in repo.activity_dates(s, member_id=member.id, kinds=["quiz", "habit_daily"]):
+        if day in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
             return 0
         repo.add_xp(s, member_id=member.id, kind="streak", amount=XP_STREAK, local_date=day, now=now)
         return XP_STREAK
 
     # ----- mastery and levels -----
-    def _mastery(self, s, member: Member, now: datetime) -> dict[str, tuple[bool, int]]:  # type: ignore[no-untyped-def]
-        """topic id → (mastered, answers) from the member's cards."""
-        by_topic: dict[str, tuple[bool, int]] = {}
+    def topic_states(self, ref: MemberRef, *, now: datetime | None = None) -> dict[str, TopicState]:
+        """Every topic the member has met → its state (topics never answered are "new")."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            member = self._member(s, ref, now)
+            return {t: st for t, (st, _, _) in self._topic_states(s, member, now).items()}
+
+    def _topic_states(self, s: Session, member: Member, now: datetime
+                      ) -> dict[str, tuple[TopicState, int, int]]:
+        """topic id → (state, answers, days with a correct answer), from the member's answered deliveries
+        and FSRS cards (two queries). Existing history counts as it is: nothing is stored for mastery."""
+        tz = zone(member.tz)
+        evidence: dict[str, _TopicEvidence] = {}
+        seen_questions: set[str] = set()
+        for qid, at, correct in repo.answer_history(s, member_id=member.id):
+            q = self.bank.get(qid)
+            if q is None:
+                continue
+            seen_questions.add(qid)
+            ev = evidence.setdefault(q.topic, _TopicEvidence())
+            at = _aware(at)
+            ev.answered += 1
+            if correct:
+                ev.correct_days.add(at.astimezone(tz).date())
+            ev.latest_at, ev.latest_correct = at, correct
         for c in repo.cards(s, member_id=member.id):
+            ev = evidence.setdefault(c.topic, _TopicEvidence())
+            last = _aware(c.last_review)
+            if c.question_id not in seen_questions:  # a card without its deliveries (e.g. imported)
+                ev.answered += c.reviews
+                if c.last_correct:
+                    ev.correct_days.add(last.astimezone(tz).date())
+                if ev.latest_at is None or last > ev.latest_at:
+                    ev.latest_at, ev.latest_correct = last, bool(c.last_correct)
+            if not c.last_correct:
+                continue
             card = FsrsCard.from_json(c.fsrs)
-            r = self.scheduler.get_card_retrievability(card, now)
-            ok = bool(c.last_correct) and r >= MASTERY_RETRIEVABILITY
-            was_ok, n = by_topic.get(c.topic, (False, 0))
-            by_topic[c.topic] = (was_ok or ok, n + c.reviews)
-        return by_topic
+            if (card.stability or 0) >= MASTERY_STABILITY_DAYS:
+                ev.was_strong = True
+                if self.scheduler.get_card_retrievability(card, now) >= MASTERY_RETRIEVABILITY:
+                    ev.strong = True
+        out: dict[str, tuple[TopicState, int, int]] = {}
+        for topic, ev in evidence.items():
+            days = len(ev.correct_days)
+            state: TopicState
+            if days >= MASTERY_DAYS and ev.latest_correct and ev.strong:
+                state = "mastered"
+            elif days >= MASTERY_DAYS and (not ev.latest_correct or ev.was_strong):
+                state = "slipping"
+            elif ev.answered:
+                state = "learning"
+            else:
+                state = "new"
+            out[topic] = (state, ev.answered, days)
+        return out
+
+    def mastered_topics(self, member: Member, now: datetime) -> set[str]:
+        """The topics the member has mastered now (the rule above: evidence on two days, stable memory)."""
+        with self.db.session() as s:
+            return {topic for topic, (state, _, _) in self._topic_states(s, member, now).items()
+                    if state == "mastered"}
 
     def _level_topics(self, member: Member, level: int) -> list[str]:
+        """The topics that count for `level`: those with questions; at Level 4 only the member's track
+        (none before a track is chosen)."""
+        if level == 4 and not member.track:
+            return []
         with_questions = {q.topic for q in self.bank.values() if q.level == level
-                          and (level < 4 or not member.track or q.track == member.track)}
-        lvl = self.cat.level(level)
-        return [t.id for t in lvl.topics() if t.id in with_questions]
+                          and (level < 4 or q.track == member.track)}
+        return [t.id for t in self.cat.level(level).topics() if t.id in with_questions]
 
-    def _maybe_promote(self, s, member: Member, now: datetime) -> int | None:  # type: ignore[no-untyped-def]
+    @staticmethod
+    def _needed(member: Member, topics: list[str]) -> int:
+        return math.ceil(PROMOTION_SHARE * len(topics) - 1e-9) if member.level < 4 else len(topics)
+
+    def _maybe_promote(self, s: Session, member: Member, now: datetime) -> int | None:
         if member.level >= 4:
             return None
         topics = self._level_topics(member, member.level)
-        mastery = self._mastery(s, member, now)
-        mastered = sum(1 for t in topics if mastery.get(t, (False, 0))[0])
-        if topics and mastered >= PROMOTION_SHARE * len(topics):
-            repo.update_member(s, member_id=member.id, level=member.level + 1)
-            return member.level + 1
+        states = self._topic_states(s, member, now)
+        mastered = sum(1 for t in topics if states.get(t, _NEW)[0] == "mastered")
+        if topics and mastered >= self._needed(member, topics):
+            promoted = member.level + 1
+            self._update(s, member, level=promoted)
+            return promoted
         return None
 
     # ----- placement -----
     def placement_questions(self) -> list[Question]:
+        """The questions marked for placement (asked first; any question of a level can stand in)."""
         return sorted((q for q in self.bank.values() if q.placement), key=lambda q: (q.level, q.id))
 
-    def next_placement(self, ref: MemberRef, *, now: datetime | None = None) -> QuizPrompt | None:
+    def next_placement(self, ref: MemberRef, *, now: datetime | None = None) -> QuizPrompt | QuizBlocked:
+        """The next placement question (a finished placement starts over). The question still waiting for
+        an answer is sent again rather than a second one; `QuizBlocked("empty")` only when the bank has
+        nothing to ask."""
         now = now or utcnow()
-        member = self.member(ref, now=now)
-        questions = self.placement_questions()
         with self.db.session() as s:
-            sent = repo.sent_question_ids(s, member_id=member.id, purpose="placement")
-            if len(sent) >= len(questions):  # a new placement starts over
-                sent = set()
-            remaining = [q for q in questions if q.id not in sent]
-            if not remaining:
-                return None
-            q = remaining[0]
+            member = self._member(s, ref, now)
+            outcome, run = self._placement_state(s, member, now)
+            if outcome is not None:
+                run = _PlacementRun()
+            level = run.current_level
+            step = run.asked_at(level) + 1
+            total = self._level_capacity(level)
+            if run.pending is not None:
+                return QuizPrompt(run.pending.token, self.bank[run.pending.question_id], "placement", 0, step, total)
+            pool = self._candidates(s, member, run, now)
+            if not pool:
+                return QuizBlocked("empty", level, member.level)
+            q = pool[0]
             token = secrets.token_hex(12)
             repo.create_delivery(s, member_id=member.id, question_id=q.id, token=token, purpose="placement", now=now)
-            return QuizPrompt(token, q, "placement", 0, len(questions) - len(remaining) + 1, len(questions))
+            return QuizPrompt(token, q, "placement", 0, step, total)
 
-    def _after_placement_answer(self, s, member: Member, question: Question, chosen: int,  # type: ignore[no-untyped-def]
-                                correct: bool, xp: int) -> AnswerResult:
-        questions = self.placement_questions()
-        answered = {d.question_id: bool(d.correct) for d in
-                    repo.answered_deliveries(s, member_id=member.id, purpose="placement")}
-        if not all(q.id in answered for q in questions):
-            return AnswerResult("recorded", question, chosen, correct, xp, next_placement=True)
-        level = 1
-        for lvl in (1, 2, 3, 4):
-            at_level = [q for q in questions if q.level == lvl]
-            if at_level and sum(answered[q.id] for q in at_level) >= 2:
-                level = lvl
-            else:
-                break
-        repo.update_member(s, member_id=member.id, level=level, placed=True)
-        return AnswerResult("recorded", question, chosen, correct, xp, placement_done_level=level)
+    def _level_capacity(self, level: int) -> int:
+        return len(self.cat.level(4).tracks) if level == 4 else PLACEMENT_PER_LEVEL
+
+    def _placement_state(self, s: Session, member: Member, now: datetime
+                         ) -> tuple[PlacementOutcome | None, _PlacementRun]:
+        """Replay the member's placement answers in the order given: the outcome when the latest run has
+        just ended (None while it is under way) and the current run, with the question still waiting for an
+        answer (`pending`; an unanswered question followed by answered ones was abandoned)."""
+        run = _PlacementRun()
+        outcome: PlacementOutcome | None = None
+        pending: Delivery | None = None
+        for d in repo.placement_deliveries(s, member_id=member.id):
+            q = self.bank.get(d.question_id)
+            if q is None:
+                continue
+            if d.answered_at is None:
+                pending = d
+                continue
+            pending = None
+            if outcome is not None:  # a new run began after the last one ended
+                run, outcome = _PlacementRun(), None
+            run.add(q, bool(d.correct))
+            outcome = self._decide(run)
+        if pending is not None and outcome is not None:  # a new run's first question
+            run, outcome = _PlacementRun(), None
+        run.pending = pending
+        if outcome is None and run.results and not self._candidates(s, member, run, now) and pending is None:
+            outcome = self._decide(run, force=True)  # nothing left to ask at this level
+        return outcome, run
+
+    def _decide(self, run: _PlacementRun, *, force: bool = False) -> PlacementOutcome | None:
+        """The outcome once the run has failed a level or finished Level 4, else None (and the run's
+        current level is the one to ask next). `force`: the current level has no question left to ask,
+        so it is judged on the answers it has (80 % right passes)."""
+        scores: list[LevelScore] = []
+        run.current_level = 1
+        for level in sorted(run.results):
+            answers = run.results[level]
+            right, asked = sum(answers), len(answers)
+            capacity = self._level_capacity(level)
+            if level == 4:  # every track gets its question; the member starts at Level 4 either way
+                if asked >= capacity or force:
+                    scores.append(LevelScore(4, right, asked, right >= math.ceil(PROMOTION_SHARE * asked - 1e-9)))
+                    return PlacementOutcome(4, tuple(scores), tuple(run.tracks))
+                run.current_level = 4
+                return None
+            need = PLACEMENT_PASS
+            if force and asked < capacity:
+                capacity, need = asked, math.ceil(PROMOTION_SHARE * asked - 1e-9)
+            if right >= need:
+                scores.append(LevelScore(level, right, asked, True))
+                run.current_level = level + 1
+                continue
+            if asked - right > capacity - need:
+                scores.append(LevelScore(level, right, asked, False))
+                return PlacementOutcome(level, tuple(scores), tuple(run.tracks))
+            run.current_level = level
+            return None
+        return PlacementOutcome(run.current_level, tuple(scores), tuple(run.tracks)) if force else None
+
+    def _candidates(self, s: Session, member: Member, run: _PlacementRun, now: datetime) -> list[Question]:
+        level = run.current_level
+        recent = repo.answered_since(s, member_id=member.id, since=now - timedelta(days=PLACEMENT_FRESH_DAYS))
+        asked_tracks = {t for t, _ in run.tracks}
+        pool = [q for q in self.bank.values() if q.level == level and q.id not in recent
+                and q.id not in run.asked and (level < 4 or q.track not in asked_tracks)]
+        # marked placement questions first, then topics the run has not touched, in bank order
+        pool.sort(key=lambda q: (q.track or "", not q.placement, q.topic in run.topics))
+        return pool
 
     # ----- habits and streaks -----
     def habits_today(self, ref: MemberRef, *, now: datetime | None = None) -> list[tuple[Habit, bool]]:
         now = now or utcnow()
-        member = self.member(ref, now=now)
-        day = local_date(member, now)
         habits = self.cat.habit_list()
         with self.db.session() as s:
+            member = self._member(s, ref, now)
+            day = local_date(member, now)
             done = repo.checked_in(s, member_id=member.id, periods={period_of(h.cadence, day) for h in habits})
         return [(h, (h.id, period_of(h.cadence, day)) in done) for h in habits]
 
-    def find_habit(self, text: str) -> Habit | None:
+    def match_habit(self, text: str) -> tuple[list[Habit], str]:
+        """The habits that best match a member's words, and the words that matched.
+
+        An id or the exact description wins outright. Otherwise each word of the text (short function words
+        dropped) is fuzzy-matched (rapidfuzz, ≥ 80 %: "watched" ~ "watch", "meetups" ~ "meetup") against
+        each habit's description and keywords; the habits matching the most words win. One habit: a match;
+        several: ambiguous; none: unknown."""
         key = text.strip().lower()
         habits = self.cat.habit_list()
         for h in habits:
             if key in (h.id, h.description.lower()):
-                return h
-        matches = [h for h in habits if key and (key in h.id or key in h.description.lower())]
-        return matches[0] if len(matches) == 1 else None
+                return [h], h.description
+        words = [w for w in re.findall(r"[a-z0-9+#]+", key) if w not in _STOP_WORDS and len(w) > 1]
+        best: list[Habit] = []
+        best_words: list[str] = []
+        for h in habits:
+            vocab = {w for phrase in (h.description, h.id.replace("-", " "), *h.keywords)
+                     for w in re.findall(r"[a-z0-9+#]+", phrase.lower()) if w not in _STOP_WORDS and len(w) > 1}
+            hits = [w for w in words if process.extractOne(w, vocab, scorer=fuzz.ratio, score_cutoff=80)]
+            if hits and len(hits) > len(best_words):
+                best, best_words = [h], hits
+            elif hits and len(hits) == len(best_words):
+                best.append(h)
+        return best, ", ".join(best_words)
+
+    def find_habit(self, text: str) -> Habit | None:
+        found, _ = self.match_habit(text)
+        return found[0] if len(found) == 1 else None
+
+    def _on_habit(self, ref: MemberRef, text: str, now: datetime | None,
+                  op: Callable[[Session, Member, Habit, str, datetime], CheckinResult]) -> CheckinResult:
+        """Run `op` in one transaction on the one habit the words match; unknown/ambiguous words answer
+        without touching the database."""
+        found, matched = self.match_habit(text)
+        if len(found) != 1:
+            return CheckinResult(None, "ambiguous" if found else "unknown",
+                                 suggestions=[h.id for h in (found or self.cat.habit_list())])
+        now = now or utcnow()
+        with self.db.session() as s:
+            return op(s, self._member(s, ref, now), found[0], matched, now)
 
     def check_in(self, ref: MemberRef, habit_text: str, *, now: datetime | None = None) -> CheckinResult:
-        now = now or utcnow()
-        habit = self.find_habit(habit_text)
-        if habit is None:
-            return CheckinResult(None, "unknown", suggestions=[h.id for h in self.cat.habit_list()])
-        member = self.member(ref, now=now)
+        return self._on_habit(ref, habit_text, now, self._check_in)
+
+    def undo_check_in(self, ref: MemberRef, habit_text: str, *, now: datetime | None = None) -> CheckinResult:
+        """Take back this period's check-in of a habit and exactly the XP it earned (a second undo, or a
+        replayed click, finds nothing). The streak day's XP goes too when nothing else was done that day."""
+        return self._on_habit(ref, habit_text, now, self._undo_check_in)
+
+    def _check_in(self, s: Session, member: Member, habit: Habit, matched: str, now: datetime) -> CheckinResult:
         day = local_date(member, now)
-        with self.db.session() as s:
-            if not repo.add_checkin(s, member_id=member.id, habit_id=habit.id, cadence=habit.cadence,
-                                    period=period_of(habit.cadence, day), local_date=day, now=now):
-                return CheckinResult(habit, "already")
-            xp = self._activity_xp(s, member, day, now) if habit.cadence == "daily" else 0
-            kind = "habit_daily" if habit.cadence == "daily" else "habit"
-            repo.add_xp(s, member_id=member.id, kind=kind, amount=XP_HABIT[habit.cadence], local_date=day,
-                        now=now, ref=habit.id)
-            return CheckinResult(habit, "recorded", xp + XP_HABIT[habit.cadence])
+        if not repo.add_checkin(s, member_id=member.id, habit_id=habit.id, cadence=habit.cadence,
+                                period=period_of(habit.cadence, day), local_date=day, now=now):
+            return CheckinResult(habit, "already", matched=matched)
+        xp = self._activity_xp(s, member, day, now) if habit.cadence == "daily" else 0
+        kind = "habit_daily" if habit.cadence == "daily" else "habit"
+        repo.add_xp(s, member_id=member.id, kind=kind, amount=XP_HABIT[habit.cadence], local_date=day,
+                    now=now, ref=habit.id)
+        return CheckinResult(habit, "recorded", xp + XP_HABIT[habit.cadence], matched=matched)
+
+    def _undo_check_in(self, s: Session, member: Member, habit: Habit, matched: str, now: datetime
+                       ) -> CheckinResult:
+        day = repo.delete_checkin(s, member_id=member.id, habit_id=habit.id,
+                                  period=period_of(habit.cadence, local_date(member, now)))
+        if day is None:
+            return CheckinResult(habit, "nothing", matched=matched)
+        kind = "habit_daily" if habit.cadence == "daily" else "habit"
+        repo.delete_xp(s, member_id=member.id, kinds=[kind], local_date=day, ref=habit.id)
+        removed = XP_HABIT[habit.cadence]
+        if kind == "habit_daily" and day not in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
+            removed += XP_STREAK * repo.delete_xp(s, member_id=member.id, kinds=["streak"], local_date=day, ref="")
+        return CheckinResult(habit, "undone", removed, matched=matched)
 
     def streak(self, member: Member, now: datetime) -> int:
         return self.streak_and_freezes(member, now)[0]
 
     def streak_and_freezes(self, member: Member, now: datetime) -> tuple[int, int]:
         with self.db.session() as s:
-            days = repo.activity_dates(s, member_id=member.id, kinds=["quiz", "habit_daily"])
+            days = repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS)
         return streak_state(days, local_date(member, now))
 
     # ----- leaderboard and progress -----
     def leaderboard(self, team_id: str, *, week_start: date, now: datetime | None = None) -> list[LeaderRow]:
+        """The team's board for the week from `week_start`: capped XP, opted-out and inactive members left
+        out, with streaks. Three statements whatever the team size (totals, members, activity days)."""
+        now = now or utcnow()
         end = week_start + timedelta(days=7)
         with self.db.session() as s:
-            rows = repo.xp_by_member_day_kind(s, team_id=team_id, start=week_start, end=end)
-            members = {m.id: m for m in repo.team_members(s, team_id=team_id)}
-        totals: dict[int, int] = {}
-        for member_id, _day, kind, amount in rows:
-            cap_kind = "habit" if kind.startswith("habit") else kind
-            totals[member_id] = totals.get(member_id, 0) + min(amount, DAILY_CAPS.get(cap_kind, amount))
-        now = now or utcnow()
-        ranked = sorted(((xp, mid) for mid, xp in totals.items()
-                         if mid in members and not members[mid].leaderboard_opt_out), key=lambda x: (-x[0], x[1]))
-        return [LeaderRow(i, members[mid].user_id, members[mid].display_name, xp, self.streak(members[mid], now))
-                for i, (xp, mid) in enumerate(ranked, start=1)]
+            rows = repo.weekly_board(s, team_id=team_id, start=week_start, end=end, caps=KIND_CAPS)
+            members = repo.members_by_ids(s, ids=[r[0] for r in rows])
+            days = repo.activity_dates_of(s, member_ids=[r[0] for r in rows], kinds=ACTIVITY_KINDS)
+        return [LeaderRow(i, user_id, name, xp, streak_state(days.get(mid, set()), local_date(members[mid], now))[0])
+                for i, (mid, user_id, name, xp) in enumerate(rows, start=1)]
 
     def mentor_context(self, ref: MemberRef, *, now: datetime | None = None) -> MemberContext:
         """What the mentor's answers use about the member (knowledge.member): level, track, placement,
@@ -458,35 +793,63 @@ class Progress:
                              streak=self.streak(member, now), days_since_joined=max(0, (now - joined).days))
 
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
+        """The member's own view. A bounded number of statements whatever the team size: the member (1-2),
+        topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1); the board itself is
+        never built."""
         now = now or utcnow()
-        member = self.member(ref, now=now)
         with self.db.session() as s:
-            mastery = self._mastery(s, member, now)
+            member = self._member(s, ref, now)
+            states = self._topic_states(s, member, now)
             eligible_ids = {q.id for q in self._eligible(member, topic=None, level=None)}
             due = repo.due_count(s, member_id=member.id, now=now, question_ids=eligible_ids)
+            today = local_date(member, now)
+            week_start = today - timedelta(days=today.weekday())
+            weekly_xp, rank, size = repo.weekly_rank(s, team_id=member.team_id, member_id=member.id,
+                                                     start=week_start, end=week_start + timedelta(days=7),
+                                                     caps=KIND_CAPS)
+            streak, freezes = streak_state(repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS), today)
         lvl = self.cat.level(member.level)
         topic_ids = self._level_topics(member, member.level)
         titles = {t.id: t.title for t in lvl.topics()}
-        topics = [TopicProgress(t, titles[t], mastery.get(t, (False, 0))[0], mastery.get(t, (False, 0))[1])
-                  for t in topic_ids]
+        topics = [TopicProgress(t, titles[t], *states.get(t, _NEW)) for t in topic_ids]
         mastered = sum(t.mastered for t in topics)
-        needed = int(-(-PROMOTION_SHARE * len(topics) // 1)) if member.level < 4 else len(topics)
-        week_start = local_date(member, now) - timedelta(days=local_date(member, now).weekday())
-        board = self.leaderboard(member.team_id, week_start=week_start, now=now)
-        mine = next((r for r in board if r.user_id == member.user_id), None)
-        weekly_xp = mine.xp if mine else self._own_weekly_xp(member, week_start)
         next_name = self.cat.level(member.level + 1).name if member.level < 4 else None
-        streak, freezes = self.streak_and_freezes(member, now)
-        return ProgressView(member.level, lvl.name, member.track, topics, mastered, needed, streak, freezes,
-                            due, weekly_xp, mine.rank if mine else None, len(board), next_name,
-                            reminder_text(member, local_date(member, now)))
+        needs_track = member.level == 4 and not member.track
+        tracks = tuple((t.id, t.title) for t in self.cat.level(4).tracks) if needs_track else ()
+        return ProgressView(member.level, lvl.name, member.track, topics, mastered, self._needed(member, topic_ids),
+                            streak, freezes, due, weekly_xp, rank, size, next_name,
+                            reminder_text(member, today), needs_track, tracks)
 
-    def _own_weekly_xp(self, member: Member, week_start: date) -> int:
-        with self.db.session() as s:
-            rows = repo.xp_by_member_day_kind(s, team_id=member.team_id, start=week_start,
-                                              end=week_start + timedelta(days=7))
-        return sum(min(a, DAILY_CAPS.get("habit" if k.startswith("habit") else k, a))
-                   for mid, _d, k, a in rows if mid == member.id)
+
+_NEW: tuple[TopicState, int, int] = ("new", 0, 0)
+_STOP_WORDS = frozenset({
+    "a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these",
+    "those", "and", "or", "but", "of", "on", "in", "at", "to", "for", "from", "with", "by", "about", "as",
+    "is", "was", "were", "be", "been", "am", "are", "did", "do", "does", "done", "have", "has", "had",
+    "just", "today", "yesterday", "some", "one", "two", "also", "got", "went",
+})
+
+
+@dataclass
+class _PlacementRun:
+    """One placement test in progress: answers per level in the order given."""
+
+    results: dict[int, list[bool]] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
+    topics: set[str] = field(default_factory=set)
+    tracks: list[tuple[str, bool]] = field(default_factory=list)
+    pending: Delivery | None = None
+    current_level: int = 1
+
+    def add(self, q: Question, correct: bool) -> None:
+        self.results.setdefault(q.level, []).append(correct)
+        self.asked.add(q.id)
+        self.topics.add(q.topic)
+        if q.track:
+            self.tracks.append((q.track, correct))
+
+    def asked_at(self, level: int) -> int:
+        return len(self.results.get(level, []))
 
 
 FREEZE_EVERY = 7

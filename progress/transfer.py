@@ -2,8 +2,9 @@
 
 For moving a team from SQLite to PostgreSQL, or restoring a backup, without losing progress:
 members, quiz deliveries (attempts), FSRS cards, XP events (streaks and the leaderboard come from them),
-habit check-ins, the answer log with its 👍/👎 and the exactly-once claims (so a reminder already sent is
-not sent again after a move).
+habit check-ins, the answer log with its 👍/👎, the exactly-once claims (so a reminder already sent is
+not sent again after a move), and the mentoring tables (plan settings, goals, projects, certifications,
+checklist ticks, topics marked done).
 
 - Surrogate ids are not exported: rows point at their member by (team id, user id), so the file is the same
   whichever database it came from, and a round trip (export → import into an empty database → export) gives
@@ -28,7 +29,22 @@ from sqlalchemy.exc import DataError, IntegrityError
 from mlpath.errors import UserError
 from progress import repository as repo
 from progress.db import Database
-from progress.models import AnswerRecord, Base, Card, Claim, Delivery, HabitCheckin, Member, XpEvent
+from progress.models import (
+    AnswerRecord,
+    Base,
+    Card,
+    CertProgress,
+    ChecklistTick,
+    Claim,
+    Delivery,
+    Goal,
+    HabitCheckin,
+    Member,
+    MentoringProfile,
+    ProjectProgress,
+    TopicDone,
+    XpEvent,
+)
 
 FORMAT = "mlpath-export"
 VERSION = 1
@@ -42,6 +58,13 @@ TABLES: list[tuple[str, type[Base], list[str] | None]] = [
     ("habit_checkins", HabitCheckin, ["member_id", "habit_id", "period"]),
     ("answers", AnswerRecord, ["public_id"]),
     ("claims", Claim, ["kind", "key"]),
+    # mentoring (progress/mentoring.py); an older export simply has none of these lists
+    ("mentoring_profiles", MentoringProfile, ["member_id"]),
+    ("goals", Goal, ["member_id", "horizon"]),
+    ("project_progress", ProjectProgress, ["member_id", "project_id"]),
+    ("cert_progress", CertProgress, ["member_id", "cert_id"]),
+    ("checklist_ticks", ChecklistTick, ["member_id", "item_id"]),
+    ("topics_done", TopicDone, ["member_id", "topic_id"]),
 ]
 
 
@@ -124,7 +147,8 @@ def read_export(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"not a JSON file ({exc.msg} at line {exc.lineno})") from None
+        raise UserError(f"not a JSON file: {exc.msg} (line {exc.lineno}, column {exc.colno}; "
+                        "was the export cut short?)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError("not an mlpath export (no \"format\": \"mlpath-export\")")
     if data.get("version") != VERSION:

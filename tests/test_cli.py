@@ -49,7 +49,8 @@ def test_batch_mode_reads_stdin_and_writes_one_json_line_each(use_data, capsys, 
     code, out, _ = run(["ask"], capsys, stdin="what is PCA?\n\nhow do I center a div in CSS?\n",
                        monkeypatch=monkeypatch)
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [d["grounded"] for d in lines] == [True, False]
+    assert code == 0 and [d.get("grounded") for d in lines] == [True, None, False]  # one line per input line
+    assert lines[1] == {"line": 2, "question": "", "error": "empty question"}
     code, out, _ = run(["search", "-k", "2"], capsys, stdin="window functions\nACID\n", monkeypatch=monkeypatch)
     results = [json.loads(line) for line in out.splitlines()]
     assert [r["query"] for r in results] == ["window functions", "ACID"]
@@ -179,6 +180,31 @@ def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
     assert "✅ Read 1 research paper or blog post — +10 XP." in text
     assert "Already checked in for this period: Read 1 research paper or blog post." in text
     assert "[x] read-paper" in text and "error: Sorry: levels are 1-4." in text
+
+
+def test_chat_explains_locked_levels_wrong_answers_tracks_and_habit_undo(use_data, tmp_path):
+    from progress.db import Database, upgrade
+    from progress.service import Progress
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    upgrade(url)
+    progress = Progress(Database(url))
+    wrong = "ABCD"[(progress.bank["l1-window-functions-1"].answer + 1) % 4]
+    inputs = iter(["/quiz 2", "/track b", "/quiz window functions", wrong, "/progress",
+                   "/done I read a paper on arxiv", "/undo read-paper", "/undo read-paper", "/quit"])
+    output: list[str] = []
+    code = cli.run_chat(use_data, level=None, read=lambda _p: next(inputs), write=output.append, progress=progress)
+    text = "\n".join(output)
+    assert code == 0
+    assert "Level 2 is locked: you are at Level 1. It opens when you master 16 of your Level 1 topics" in text
+    assert "error: Tracks are chosen at Level 4; you are not there yet. The tracks: A (Deep Learning" in text
+    assert "read the section: Level 1 › SQL and Databases › Window functions" in text
+    assert "**What it is.** A window function computes a value over rows" in text
+    assert "[learning] Window functions" in text and "[new] Data structures" in text
+    assert "✅ Read 1 research paper or blog post — +10 XP (matched “read, paper, arxiv”). " \
+           "`/undo read-paper` takes it back." in text
+    assert "↩️ Undone: Read 1 research paper or blog post — 10 XP removed." in text  # the quiz keeps the streak day
+    assert "Nothing to undo for Read 1 research paper or blog post in this period." in text
 
 
 def test_db_upgrade_command(monkeypatch, capsys, tmp_path):

@@ -51,6 +51,11 @@ class CheckIn:
 
 
 @dataclass(frozen=True)
+class UndoCheckIn:
+    habit: str
+
+
+@dataclass(frozen=True)
 class ShowLeaderboard:
     pass
 
@@ -104,6 +109,63 @@ class Search:
     query: str
 
 
+@dataclass(frozen=True)
+class ShowPath:
+    """The outline of the learning path (all levels, or one)."""
+
+    level: int | None = None
+
+
+# ----- mentoring (progress/mentoring.py, progress/checkins.py) -----
+@dataclass(frozen=True)
+class Goals:
+    horizon: str = ""
+    """"" shows the goals; a horizon with no text lists suggestions for it."""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    action: str = "show"
+    """"show", "hours" (value N) or "done" (value: a topic id)."""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Projects:
+    action: str = "list"
+    """"list", "start", "done" or "share"."""
+    project_id: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Certs:
+    action: str = "list"
+    """"list", "plan" or "passed"."""
+    cert_id: str = ""
+    when: str = ""
+
+
+@dataclass(frozen=True)
+class Checklist:
+    item_id: str = ""
+    """"" shows the checklists; an item id ticks it."""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class Checkins:
+    action: str = "show"
+    """"show", "day", "time", "off" or "on"."""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Team:
+    pass
+
+
 # terminal session commands: handled by the terminal itself (they change the session, not the member)
 @dataclass(frozen=True)
 class AnswerLevel:
@@ -120,8 +182,9 @@ class Quit:
     pass
 
 
-Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | ShowLeaderboard | LeaderboardVisibility | Join | Leave
-           | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit)
+Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | UndoCheckIn | ShowLeaderboard | LeaderboardVisibility
+           | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | ShowPath | AnswerLevel | Sources
+           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
 
 
 # ----- parsers: the words after the command name → a command, or UsageError -----
@@ -145,8 +208,15 @@ def _quiz(rest: str) -> Command:
 
 def _done(rest: str) -> Command:
     if not rest:
-        raise UsageError("Say which habit, e.g. `{cmd}done read-paper` (`{cmd}habits` lists them).")
+        raise UsageError("Say which habit, in your own words or its id, e.g. `{cmd}done watched a PyData talk` "
+                         "(`{cmd}habits` lists them).")
     return CheckIn(rest)
+
+
+def _undo(rest: str) -> Command:
+    if not rest:
+        raise UsageError("Say which habit's check-in to take back, e.g. `{cmd}undo read-paper`.")
+    return UndoCheckIn(rest)
 
 
 def _leaderboard(rest: str) -> Command:
@@ -204,10 +274,86 @@ def _search(rest: str) -> Command:
     return Search(rest)
 
 
+def _path(rest: str) -> Command:
+    if not rest:
+        return ShowPath()
+    if rest.removeprefix("level").strip() not in ("1", "2", "3", "4"):
+        raise UsageError("Usage: `{cmd}path` for the whole learning path, `{cmd}path N` for Level N (1-4).")
+    return ShowPath(int(rest.removeprefix("level").strip()))
+
+
 def _answer_level(rest: str) -> Command:
     if rest not in ("1", "2", "3", "4"):
         raise UsageError("Usage: `{cmd}level N` with N from 1 to 4 (answers then favour that level).")
     return AnswerLevel(int(rest))
+
+
+GOAL_USAGE = "Usage: `{cmd}goal 3m|6m|12m TEXT` (no text: ideas for that horizon; `{cmd}goal` shows yours)."
+PLAN_USAGE = "Usage: `{cmd}plan`, `{cmd}plan hours N` (1-60 a week) or `{cmd}plan done TOPIC`."
+PROJECT_USAGE = ("Usage: `{cmd}project`, `{cmd}project start ID [URL]`, `{cmd}project done ID [URL]` or "
+                 "`{cmd}project share ID`.")
+CERT_USAGE = "Usage: `{cmd}cert`, `{cmd}cert plan ID [YYYY-MM-DD]` or `{cmd}cert passed ID [YYYY-MM-DD]`."
+CHECKLIST_USAGE = "Usage: `{cmd}checklist` or `{cmd}checklist tick ID [a link or a sentence of evidence]`."
+CHECKINS_USAGE = ("`{cmd}checkins day mon`, `{cmd}checkins time 08:30` (your local time), `{cmd}checkins off`, "
+                  "`{cmd}checkins on`, or `{cmd}checkins` to see your settings.")
+
+
+def _goal(rest: str) -> Command:
+    if not rest:
+        return Goals()
+    horizon, _, text = rest.partition(" ")
+    if horizon.lower() not in ("3m", "6m", "12m"):
+        raise UsageError(GOAL_USAGE)
+    return Goals(horizon.lower(), text.strip())
+
+
+def _plan(rest: str) -> Command:
+    words = rest.split()
+    if not words:
+        return Plan()
+    if len(words) == 2 and words[0].lower() in ("hours", "done"):
+        return Plan(words[0].lower(), words[1])
+    raise UsageError(PLAN_USAGE)
+
+
+def _project(rest: str) -> Command:
+    words = rest.split()
+    if not words:
+        return Projects()
+    action = words[0].lower()
+    if (action in ("start", "done") and len(words) in (2, 3)) or (action == "share" and len(words) == 2):
+        return Projects(action, words[1], words[2] if len(words) == 3 else "")
+    raise UsageError(PROJECT_USAGE)
+
+
+def _cert(rest: str) -> Command:
+    words = rest.split()
+    if not words:
+        return Certs()
+    if words[0].lower() in ("plan", "passed") and len(words) in (2, 3):
+        return Certs(words[0].lower(), words[1], words[2] if len(words) == 3 else "")
+    raise UsageError(CERT_USAGE)
+
+
+def _checklist(rest: str) -> Command:
+    words = rest.split(maxsplit=2)
+    if not words:
+        return Checklist()
+    if words[0].lower() == "tick" and len(words) >= 2:
+        return Checklist(words[1], words[2] if len(words) == 3 else "")
+    raise UsageError(CHECKLIST_USAGE)
+
+
+def _checkins(rest: str) -> Command:
+    words = rest.split()
+    if not words:
+        return Checkins()
+    action = words[0].lower()
+    if action in ("off", "on") and len(words) == 1:
+        return Checkins(action)
+    if action in ("day", "time") and len(words) == 2:
+        return Checkins(action, words[1])
+    raise UsageError("Usage: " + CHECKINS_USAGE)
 
 
 @dataclass(frozen=True)
@@ -229,8 +375,10 @@ COMMANDS: tuple[Spec, ...] = (
          ack="Looking that up in the learning path…"),
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
     Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("path", "[1-4]", "the learning path: levels, modules, topics and the Level 4 tracks", _path),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
-    Spec("done", "HABIT", "check a habit off, e.g. `{cmd}done read-paper`", _done),
+    Spec("done", "HABIT", "check a habit off, in your own words, e.g. `{cmd}done watched a PyData talk`", _done),
+    Spec("undo", "HABIT", "take back this period's check-in of a habit (and its XP)", _undo),
     Spec("leaderboard", "[off|on]", "this week's XP, or hide yourself from it", _leaderboard),
     Spec("join", "", "join the learning path (reminders, leaderboard)", _no_args(Join(), "join"),
          surfaces=frozenset({SLACK})),
@@ -239,6 +387,16 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("track", "[A-E]", "pick your Level 4 track (no letter lists them)", _track),
     Spec("nudges", "[off|on|time HH:MM|snooze N]", "your daily reminder DM (default 09:00 your time)", _nudges,
          surfaces=frozenset({SLACK})),
+    Spec("goal", "[3m|6m|12m TEXT]", "your 3, 6 and 12 month goals (a horizon alone: ideas for it)", _goal),
+    Spec("plan", "[hours N|done TOPIC]", "this week's plan: topics, habits, reviews, on track or not", _plan,
+         ack="Putting your week together…"),
+    Spec("project", "[start|done ID [URL]|share ID]", "the path's portfolio projects and yours", _project),
+    Spec("cert", "[plan|passed ID [DATE]]", "the path's certifications and your plans", _cert),
+    Spec("checklist", "[tick ID [EVIDENCE]]", "the path's success-metric checklists", _checklist),
+    Spec("checkins", "[day DAY|time HH:MM|off|on]", "your weekly check-in DM (default Monday 08:30 your time)",
+         _checkins, surfaces=frozenset({SLACK})),
+    Spec("team", "", "the team view: levels, behind plan, inactive, projects", _no_args(Team(), "team"),
+         admin=True, surfaces=frozenset({SLACK}), ack="Putting the team report together…"),
     Spec("search", "QUERY", "the passages of the learning path for a query", _search, surfaces=frozenset({TERMINAL})),
     Spec("sources", "", "the passages behind the last answer", _no_args(Sources(), "sources"),
          surfaces=frozenset({TERMINAL})),

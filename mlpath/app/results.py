@@ -7,9 +7,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge.answer import Answer
-from knowledge.catalogue import Habit
+from knowledge.catalogue import Habit, Level
+from knowledge.quizzes import SectionText
 from knowledge.retrieval import Hit
-from progress.service import AnswerResult, LeaderRow, ProgressView, QuizPrompt
+from progress.checkins import CheckinSettings
+from progress.mentoring import (
+    CertRow,
+    ChecklistView,
+    GoalsView,
+    ProjectRow,
+    ProjectsView,
+    TeamReport,
+    WeeklyPlan,
+)
+from progress.service import AnswerResult, CheckinResult, LeaderRow, ProgressView, QuizPrompt
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,22 @@ class QuizOutcome:
 
 
 @dataclass(frozen=True)
+class CheckinView:
+    """A habit check-in or its undo (`{cmd}done …`, `{cmd}undo …`, the Undo button). `text` shows the words
+    that matched, so a wrong match is seen; Slack adds an Undo button to a new check-in."""
+
+    result: CheckinResult
+    text: str
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """The curriculum section behind a question ("Read the section" after a wrong answer)."""
+
+    section: SectionText
+
+
+@dataclass(frozen=True)
 class ProgressReport:
     view: ProgressView
 
@@ -78,13 +105,97 @@ class SearchView:
     hits: list[Hit] = field(default_factory=list)
 
 
+# ----- mentoring -----
+@dataclass(frozen=True)
+class GoalsResult:
+    view: GoalsView
+    ideas_for: str = ""
+    """A horizon: show the suggestions for it."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: WeeklyPlan
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectsResult:
+    view: ProjectsView
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectShare:
+    """`project share ID`: the front end posts it to `channel` (Slack) with an "Offer a review" button."""
+
+    row: ProjectRow
+    user_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class ReviewOffer:
+    """A teammate clicked "Offer a review": Slack DMs the author (only when `new`)."""
+
+    author_id: str
+    reviewer_id: str
+    project_title: str
+    new: bool
+
+
+@dataclass(frozen=True)
+class CertsResult:
+    rows: list[CertRow]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistResult:
+    view: ChecklistView
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CheckinsResult:
+    settings: CheckinSettings
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TeamResult:
+    report: TeamReport
+
+
+@dataclass(frozen=True)
+class MentoringHome:
+    """The mentoring part of the App Home: goals, this week's plan, projects, certifications, the checklist."""
+
+    goals: GoalsView
+    plan: WeeklyPlan
+    projects: ProjectsView
+    certifications: list[CertRow]
+    checklist: ChecklistView
+
+
 @dataclass(frozen=True)
 class HomeView:
     """The member's dashboard (Slack's App Home)."""
 
     progress: ProgressView
     habits: list[tuple[Habit, bool]]
+    mentoring: MentoringHome | None = None
+
+
+@dataclass(frozen=True)
+class PathView:
+    """The outline of the learning path, straight from the catalogue: levels → modules → topics, and tracks."""
+
+    title: str
+    levels: tuple[Level, ...]
 
 
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
-          | LevelSet | SearchView | HomeView)
+          | LevelSet | SearchView | HomeView | CheckinView | SectionView | GoalsResult | PlanResult | ProjectsResult
+          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer | PathView)

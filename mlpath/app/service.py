@@ -18,26 +18,52 @@ from datetime import timedelta
 from knowledge.answer import EmptyQuestion, TextSink, Turn
 from knowledge.catalogue import catalogue
 from knowledge.mentor import Mentor
+from knowledge.quizzes import section_texts
 from mlpath import metrics
 from mlpath.app import commands as c
 from mlpath.app.limits import RateLimiter
 from mlpath.app.observe import observe_answer
 from mlpath.app.results import (
     AnswerView,
+    CertsResult,
+    CheckinsResult,
+    CheckinView,
+    ChecklistResult,
+    GoalsResult,
     HabitsView,
     HelpView,
     HomeView,
     LeaderboardView,
     LevelSet,
+    MentoringHome,
     Notice,
+    PathView,
+    PlanResult,
     ProgressReport,
+    ProjectShare,
+    ProjectsResult,
     QuizOutcome,
     QuizView,
     Result,
+    ReviewOffer,
     SearchView,
+    SectionView,
+    TeamResult,
 )
 from progress.answer_log import AnswerLog
-from progress.service import MemberRef, Progress, local_date, resolve_scope, unlocks, utcnow
+from progress.checkins import checkin_settings, set_checkins
+from progress.mentoring import Mentoring, MentoringError
+from progress.models import TERMINAL_TEAM_ID
+from progress.service import (
+    CheckinResult,
+    MemberRef,
+    Progress,
+    QuizBlocked,
+    local_date,
+    resolve_scope,
+    unlocks,
+    utcnow,
+)
 
 log = logging.getLogger("mlpath.app")
 
@@ -49,8 +75,15 @@ QUIZ_REPLIES = {
     "not_yours": "This question was sent to someone else; `{cmd}quiz` gets you your own.",
     "unknown": "This question is no longer available; `{cmd}quiz` gets you a new one.",
 }
-TERMINAL_TEAM = "local"
-"""The team of the terminal member (`mlpath chat`): never a Slack workspace."""
+TERMINAL_TEAM = TERMINAL_TEAM_ID
+"""The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
+(the repository's scheduling queries leave it out; progress.models defines it)."""
+
+
+def path_view(level: int | None = None) -> PathView:
+    """The learning path's outline (one level, or all) from the catalogue; `mlpath path` shows the same."""
+    cat = catalogue()
+    return PathView(cat.title, tuple(lvl for lvl in cat.levels if level is None or lvl.number == level))
 
 
 @dataclass(frozen=True)
@@ -62,6 +95,8 @@ class AppConfig:
     admins: frozenset[str] = frozenset()
     """Slack user ids allowed the admin commands."""
     history_turns: int = HISTORY_TURNS
+    team_channel: str = ""
+    """Where `project share ID` posts for feedback (TEAM_CHANNEL); "" = not configured."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +128,13 @@ class Application:
     answer_log: AnswerLog
     config: AppConfig = field(default_factory=AppConfig)
     limiter: RateLimiter | None = None
+    mentoring: Mentoring | None = None
 
     def __post_init__(self) -> None:
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.question_rate_limit)
+        if self.mentoring is None:
+            self.mentoring = Mentoring(self.progress)
 
     def is_admin(self, who: Who) -> bool:
         return who.front == c.SLACK and who.member.user_id in self.config.admins
@@ -146,6 +184,8 @@ class Application:
                 return HabitsView(self.progress.habits_today(who.member))
             case c.CheckIn(habit):
                 return self.check_in(who, habit)
+            case c.UndoCheckIn(habit):
+                return self.undo_check_in(who, habit)
             case c.ShowLeaderboard():
                 return self.leaderboard(who)
             case c.LeaderboardVisibility(hidden):
@@ -163,8 +203,15 @@ class Application:
                 return self.choose_track(who, letter)
             case c.Nudges(action, value):
                 return self.nudges(who, action, value)
+            case c.ShowPath(level):
+                return path_view(level)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
+            case c.Goals() | c.Plan() | c.Projects() | c.Certs() | c.Checklist() | c.Checkins() | c.Team():
+                try:
+                    return self.mentor_command(who, command)
+                except MentoringError as exc:
+                    return Notice(f"Sorry: {exc}.", ok=False)
             case c.Help():
                 return HelpView(c.help_entries(who.front, admin=self.is_admin(who)))
             case c.SetLevel(user_id, level):
@@ -195,8 +242,10 @@ class Application:
             if error:
                 return Notice(f"Sorry: {error}.", ok=False)
             prompt = self.progress.next_question(who.member, topic=topic, level=level)
-        if prompt is None:
-            return Notice("No questions there at your level yet — try `{cmd}quiz` without a topic.")
+        if isinstance(prompt, QuizBlocked):
+            hint = {"needs_track": " Pick one with `{cmd}track A-E`.",
+                    "empty": " Try `{cmd}quiz` without a topic."}.get(prompt.reason, "")
+            return Notice(prompt.message + hint, ok=prompt.reason == "empty")
         return QuizView(prompt, scope)
 
     def answer_quiz(self, who: Who, token: str, chosen: int, scope: str = "") -> QuizOutcome | Notice:
@@ -207,19 +256,29 @@ class Application:
         if result.status != "recorded":
             return Notice(QUIZ_REPLIES[result.status], ok=False)
         promotion = promotion_text(result.promoted_to) if result.promoted_to else ""
-        placement = (f"Placement done: you start at *Level {result.placement_done_level}*."
-                     if result.placement_done_level else "")
+        placement = ""
+        if result.placement is not None:
+            right = [t for t, ok in result.placement.tracks if ok]
+            tracks = f"; Level 4 tracks answered right: {', '.join(right) or 'none'}" if result.placement.tracks else ""
+            placement = (f"Placement done: you start at *Level {result.placement.level}* "
+                         f"({result.placement.scores_text}{tracks}).")
         return QuizOutcome(result, scope, promotion, placement)
 
+    def read_section(self, who: Who, section_id: str) -> SectionView | Notice:
+        """"Read the section" under a wrong answer: the curriculum section the question comes from."""
+        section = section_texts().get(section_id)
+        if section is None:
+            return Notice("That section is no longer in the curriculum; ask me about the topic instead.", ok=False)
+        return SectionView(section)
+
     # ----- habits -----
-    def check_in(self, who: Who, habit: str) -> Notice:
-        result = self.progress.check_in(who.member, habit)
-        if result.status == "unknown":
-            return Notice(f"I don't know the habit “{habit}”. Habits: " + ", ".join(result.suggestions), ok=False)
-        assert result.habit is not None
-        if result.status == "already":
-            return Notice(f"Already checked in for this period: {result.habit.description}.")
-        return Notice(f"✅ {result.habit.description} — +{result.xp} XP.")
+    def check_in(self, who: Who, habit: str) -> CheckinView:
+        """`{cmd}done <words>`: the habit the words match (shown), checked in once per period."""
+        return _checkin_view(self.progress.check_in(who.member, habit), habit)
+
+    def undo_check_in(self, who: Who, habit: str) -> CheckinView:
+        """`{cmd}undo <habit>` or the Undo button: this period's check-in and exactly its XP, taken back once."""
+        return _checkin_view(self.progress.undo_check_in(who.member, habit), habit)
 
     def check_in_habit(self, who: Who, habit_id: str) -> HabitsView:
         """A habit's Done button: the check-in and the refreshed list."""
@@ -237,15 +296,13 @@ class Application:
         return LeaderboardView(self.progress.leaderboard(member.team_id, week_start=start), f"{year}-W{week:02d}")
 
     def choose_track(self, who: Who, letter: str) -> Notice:
-        member = self.progress.member(who.member)
-        tracks = catalogue().level(4).tracks
-        if member.level < 4:
-            return Notice(f"Tracks are chosen at Level 4; you are at Level {member.level}.", ok=False)
-        if not letter:
-            return Notice("Pick a track with `{cmd}track A-E`: " + ", ".join(f"{t.id} ({t.title})" for t in tracks))
-        self.progress.set_level(who.member, 4, track=letter)
-        title = next((t.title for t in tracks if t.id == letter), "")
-        return Notice(f"Your Level 4 track is now {letter}" + (f" ({title})." if title else "."))
+        chosen = self.progress.choose_track(who.member, letter)
+        listed = ", ".join(f"{t} ({title})" for t, title in chosen.tracks)
+        if chosen.status == "locked":
+            return Notice(f"Tracks are chosen at Level 4; you are not there yet. The tracks: {listed}.", ok=False)
+        if chosen.status == "unknown":
+            return Notice("Pick a track with `{cmd}track A-E`: " + listed)
+        return Notice(f"Your Level 4 track is now {chosen.track} ({chosen.title}).")
 
     def nudges(self, who: Who, action: str, value: str) -> Notice:
         """`nudges off|on|time HH:MM|snooze N`; settings apply from the next reminder."""
@@ -281,7 +338,101 @@ class Application:
         return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}.\n" + c.NUDGES_USAGE)
 
     def home(self, who: Who) -> HomeView:
-        return HomeView(self.progress.progress(who.member), self.progress.habits_today(who.member))
+        m = self.mentoring
+        assert m is not None
+        ref = who.member
+        mentoring = MentoringHome(m.goals(ref), m.weekly_plan(ref), m.projects(ref), m.certifications(ref),
+                                  m.checklist(ref))
+        return HomeView(self.progress.progress(ref), self.progress.habits_today(ref), mentoring)
+
+    # ----- mentoring: goals, plan, projects, certifications, checklist, check-ins, the team view -----
+    def mentor_command(self, who: Who, command: c.Command) -> Result:
+        """Raises MentoringError (one line, nothing stored) for bad input; `run` turns it into a Notice."""
+        m = self.mentoring
+        assert m is not None
+        ref = who.member
+        match command:
+            case c.Goals(horizon, text):
+                if horizon and text:
+                    return GoalsResult(m.set_goal(ref, horizon, text), note=f"Your {horizon} goal is set.")
+                return GoalsResult(m.goals(ref), ideas_for=horizon)
+            case c.Plan("hours", value):
+                hours = m.set_hours(ref, value)
+                return PlanResult(m.weekly_plan(ref), note=f"Your plan now counts {hours} h/week.")
+            case c.Plan("done", value):
+                topic, new = m.mark_topic_done(ref, value)
+                said = "marked done" if new else "was already marked done"
+                return PlanResult(m.weekly_plan(ref), note=f"“{topic.title}” {said}; the plan moves on.")
+            case c.Plan():
+                return PlanResult(m.weekly_plan(ref))
+            case c.Projects("share", project_id):
+                row = m.project_for_share(ref, project_id)
+                if not self.config.team_channel:
+                    return Notice("No team channel is set up for sharing (TEAM_CHANNEL); ask an mlpath admin.",
+                                  ok=False)
+                return ProjectShare(row, ref.user_id, self.config.team_channel)
+            case c.Projects("start" | "done" as action, project_id, url):
+                row = m.update_project(ref, action, project_id, url or None)
+                verb = "started" if row.status == "started" else "done"
+                return ProjectsResult(m.projects(ref), note=f"{row.project.title}: {verb}.")
+            case c.Projects():
+                return ProjectsResult(m.projects(ref))
+            case c.Certs("plan" | "passed" as action, cert_id, when):
+                cert = m.update_certification(ref, action, cert_id, when or None)
+                note = f"{cert.cert.title}: {cert.status}" + (f" ({cert.on_date:%d %b %Y})." if cert.on_date else ".")
+                if cert.cert.availability and action == "plan":
+                    note += f" Note: {cert.cert.availability}"
+                return CertsResult(m.certifications(ref), note=note)
+            case c.Certs():
+                return CertsResult(m.certifications(ref))
+            case c.Checklist(item_id, evidence) if item_id:
+                item, _ = m.tick(ref, item_id, evidence)
+                return ChecklistResult(m.checklist(ref), note=f"Ticked: {item.text}.")
+            case c.Checklist():
+                return ChecklistResult(m.checklist(ref))
+            case c.Checkins("show"):
+                return CheckinsResult(checkin_settings(m, ref))
+            case c.Checkins(action, value):
+                settings = set_checkins(m, ref, action, value)
+                return CheckinsResult(settings, note=f"Weekly check-in: {settings.describe()}, from the next one on.")
+            case c.Team():
+                if not self.is_admin(who):
+                    return Notice("Only mlpath admins (ADMIN_USER_IDS) can see the team view.", ok=False)
+                return TeamResult(m.team_report(ref.team_id))
+        return Notice("That command works in the other front end only.", ok=False)
+
+    def offer_review(self, who: Who, author_id: str, project_id: str) -> ReviewOffer | Notice:
+        """The "Offer a review" button under a shared project."""
+        assert self.mentoring is not None
+        try:
+            project, new = self.mentoring.offer_review(who.member, author_id, project_id)
+        except MentoringError as exc:
+            return Notice(f"Sorry: {exc}.", ok=False)
+        return ReviewOffer(author_id, who.member.user_id, project.title, new)
+
+    def plan_hours(self, who: Who, hours: str) -> Result:
+        """The check-in's hours menu."""
+        return self.run(who, c.Plan("hours", hours))
+
+    def plan_topic_done(self, who: Who, topic_id: str) -> Result:
+        """The plan's and the check-in's "Mark done" button."""
+        return self.run(who, c.Plan("done", topic_id))
 
     def member_level(self, who: Who) -> int:
         return self.progress.member(who.member).level
+
+
+def _checkin_view(result: CheckinResult, said: str) -> CheckinView:
+    """The one wording of a check-in or undo, with the words that matched so a wrong match is seen."""
+    if result.status in ("unknown", "ambiguous"):
+        which = "Which one did you mean" if result.status == "ambiguous" else f"I couldn't match “{said}” to a habit"
+        return CheckinView(result, f"{which}? Habits: " + ", ".join(result.suggestions))
+    assert result.habit is not None
+    habit = result.habit.description
+    matched = f" (matched “{result.matched}”)" if result.matched and result.matched != habit else ""
+    undo = f"`{{cmd}}undo {result.habit.id}` takes it back."
+    text = {"already": f"Already checked in for this period: {habit}{matched}.",
+            "undone": f"↩️ Undone: {habit} — {result.xp} XP removed.",
+            "nothing": f"Nothing to undo for {habit} in this period.",
+            }.get(result.status, f"✅ {habit} — +{result.xp} XP{matched}. {undo}")
+    return CheckinView(result, text)

@@ -129,12 +129,14 @@ class FakeSlack:
     def force(self, method: str, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self.forced.setdefault(method, []).append((status, headers or {}, body))
 
-    def dms(self, user: str | None = None) -> list[Call]:
-        """Successful chat.postMessage calls to users (reminder DMs), optionally to one user."""
+    def dms(self, user: str | None = None, *, checkins: bool = False) -> list[Call]:
+        """Successful chat.postMessage calls to users (reminder DMs), optionally to one user; with `checkins`,
+        the weekly check-in DMs instead (which a scheduler also sends)."""
         return [c for c in self.calls_to("chat.postMessage") if c.status == 200
                 and str(c.params.get("channel", ""))[:1] in ("U", "W")
                 and str(c.params.get("channel")) not in self.user_errors
-                and (user is None or c.params.get("channel") == user)]
+                and (user is None or c.params.get("channel") == user)
+                and ((c.params.get("metadata") or {}).get("event_type") == "mlpath_checkin") == checkins]
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:

@@ -17,6 +17,8 @@ from mlpath.app.commands import SLACK, TERMINAL, UsageError, parse
     ("progress", c.ShowProgress()),
     ("habits", c.ShowHabits()),
     ("done read-paper", c.CheckIn("read-paper")),
+    ("done I watched a PyData talk", c.CheckIn("I watched a PyData talk")),
+    ("undo watch-talks", c.UndoCheckIn("watch-talks")),
     ("leaderboard", c.ShowLeaderboard()),
     ("leaderboard OFF", c.LeaderboardVisibility(hidden=True)),
     ("leaderboard on", c.LeaderboardVisibility(hidden=False)),
@@ -99,3 +101,11 @@ def test_help_is_generated_from_the_table_per_surface_and_role():
 def test_phrase_writes_commands_the_way_each_surface_types_them():
     assert c.phrase("try `{cmd}quiz`", SLACK) == "try `/mlpath quiz`"
     assert c.phrase("try `{cmd}quiz`", TERMINAL) == "try `/quiz`"
+
+
+@pytest.mark.parametrize("surface", [SLACK, TERMINAL])
+def test_undo_needs_a_habit_and_is_in_both_helps(surface):
+    with pytest.raises(UsageError) as err:
+        parse("undo", surface=surface)
+    assert "{cmd}undo read-paper" in str(err.value)
+    assert any(usage == "undo HABIT" for usage, _ in c.help_entries(surface))

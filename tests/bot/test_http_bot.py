@@ -339,24 +339,89 @@ def test_app_home_shows_the_dashboard_and_refreshes_after_a_check_in(bot, slack)
         assert s.query(Member).filter_by(user_id="U1").one().tz == "Asia/Tokyo"
 
 
-def test_placement_in_slack_walks_through_the_questions_and_sets_the_level(bot, slack):
+def question_of(server, buttons: list[dict]):  # type: ignore[no-untyped-def]
+    token = buttons[0]["value"].split(":")[0]
+    with server.services.progress.db.session() as s:
+        from progress.models import Delivery
+
+        qid = s.query(Delivery).filter_by(token=token).one().question_id
+    return server.services.progress.bank[qid]
+
+
+def test_placement_in_slack_walks_through_the_questions_and_explains_the_level(bot, slack):
     server = bot()
     server.command("quiz placement", user="U9", name="pl0")
-    total = len(server.services.progress.placement_questions())
-    for step in range(total):
+    result: dict = {}
+    for step in range(25):
         posted = slack.wait_for(f"response/pl{step}")[0].params
-        assert f"Placement {step + 1}/{total}" in dump(posted["blocks"])
+        assert "Placement · question" in dump(posted["blocks"]) and "of up to" in dump(posted["blocks"])
         buttons = next(b for b in posted["blocks"] if b.get("block_id") == "quiz_answers")["elements"]
-        token = buttons[0]["value"].split(":")[0]
-        with server.services.progress.db.session() as s:
-            from progress.models import Delivery
-
-            qid = s.query(Delivery).filter_by(token=token).one().question_id
-        right = server.services.progress.bank[qid].answer
-        click(server, slack, user="U9", button=buttons[right], block_id="quiz_answers", name=f"pa{step}")
+        q = question_of(server, buttons)
+        chosen = q.answer if q.level <= 2 else (q.answer + 1) % 4  # knows Levels 1-2, not 3
+        click(server, slack, user="U9", button=buttons[chosen], block_id="quiz_answers", name=f"pa{step}")
         result = slack.wait_for(f"response/pa{step}")[0].params
-        if step < total - 1:
-            nxt = next(b for b in result["blocks"] if b.get("block_id") == "quiz_next")["elements"][0]
-            assert nxt["text"]["text"] == "Next placement question"
-            click(server, slack, user="U9", button=nxt, block_id="quiz_next", name=f"pl{step + 1}")
-    assert "Placement done: you start at *Level 4*" in dump(result["blocks"])
+        if "Placement done" in dump(result["blocks"]):
+            break
+        nxt = next(b for b in result["blocks"] if b.get("block_id") == "quiz_next")["elements"][-1]
+        assert nxt["text"]["text"] == "Next placement question"
+        click(server, slack, user="U9", button=nxt, block_id="quiz_next", name=f"pl{step + 1}")
+    text = dump(result["blocks"])
+    assert "Placement done: you start at *Level 3*" in text
+    assert "Placement done: you start at *Level 3* (Level 1 4/4, Level 2 4/4, Level 3 0/2)." in text
+    assert step == 9  # 4 + 4 + 2 questions
+
+
+def test_a_locked_level_and_level_4_without_a_track_say_what_to_do(bot, slack):
+    server = bot(admin_user_ids="UADMIN")
+    server.command("quiz 2", user="U1", name="q2")
+    reply = slack.wait_for("response/q2")[0].params["text"]
+    assert "Level 2 is locked: you are at Level 1. It opens when you master 16 of your Level 1 topics" in reply
+    server.command("track a", user="U1", name="t0")
+    assert "Tracks are chosen at Level 4" in slack.wait_for("response/t0")[0].params["text"]
+    server.command("setlevel <@U1|ann> 4", user="UADMIN", name="s1")
+    slack.wait_for("response/s1")
+    server.command("quiz 4", user="U1", name="q4")
+    reply = slack.wait_for("response/q4")[0].params["text"]
+    assert "choose one first (A Deep Learning" in reply and "`/mlpath track A-E`" in reply
+    server.command("progress", user="U1", name="p1")
+    progress = dump(slack.wait_for("response/p1")[0].params["blocks"])
+    assert "Choose your specialization track with `/mlpath track A-E`" in progress
+
+
+def test_a_wrong_answer_offers_the_section_and_progress_shows_topic_states(bot, slack):
+    server = bot()
+    server.command("quiz window functions", user="U1", name="q1")
+    buttons = next(b for b in slack.wait_for("response/q1")[0].params["blocks"]
+                   if b.get("block_id") == "quiz_answers")["elements"]
+    q = question_of(server, buttons)
+    click(server, slack, user="U1", button=buttons[(q.answer + 1) % 4], block_id="quiz_answers", name="a1")
+    result = slack.wait_for("response/a1")[0].params
+    actions = next(b for b in result["blocks"] if b.get("block_id") == "quiz_next")["elements"]
+    assert [b["text"]["text"] for b in actions] == ["Read the section", "Next question"]
+    assert "comes back for a review in a few minutes" in dump(result["blocks"])
+    home = slack.wait_for("views.publish")[0].params  # App Home refreshed after the answer, topic states included
+    assert "📘 learning · Window functions" in dump(home["view"]) and "▫️ new · Data structures" in dump(home["view"])
+    click(server, slack, user="U1", button=actions[0], block_id="quiz_next", name="r1")
+    section = slack.wait_for("response/r1")[0].params
+    assert section["replace_original"] is False and section["text"] == "Window functions"
+    assert "*What it is.* A window function computes a value over rows" in dump(section["blocks"])
+    server.command("progress", user="U1", name="p1")
+    progress = dump(slack.wait_for("response/p1")[0].params["blocks"])
+    assert "📘 learning · Window functions" in progress and "▫️ new · Data structures" in progress
+
+
+def test_free_text_check_in_shows_the_match_and_undo_takes_the_xp_back(bot, slack):
+    server = bot()
+    server.command("done I watched a PyData talk", user="U1", name="d1")
+    reply = slack.wait_for("response/d1")[0].params
+    assert "Watch conference talks or tutorials — +25 XP (matched “watched, talk”)" in reply["text"]
+    undo = reply["blocks"][0]["accessory"]
+    assert undo["text"]["text"] == "Undo" and undo["value"] == "watch-talks"
+    click(server, slack, user="U1", button=undo, block_id=reply["blocks"][0].get("block_id", "b"), name="u1")
+    assert "Undone: Watch conference talks or tutorials — 25 XP removed" in slack.wait_for("response/u1")[0].params["text"]
+    click(server, slack, user="U1", button=undo, block_id="b", name="u2")  # a replayed click
+    assert "Nothing to undo" in slack.wait_for("response/u2")[0].params["text"]
+    server.command("leaderboard", user="U1", name="l1")
+    assert "No XP yet this week" in dump(slack.wait_for("response/l1")[0].params["blocks"])
+    server.command("undo watch-talks", user="U1", name="u3")
+    assert "Nothing to undo" in slack.wait_for("response/u3")[0].params["text"]

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from progress import repository as repo
 from progress.models import Base, Member
-from progress.service import MemberRef, streak_length, streak_state
+from progress.service import MemberRef, QuizBlocked, streak_length, streak_state
 
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 ANN = MemberRef("T1", "UANN", "Ann", "Europe/Berlin")
@@ -72,40 +72,9 @@ def test_fsrs_schedules_reviews_and_mixes_new_questions(progress):
 def test_topic_and_level_filters(progress):
     prompt = progress.next_question(ANN, topic="window-functions", now=T0)
     assert prompt.question.topic == "window-functions"
-    assert progress.next_question(ANN, level=3, now=T0) is None  # above the member's level
-
-
-def test_mastering_a_level_promotes_once_and_never_demotes(progress):
-    now = T0
-    promoted = None
-    for _ in range(200):
-        prompt = progress.next_question(ANN, level=1, now=now)
-        if prompt is None:
-            break
-        result = progress.answer(prompt.token, ANN, prompt.question.answer, now=now)
-        promoted = promoted or result.promoted_to
-        if promoted:
-            break
-    assert promoted == 2 and progress.member(ANN).level == 2
-    view = progress.progress(ANN, now=now)
-    assert view.level == 2 and view.level_name == "Machine Learning Fundamentals"
-
-
-def test_placement_sets_the_starting_level(progress):
-    total = len(progress.placement_questions())
-    assert total >= 6
-    final = None
-    for _ in range(total):
-        prompt = progress.next_placement(BOB, now=T0)
-        right = prompt.question.answer
-        chosen = right if prompt.question.level == 1 else (right + 1) % 4
-        final = progress.answer(prompt.token, BOB, chosen, now=T0)
-    assert final.placement_done_level == 1 and progress.member(BOB).placed
-    ann_final = None
-    for _ in range(total):
-        prompt = progress.next_placement(ANN, now=T0)
-        ann_final = progress.answer(prompt.token, ANN, prompt.question.answer, now=T0)
-    assert ann_final.placement_done_level == max(q.level for q in progress.placement_questions())
+    locked = progress.next_question(ANN, level=3, now=T0)  # above the member's level
+    assert isinstance(locked, QuizBlocked) and locked.reason == "locked" and locked.level == 3
+    assert (locked.current_level, locked.mastered) == (1, 0) and locked.needed == progress.progress(ANN, now=T0).needed
 
 
 def test_habits_check_in_once_per_period_in_the_members_time_zone(progress):

@@ -1,4 +1,5 @@
-"""Quiz answer buttons, "Next question", the reminder's "Take today's quiz" and habit check-in buttons."""
+"""Quiz answer buttons, "Next question", "Read the section", the reminder's "Take today's quiz" and habit
+check-in and Undo buttons."""
 
 from __future__ import annotations
 
@@ -74,8 +75,32 @@ def on_habit(body: dict[str, Any], action: dict[str, Any], respond: Respond, cli
     services.publish_home(client, who)
 
 
+def on_section(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+               context: BoltContext) -> None:
+    """"Read the section" under a wrong answer: the section as a new message (the result stays)."""
+    services: BotServices = context["mlpath"]
+    click = BlockAction.of(body, action)
+    reply = reply_for(services.app.read_section(_who(services, client, click), click.value))
+    respond(replace_original=False, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+
+
+def on_undo(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+            context: BoltContext) -> None:
+    """The Undo button of a check-in: takes it back once (a replayed click finds nothing to undo)."""
+    services: BotServices = context["mlpath"]
+    click = BlockAction.of(body, action)
+    who = _who(services, client, click)
+    result = services.app.undo_check_in(who, click.value)
+    reply = reply_for(result)
+    respond(replace_original=True, text=reply.text, blocks=reply.blocks)
+    if result.result.status == "undone":
+        services.publish_home(client, who)
+
+
 def register(app: App) -> None:
     app.action(re.compile(rf"^{blocks.QUIZ_ANSWER}_[0-3]$"))(ack=just_ack, lazy=[counted(on_answer)])
     app.action(blocks.QUIZ_NEXT)(ack=just_ack, lazy=[counted(on_next)])
+    app.action(blocks.QUIZ_SECTION)(ack=just_ack, lazy=[counted(on_section)])
+    app.action(blocks.HABIT_UNDO)(ack=just_ack, lazy=[counted(on_undo)])
     app.action(re.compile(rf"^{blocks.HABIT_DONE}_"))(ack=just_ack, lazy=[counted(on_habit)])
     app.action(blocks.NUDGE_QUIZ)(ack=just_ack, lazy=[counted(on_nudge_quiz)])

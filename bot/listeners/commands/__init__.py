@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners import counted
 from bot.payloads import SlashCommand
-from bot.services import BotServices, reply_for
+from bot.services import BotServices, reply_for, share_project
 from mlpath.app import UsageError, Who, parse
 from mlpath.app.commands import SLACK, Help
+from mlpath.app.results import ProjectShare
 from progress.service import MemberRef
 
 
@@ -47,9 +48,12 @@ def run_command(command: dict[str, Any], respond: Respond, client: WebClient, co
     if isinstance(parsed, Help) or (spec.admin and cmd.user_id not in services.app.config.admins):
         return  # the ack was the whole answer
     who = services.who(client, team_id=cmd.team_id, user_id=cmd.user_id, surface="slash", name=cmd.user_name)
-    reply = reply_for(services.app.run(who, parsed))
+    result = services.app.run(who, parsed)
+    if isinstance(result, ProjectShare):
+        result = share_project(client, result)
+    reply = reply_for(result)
     respond(text=reply.text, blocks=reply.blocks, response_type="ephemeral", replace_original=True)
-    if spec.name == "done":
+    if spec.name in ("done", "goal", "plan", "project", "cert", "checklist"):
         services.publish_home(client, who)
 
 
