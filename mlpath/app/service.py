@@ -161,7 +161,8 @@ class Application:
         started = time.perf_counter()
         try:
             answer = self.mentor.ask(question, level=level, history=list(history)[-self.config.history_turns:],
-                                     member_level=member.level, allow_llm=allow_llm, on_text=on_text)
+                                     member_level=member.level, allow_llm=allow_llm, on_text=on_text,
+                                     member=self.progress.mentor_context(who.member))
         except EmptyQuestion:
             return Notice(EMPTY_QUESTION)
         observe_answer(who.surface, answer, time.perf_counter() - started)
