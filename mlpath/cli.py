@@ -226,9 +226,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # ----- eval -----
 def cmd_eval(args: argparse.Namespace) -> int:
-    from knowledge.evaluation import evaluate, load_evalset
+    from knowledge.evaluation import evaluate, is_answer_evalset, load_evalset
     from mlpath import console
 
+    if is_answer_evalset(Path(args.file)):
+        return _eval_answers(args)
+    if args.split:
+        raise UserError(f"{args.file} has no tune/test split (--split is for sets with key_points)")
     items = load_evalset(Path(args.file))
     mentor = _mentor()
     with console.progress({"questions": "eval questions"}) as sink:
@@ -265,6 +269,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"- {r.item.q}  [{why}; confidence {r.confidence:.3f}]")
             if r.top_sections:
                 print(f"    top: {r.top_sections[0]}")
+    return 0
+
+
+def _eval_answers(args: argparse.Namespace) -> int:
+    """Score the answers themselves (docs/evalsets.md): key-point coverage in scope, refusals out of scope."""
+    from knowledge.evaluation import evaluate_answers, load_answer_evalset
+
+    items = load_answer_evalset(Path(args.file), split=args.split)
+    mentor = _mentor()
+    report = evaluate_answers(mentor.ask, items)
+    summary = report.summary()
+    summary["split"] = args.split or "all"
+    failures = report.failures() if args.failures else []
+    if args.json:
+        if args.failures:
+            summary["failures"] = [{"id": r.item.id, "q": r.item.q, "kind": r.item.kind, "answer": r.text,
+                                    "refused": r.refused, "coverage": round(r.coverage, 4)} for r in failures]
+        _print_json(summary)
+        return 0
+    print(f"questions      {summary['questions']} ({summary['in_scope']} in scope, {summary['out_of_scope']} "
+          f"out of scope; split {summary['split']})")
+    print(f"coverage       {report.coverage():.3f}  (key points found in in-scope answers)")
+    print(f"refusal        {report.refusal():.3f}  (out-of-scope questions refused)")
+    print(f"false refusals {report.false_refusals():.3f}  (in-scope questions refused)")
+    for kind, entry in summary["kinds"].items():
+        figures = "  ".join(f"{name} {entry[name]:.3f}" for name in ("coverage", "refusal") if name in entry)
+        print(f"  {kind:<13}{entry['questions']:>3}  {figures}")
+    for r in failures:
+        missing = [p[0] for p, ok in zip(r.item.key_points, r.found, strict=True) if not ok]
+        why = "answered but should be refused" if not r.item.in_scope else (
+            "refused" if r.refused else "missing: " + "; ".join(missing))
+        print(f"\n- [{r.item.id} {r.item.kind}] {r.item.q}\n  {why}\n  " + r.text.replace("\n", "\n  "))
     return 0
 
 
@@ -559,12 +595,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print {question, trimmed, answer, citations, grounded, answerer} as one JSON line")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="hit@1, hit@k, MRR and refusal accuracy over a JSONL eval set")
+    p = sub.add_parser("eval", help="retrieval (hit@k, MRR, refusal) or, for a set with key points, answer "
+                                    "coverage and refusal over a JSONL eval set")
     p.add_argument("file", metavar="FILE.jsonl",
-                   help='one {"q": question, "expect": [phrases a right passage contains]} per line')
+                   help='one {"q": question, "expect": [phrases a right passage contains]} per line, or a set '
+                        'with "key_points" (docs/evalsets.md)')
     p.add_argument("-k", type=_positive, default=3, help="a hit is an expected passage in the top k, 1-50 "
                                                          "(default 3)")
     p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
+    p.add_argument("--split", choices=["tune", "test"], help="only this half of a set with key points")
+    p.add_argument("--failures", action="store_true",
+                   help="print the answers that missed key points or refusals (never tune on the test half's)")
     p.add_argument("--json", action="store_true", help="print the metrics and the misses as one JSON object")
     p.set_defaults(func=cmd_eval)
 

@@ -289,7 +289,8 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
                     result = _ask(app, who, question, history=history, level=level, write=write, out=out)
                     if isinstance(result, res.AnswerView):
                         last = result
-                        history = (history + [Turn("user", question), Turn("assistant", result.answer.text)])
+                        history = (history + [Turn("user", question), Turn("assistant", result.answer.text,
+                                                                                   tuple(result.answer.citations))])
                 case c.Quiz(scope):
                     _quiz(app, who, scope, read=read, write=write)
                 case _:

@@ -33,6 +33,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
+from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
 from progress.clock import parse_hhmm
@@ -788,6 +789,18 @@ class Progress:
             days = repo.activity_dates_of(s, member_ids=[r[0] for r in rows], kinds=ACTIVITY_KINDS)
         return [LeaderRow(i, user_id, name, xp, streak_state(days.get(mid, set()), local_date(members[mid], now))[0])
                 for i, (mid, user_id, name, xp) in enumerate(rows, start=1)]
+
+    def mentor_context(self, ref: MemberRef, *, now: datetime | None = None) -> MemberContext:
+        """What the mentor's answers use about the member (knowledge.member): level, track, placement,
+        topics of recently missed quiz questions, streak and time since joining."""
+        now = now or utcnow()
+        member = self.member(ref, now=now)
+        with self.db.session() as s:
+            weak = tuple(dict.fromkeys(c.topic for c in repo.cards(s, member_id=member.id) if not c.last_correct))
+        joined = member.joined_at if member.joined_at.tzinfo else member.joined_at.replace(tzinfo=UTC)
+        return MemberContext(level=member.level, track=member.track,
+                             placement_level=member.level if member.placed else None, weak_topics=weak,
+                             streak=self.streak(member, now), days_since_joined=max(0, (now - joined).days))
 
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
         """The member's own view. A bounded number of statements whatever the team size: the member (1-2),

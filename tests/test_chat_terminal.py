@@ -84,7 +84,7 @@ class Terminal:
     def ctrl_c(self) -> None:
         self.send(b"\x03")
 
-    def wait(self, timeout: float = 60) -> int:
+    def wait(self, timeout: float = 180) -> int:
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             self._read(0.2)

@@ -184,10 +184,12 @@ class Application:
         # The progress database being down costs the member their level hint, the LLM (whose daily budget
         # cannot be checked) and the 👍/👎 buttons — not the answer.
         member_level: int | None = None
+        context = None
         allow_llm = self.mentor.llm is not None
         try:
             member = self.progress.member(who.member)
             member_level = member.level
+            context = self.progress.mentor_context(who.member)
             if self.mentor.llm is not None:
                 allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
                                                         budget=self.config.llm_daily_budget, tz=member.tz)
@@ -197,7 +199,8 @@ class Application:
         started = time.perf_counter()
         try:
             answer = self.mentor.ask(question, level=level, history=list(history)[-self.config.history_turns:],
-                                     member_level=member_level, allow_llm=allow_llm, on_text=on_text)
+                                     member_level=member_level, allow_llm=allow_llm, on_text=on_text,
+                                     member=context)
         except EmptyQuestion:
             return Notice(EMPTY_QUESTION)
         except Exception as exc:  # noqa: BLE001 - the vector store (a Chroma server) down: say so, never silence
