@@ -84,7 +84,7 @@ def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[dict[
         lines = [f"*{label}*"] + [f"[{c.n}] {escape(c.section)}" for c in answer.citations]
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": clip("\n".join(lines), SECTION_LIMIT)}]})
-    if answer.grounded:
+    if answer.grounded and feedback_value:  # no id (the answer log was unavailable): nothing to rate
         blocks.append({
             "type": "actions",
             "block_id": "answer_feedback",

@@ -9,26 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from mlpath.errors import UserError
+from mlpath.inputs import clean_text
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
 SEARCH_USAGE = 'search needs a query, e.g. mlpath search "window functions"'
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """Text from outside (arguments, standard input, a terminal) as valid Unicode: bytes that were not UTF-8
-    arrive as lone surrogates (Python's surrogateescape), which tokenizers and databases reject; each becomes
-    U+FFFD, so a stray byte costs one character and never the command."""
-    return _SURROGATES.sub("\ufffd", text)
-
-
 def _quiet_libraries() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -96,7 +86,7 @@ def _stdin_lines(stream: TextIO, usage: str) -> Iterator[str]:
 
         console.note(f"mlpath: {usage}; or type one per line here, then Ctrl-D")
     for line in stream:
-        yield clean_text(line.strip())
+        yield clean_text(line).strip()
 
 
 def _print_json(data: Any) -> None:
@@ -805,6 +795,12 @@ def _add_ops_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_stats)
 
 
+def _redact(text: str) -> str:
+    from mlpath.logs import redact
+
+    return redact(text)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -827,8 +823,8 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     try:
         return int(args.func(args))
-    except UserError as exc:
-        print(f"mlpath: error: {exc}", file=sys.stderr)
+    except UserError as exc:  # redacted: a start-up error may name a URL with credentials or echo a key
+        print(f"mlpath: error: {_redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mlpath: interrupted", file=sys.stderr)
@@ -839,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
         # read directly, not through Settings: the last line of defence must work whatever state Settings is in
         if os.environ.get("MLPATH_DEBUG"):
             raise
-        print(f"mlpath: unexpected error: {type(exc).__name__}: {exc} (set MLPATH_DEBUG=1 for details)",
+        print(f"mlpath: unexpected error: {type(exc).__name__}: {_redact(str(exc))} (set MLPATH_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
 

@@ -20,6 +20,7 @@ from mlpath.app import Application, UsageError, Who, parse
 from mlpath.app import commands as c
 from mlpath.app import results as res
 from mlpath.app.service import TERMINAL_TEAM
+from mlpath.inputs import clean_text
 from progress.service import MemberRef
 
 PROMPT = "you › "
@@ -261,7 +262,7 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
           "Ask a question, /help for commands, /quit to leave.")
     while True:
         try:
-            line = read(PROMPT).strip()
+            line = clean_text(read(PROMPT)).strip()
         except (EOFError, KeyboardInterrupt):
             write("")
             return 0
@@ -344,7 +345,7 @@ def _quiz(app: Application, who: Who, scope: str, *, read: Callable[[str], str],
         choice = ""
         while choice not in LETTERS or not choice:
             try:
-                typed = read(ANSWER_PROMPT).strip()
+                typed = clean_text(read(ANSWER_PROMPT)).strip()
             except (EOFError, KeyboardInterrupt):
                 raise _Leave() from None
             if typed.lower() in ("/quit", "/exit", "/q"):

@@ -95,6 +95,10 @@ def period_of(cadence: str, day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
+class UnknownMember(LookupError):
+    """A member id progress has never seen (see Progress.set_level)."""
+
+
 @dataclass(frozen=True)
 class MemberRef:
     team_id: str
@@ -311,9 +315,15 @@ class Progress:
         with self.db.session() as s:
             return self._member(s, ref, now)
 
-    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None) -> Member:
+    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None, create: bool = False) -> Member:
+        """Raises UnknownMember for an id progress has never seen, unless `create` (the front end checked with
+        Slack that the id is a real user): an admin's typo must not create a phantom member."""
         if not 1 <= level <= 4:
             raise ValueError("level must be 1-4")
+        if not create:
+            with self.db.session() as s:
+                if repo.get_member(s, team_id=ref.team_id, user_id=ref.user_id) is None:
+                    raise UnknownMember(ref.user_id)
         with self.db.session() as s:
             m = self._member(s, ref, utcnow())
             self._update(s, m, level=level, track=track if level == 4 else None, placed=True)
@@ -487,8 +497,8 @@ class Progress:
         """+XP_STREAK for the first quiz answer or daily habit of a local day."""
         if day in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
             return 0
-        repo.add_xp(s, member_id=member.id, kind="streak", amount=XP_STREAK, local_date=day, now=now)
-        return XP_STREAK
+        return XP_STREAK if repo.add_streak_day(s, member_id=member.id, amount=XP_STREAK, local_date=day,
+                                                now=now) else 0
 
     # ----- mastery and levels -----
     def topic_states(self, ref: MemberRef, *, now: datetime | None = None) -> dict[str, TopicState]:
@@ -873,8 +883,10 @@ def resolve_scope(scope: str, cat: Catalogue | None = None) -> tuple[str | None,
     text = scope.strip().lower().removeprefix("level").strip()
     if not text:
         return None, None, None
-    if text.isdigit():
-        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
+    if text.isdigit():  # ASCII digits only: "²" and "١" are digits to Python, not to int()
+        if not (text.isascii() and 1 <= int(text) <= 4):
+            return None, None, "levels are 1-4"
+        return None, int(text), None
     topics = [t for _, t in cat.all_topics()]
     for t in topics:
         if text in (t.id, t.title.lower()):
