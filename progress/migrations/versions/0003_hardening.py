@@ -2,7 +2,7 @@
 values that an unvalidated import could store.
 
 Revision ID: 0003
-Revises: 0005 (rechained after the mentoring migration from main)
+Revises: 0002
 Create Date: 2026-11-30
 
 Existing duplicates (two streak rows for one member and day, written by a race on PostgreSQL before this
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0005"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
