@@ -20,12 +20,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.guards import Deduper, SharedDeduper
+from bot.guards import Deduper, SharedDeduper, clean_inputs, drop_replays
+from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
 from knowledge.mentor import Mentor
 from mlpath import health, metrics, ops
 from mlpath.errors import UserError
+from mlpath.logs import bolt_logger, redact
 from mlpath.settings import Settings
 from mlpath.wiring import build_application
 from progress.db import Database
@@ -76,6 +78,20 @@ def web_client(settings: Settings) -> WebClient:
     )
 
 
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, since we hand it a client made from that
+    very token (with our base URL and retry handlers), warns at every start that "`token` will be unused".
+    Nothing is unused: the client carries the token. Drop that one line, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_SameTokenNotice())
+
+
 def bot_identity(client: WebClient, settings: Settings) -> str:
     """Slack's `auth.test`: the bot's own user id (to ignore its echoes); a rejected token or an unreachable
     Slack is one line."""
@@ -84,7 +100,7 @@ def bot_identity(client: WebClient, settings: Settings) -> str:
     except SlackApiError as exc:
         raise UserError(f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})") from None
     except OSError as exc:
-        raise UserError(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})") from None
+        raise UserError(redact(f"cannot reach Slack at SLACK_API_URL={settings.slack_api_url} ({exc})")) from None
     return str(auth.get("user_id") or "")
 
 
@@ -135,7 +151,7 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)
     # against 0.12 s now (bench/slack_ack.py, 2 cores).
-    app = App(client=client, signing_secret=settings.slack_signing_secret or "",
+    app = App(client=client, signing_secret=settings.slack_signing_secret or "", logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True)
 
     def attach_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -143,6 +159,8 @@ def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = 
         return next()
 
     app.middleware(attach_services)
+    app.middleware(drop_replays)  # a captured signed command replayed within 5 minutes: acked, dropped
+    app.middleware(clean_inputs)  # NUL, control characters, lone surrogates: gone before any listener
     app.middleware(count_and_time)
     app.middleware(drop_duplicate_events)
     assistant.register(app)
@@ -157,8 +175,8 @@ def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Ca
     GET /metrics from the one ops implementation (mlpath/ops.py)."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-    return ops.ops_app(lambda: health.check(store=mentor.store, db=db),
-                       fallback=SlackRequestHandler(app, path="/slack/events"))
+    return guarded(ops.ops_app(lambda: health.check(store=mentor.store, db=db),  # 413/401/400 first: bot/http.py
+                               fallback=SlackRequestHandler(app, path="/slack/events")))
 
 
 def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> None:
@@ -169,7 +187,8 @@ def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> N
     # also on METRICS_PORT when set, so a deployment's health checks work in either mode
     ops.serve_ops_from_settings(settings, db=db, store=mentor.store)
     log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics)", host, port)
-    waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath")
+    waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath",
+                  max_request_body_size=MAX_BODY_BYTES)
 
 
 def serve_socket_mode(settings: Settings, mentor: Mentor) -> None:

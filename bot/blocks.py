@@ -84,7 +84,7 @@ def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[dict[
         lines = [f"*{label}*"] + [f"[{c.n}] {escape(c.section)}" for c in answer.citations]
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": clip("\n".join(lines), SECTION_LIMIT)}]})
-    if answer.grounded:
+    if answer.grounded and feedback_value:  # no id (the answer log was unavailable): nothing to rate
         blocks.append({
             "type": "actions",
             "block_id": "answer_feedback",
@@ -169,6 +169,8 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             text = (f"Thanks! I told <@{escape(author_id)}> you offered to review their {escape(title)}." if new
                     else f"You already offered <@{escape(author_id)}> a review of {escape(title)}.")
             return text, _sections(text)
+        case res.PathView(title, levels):
+            return escape(title), build_path(title, levels)
     raise TypeError(f"no Slack rendering for {type(result).__name__}")
 
 
@@ -179,6 +181,21 @@ CHECKINS_HELP = ("`{cmd}checkins day fri` · `{cmd}checkins time 17:00` · `{cmd
 def _noted(note: str) -> list[dict[str, Any]]:
     """A confirmation line above a refreshed view (our wording, which may quote the member: escaped)."""
     return [_section(f"✅ {escape(note)}")] if note else []
+
+
+def build_path(title: str, levels: tuple[Any, ...]) -> list[dict[str, Any]]:
+    """The learning path's outline: a section per level, each module (or track) with its topics."""
+    blocks = [_section(f"*{escape(title)}*")]
+    for level in levels:
+        low, high = level.duration_months
+        lines = [f"*Level {level.number}: {escape(level.name)}* ({low}-{high} months)"]
+        lines += [f"• *{escape(m.title)}*: " + " · ".join(escape(t.title) for t in m.topics) for m in level.modules]
+        if level.tracks:
+            lines.append("Specialization tracks (pick one: " + ours("`{cmd}track X`") + ")")
+            lines += [f"• *Track {t.id}: {escape(t.title)}*: " + " · ".join(escape(x.title) for x in t.topics)
+                      for t in level.tracks]
+        blocks += _sections("\n".join(lines))
+    return blocks
 
 
 HELP_INTRO = "*mlpath* — your mentor for the “Becoming an AI/ML Expert” learning path."

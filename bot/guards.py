@@ -1,8 +1,10 @@
-"""Guards: event de-duplication, per process and across replicas through the database. (The per-member
-question rate limit is an application rule: mlpath/app/limits.py.)"""
+"""Guards: event de-duplication, per process and across replicas through the database; the drop of replayed
+signed requests; and the cleaning of every incoming payload (`clean_inputs`). (The per-member question rate
+limit is an application rule: mlpath/app/limits.py.)"""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,6 +13,50 @@ from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger("mlpath.bot")
+
+
+def replay_key(req: Any) -> str:
+    """For a signed HTTP slash command or interaction: a key naming the exact signed request (its timestamp and
+    body), "" for anything else. Slack never retries these (only events, which carry `event_id`), so a second
+    request with the same key is a replay of a captured one, which the signature alone allows for 5 minutes."""
+    import hashlib
+
+    if req.mode != "http" or req.body.get("event_id") or req.body.get("type") in ("url_verification",
+                                                                                   "event_callback"):
+        return ""
+    timestamp = (req.headers.get("x-slack-request-timestamp") or [""])[0]
+    digest = hashlib.sha256(f"{timestamp}:{req.raw_body}".encode("utf-8", "surrogatepass")).hexdigest()
+    return digest
+
+
+def drop_replays(req: Any, context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+    """Bolt middleware: acknowledge and drop a replayed slash command or interaction (see `replay_key`), using
+    the services' de-duplication (in process, or claimed in the database across replicas) like events."""
+    from slack_bolt import BoltResponse
+
+    key = replay_key(req)
+    if key and context["mlpath"].dedupe.check(key, kind="request"):
+        log.info("replayed request dropped")
+        return BoltResponse(status=200, body="")
+    return next()
+
+
+def clean_inputs(req: Any, resp: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
+    """Bolt middleware: every string of the request body through mlpath.inputs.clean_text (NUL, control
+    characters, lone surrogates), before any listener sees it — in HTTP and Socket Mode alike.
+
+    Bolt's lazy listeners (where answers are computed) re-parse `raw_body` in HTTP mode, so the cleaned body is
+    stored there too, as JSON (which Bolt parses whatever the content type). The signature was verified on the
+    original bytes before this runs."""
+    from mlpath.inputs import clean_tree
+
+    cleaned = clean_tree(req.body)
+    if cleaned != req.body:
+        req.body.clear()
+        req.body.update(cleaned)
+        if req.mode == "http":
+            req.raw_body = json.dumps(cleaned, ensure_ascii=False)
+    return next()
 
 
 class Deduper:
@@ -38,8 +84,9 @@ class Deduper:
             self._seen[key] = now
             return True
 
-    def check(self, key: str) -> str:
-        """"" when this process should handle `key`; else where the repeat was caught ("process")."""
+    def check(self, key: str, *, kind: str = "event") -> str:
+        """"" when this process should handle `key`; else where the repeat was caught ("process"). `kind`
+        names what the key is (an `event` id, a `request` hash) for the shared claim table."""
         return "" if Deduper.first_time(self, key) else "process"
 
 
@@ -65,22 +112,24 @@ class SharedDeduper(Deduper):
     def first_time(self, key: str) -> bool:
         return self.check(key) == ""
 
-    def check(self, key: str) -> str:
+    def check(self, key: str, *, kind: str = "event") -> str:
         """"" when this process should handle `key`; otherwise where the repeat was caught:
         "process" (seen here) or "database" (another delivery claimed it)."""
         from datetime import UTC, datetime
 
         from progress import repository as repo
 
-        if not Deduper.first_time(self, key):
+        if not Deduper.first_time(self, f"{kind}:{key}"):
             return "process"
         now = self.wall_clock()
         try:
             with self.db.session() as s:
-                won = repo.claim_event(s, event_id=key, owner=self.owner, now=datetime.fromtimestamp(now, UTC))
+                won = repo.claim_event(s, event_id=key, owner=self.owner, now=datetime.fromtimestamp(now, UTC),
+                                       kind=kind)
                 if now - self._last_prune > self.PRUNE_EVERY:
                     self._last_prune = now
-                    repo.prune_claims(s, kind="event", before=datetime.fromtimestamp(now - self.KEEP, UTC))
+                    for old in ("event", "request"):
+                        repo.prune_claims(s, kind=old, before=datetime.fromtimestamp(now - self.KEEP, UTC))
         except Exception as exc:  # noqa: BLE001 - see the class docstring
             log.warning("event claim failed, handling %s anyway: %s", key, type(exc).__name__)
             return ""

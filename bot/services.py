@@ -93,6 +93,18 @@ class BotServices:
             self._tz_cache[user_id] = cached
         return MemberRef(team_id=team_id or "T", user_id=user_id, display_name=name, tz=cached[0])
 
+    def add_if_in_workspace(self, client: WebClient, *, team_id: str, user_id: str) -> None:
+        """Make `user_id` a member when Slack's users.info knows them (an admin setting the level of someone who
+        has not used mlpath yet); an id Slack does not know creates nothing (progress never makes up members)."""
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            log.info("setlevel for an id Slack does not know: %s", exc.response.get("error"))
+            return
+        self.progress.member(MemberRef(team_id=team_id or "T", user_id=user_id,
+                                       display_name=user.get("real_name") or user.get("name") or "",
+                                       tz=user.get("tz") or None))
+
     def who(self, client: WebClient, *, team_id: str, user_id: str, surface: str, name: str = "") -> Who:
         return Who(self.member_ref(client, team_id=team_id, user_id=user_id, name=name), surface)
 

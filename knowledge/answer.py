@@ -18,26 +18,29 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
+from knowledge.catalogue import SectionRef
 from knowledge.embedding import Embedder
+from knowledge.glossary import CompiledGlossary, NotCovered, glossary
+from knowledge.intents import Guidance, IntentRouter, scope_line
 from knowledge.lexical import tokenize
-from knowledge.retrieval import Hit, Retriever
+from knowledge.member import MemberContext
+from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
+from knowledge.retrieval import Hit, Retriever, SearchResult
 
 MAX_ANSWER_SENTENCES = 4
 MAX_ANSWER_WORDS = 110
 NEAREST_SECTIONS = 3
 SENTENCE_CACHE_SIZE = 20_000
 DEFINITION_BONUS = 0.1
+WINDOW_SENTENCES = 6
+WINDOW_WORDS = 100
+"""The top section's excerpt: at most this many consecutive sentences and words (plus the definition)."""
 
 
 class EmptyQuestion(ValueError):
     """The question is empty (after trimming whitespace)."""
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: Literal["user", "assistant"]
-    text: str
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ class Citation:
 
     def as_json(self) -> dict[str, Any]:
         return {"n": self.n, "section": self.section, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    text: str
+    citations: tuple[Citation, ...] = ()
+    """An assistant turn's sources, when the front end kept them ("show me the sources" lists them)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +90,8 @@ class Answer:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+    def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
+               member: MemberContext | None = None) -> Answer:
         ...
 
 
@@ -107,43 +119,114 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 
 def sentences(text: str) -> list[str]:
     """Prose sentences of a chunk: no code blocks, no bold paragraph labels, no list markers."""
-    return [sent for sent, _ in _sentences_with_flags(text)]
+    return [sent for sent, _, _ in _sentences_with_flags(text)]
 
 
 _DEFINITION_LABELS = ("what it is", "what you do")
 
 
-def _sentences_with_flags(text: str) -> list[tuple[str, bool]]:
-    """(sentence, is_definition): definition = from the chunk's "What it is." paragraph, or the first
-    paragraph of an unlabelled text. A mentor answers "what does X do?" with the definition first."""
+def _sentences_with_flags(text: str) -> list[tuple[str, bool, str]]:
+    """(sentence, is_definition, paragraph label): definition = from the chunk's "What it is." paragraph, or
+    the first paragraph of an unlabelled text. A mentor answers "what does X do?" with the definition first;
+    the label ("Common pitfall") lets "what's the classic mistake?" find its paragraph."""
     prose = _CODE_BLOCK.sub("\n\n", text)
-    out: list[tuple[str, bool]] = []
+    out: list[tuple[str, bool, str]] = []
     first = True
     for para in re.split(r"\n\s*\n", prose):
         lines = [re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", ln).strip() for ln in para.split("\n")]
         lines = [ln for ln in lines if ln]
         if not lines:
             continue
+        raw = [ln for ln in para.split("\n") if ln.strip()]
+        is_list = len(raw) > 1 and all(_LIST_ITEM.match(ln) for ln in raw)
         label = _LABEL.match(lines[0])
         definition = (label is not None and label.group(0).strip("* .:\n").lower() in _DEFINITION_LABELS) or (
             label is None and first)
         first = False
-        # a list stays one item per "sentence"; a paragraph is re-flowed then split
-        joined = lines if len(lines) > 1 and all(len(ln.split()) < 25 for ln in lines) else [" ".join(lines)]
+        # a list stays one item per piece (its label kept: "Read 1 research paper: …"); a paragraph is
+        # re-flowed then split
+        joined = lines if is_list or (len(lines) > 1 and all(len(ln.split()) < 25 for ln in lines)) else [
+            " ".join(lines)]
         for piece in joined:
+            item_label = _LABEL.match(piece) if is_list else None
             piece = _LABEL.sub("", piece)
             piece = re.sub(r"\*\*([^*]+)\*\*", r"\1", piece)
-            for sent in _SENTENCE.split(piece):
+            for i, sent in enumerate(_SENTENCE.split(piece)):
                 sent = sent.strip()
+                if item_label is not None and i == 0 and sent:
+                    sent = f"{item_label.group(0).strip('* .:').strip()}: {sent}"
                 if len(sent.split()) >= 3 and not sent.endswith(":"):  # "The four daily habits:" is a lead-in
-                    out.append((sent, definition))
+                    out.append((sent, definition, label.group(0).strip("* .:\n") if label else ""))
     return out
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_DANGLING = re.compile(
+    r"^(?:it|its|this|that|these|those|they|them|their|both|such|here|there|the latter|the former|the same|"
+    r"either|neither|each|another|otherwise|instead|then|also|however|but|so|thus|hence)\b|"
+    r"^(?:apply|use|run|fit|do|call|keep|put|try) (?:it|them|this|that|these)\b", re.IGNORECASE)
+
+
+def stands_alone(sentence: str) -> bool:
+    """False for a sentence that points back at context it needs ("It fits after…", "Both are…")."""
+    return _DANGLING.search(sentence) is None
 
 
 def _lexical_overlap(question_tokens: set[str], sentence: str) -> float:
     if not question_tokens:
         return 0.0
     return len(question_tokens & set(tokenize(sentence))) / len(question_tokens)
+
+
+_DEFINITION_Q = re.compile(r"\b(?:what(?:'s| is| are| does)|whats|define|definition|meaning of|explain|"
+                           r"what do (?:you|we|people) mean)\b", re.IGNORECASE)
+NEAR_MISS_FACTOR = 0.8
+"""A refusal lists a section as "nearest" only when its confidence is at least this share of the threshold
+and it shares a word with the question: unrelated "nearest sections" are noise."""
+
+
+SHOWN_PENALTY = 0.3
+"""A follow-up's answer avoids sentences the previous answer already gave."""
+TYPO_SIMILARITY = 85
+"""rapidfuzz ratio (0-100) above which an unknown word counts as a misspelling of a curriculum word."""
+FOLLOW_UP_FACTOR = 0.8
+"""A follow-up to an answered question is refused below this share of the threshold: its own words
+("what's the classic mistake with it?") rarely carry the subject."""
+
+
+def _word_forms(word: str) -> tuple[str, ...]:
+    """The word and its likely stems ("started" → "start"), for the curriculum vocabulary check."""
+    forms = [word]
+    for suffix in ("ing", "ed", "er", "es", "s", "ly", "al"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            forms += [stem, stem + "e"]
+    return tuple(forms)
+
+
+def last_answer(history: Sequence[Turn]) -> str:
+    return next((t.text for t in reversed(history) if t.role == "assistant"), "")
+
+
+def _answered(history: Sequence[Turn]) -> bool:
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    return last is not None and not last.text.startswith(REFUSAL_START)
+
+
+REFUSAL_START = "The learning path doesn't cover that"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A question after understanding and routing, as both answerers act on it."""
+
+    text: str
+    trimmed: bool
+    query: Query
+    result: SearchResult | None = None
+    """The retrieval result, when the question went to retrieval and is answerable."""
+    final: Answer | None = None
+    """A complete answer without composition: previous sources, guidance, or a refusal."""
 
 
 @dataclass
@@ -153,6 +236,8 @@ class ExtractiveAnswerer:
     threshold: float
     max_question_chars: int = 500
     k: int = 5
+    router: IntentRouter = field(default_factory=IntentRouter, repr=False)
+    glossary: CompiledGlossary = field(default_factory=glossary, repr=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -172,67 +257,211 @@ class ExtractiveAnswerer:
         return np.vstack([known[t] for t in texts])
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
-        """A short follow-up ("and class weights?") is searched together with the previous question."""
-        previous = [t.text for t in history if t.role == "user"]
-        if previous and len(tokenize(question)) < 4:
-            return f"{previous[-1]} {question}"
-        return question
+        """What retrieval searches for `question` in this conversation (see knowledge/query.py)."""
+        return understand(question, history, self.glossary).search
 
-    def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+    def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
+               member: MemberContext | None = None) -> Answer:
+        prepared = self.prepare(question, level=level, history=history, member=member)
+        if prepared.final is not None:
+            return prepared.final
+        assert prepared.result is not None
+        return self._compose(prepared.text, prepared.result.hits, prepared.result.confidence, prepared.trimmed,
+                             query=prepared.query, member=member, history_text=last_answer(history))
+
+    def prepare(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
+                member: MemberContext | None = None) -> Prepared:
+        """Understand, route and retrieve: the steps before an answer is written, shared with the LLM
+        answerer so that sources, guidance, scope and refusals follow one set of rules."""
         text, trimmed = prepare_question(question, self.max_question_chars)
-        result = self.retriever.search(self.search_query(text, history), k=self.k, prefer_level=level)
-        if not result.hits or result.confidence < self.threshold:
-            return self._refusal(text, result.hits, result.confidence, trimmed)
-        return self._compose(text, result.hits, result.confidence, trimmed)
+        query = understand(text, history, self.glossary)
+        if wants_sources(text):
+            return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
+        context = " ".join([query.subject if query.follow_up else "", *query.added_terms]).strip()
+        guidance = self.router.route(query.text, member, context=context)
+        if guidance is not None:
+            return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
+        # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
+        result = self.retriever.search(query.search, k=self.k, prefer_level=level)
+        if query.not_covered is not None:
+            return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
+        unknown = [] if query.follow_up else self._unknown_subject_words(text)
+        if unknown:
+            return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
+                                                                       query=query, subject=key_subject(text)))
+        threshold = self.threshold
+        if query.follow_up and _answered(history):
+            threshold *= FOLLOW_UP_FACTOR  # the conversation already established the subject is on the path
+        if not result.hits or result.confidence < threshold:
+            return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
+                                                                       trimmed, query=query))
+        return Prepared(text, trimmed, query, result=result)
 
-    def _refusal(self, question: str, hits: list[Hit], confidence: float, trimmed: bool) -> Answer:
-        nearest: list[Citation] = []
+    def _unknown_subject_words(self, text: str) -> list[str]:
+        """Words of the question's subject ("what is naive Bayes?") that occur nowhere in the curriculum,
+        are not a misspelling of a word that does, and are not known to the glossary: the subject is not
+        covered, however similar some section looks (issue 13: "scope gating")."""
+        subject = key_subject(text)
+        if not subject:
+            return []
+        vocabulary = self.retriever.corpus().bm25.idf
+        unknown = []
+        for word in tokenize(subject):
+            if len(word) < 4 or word.isdigit() or self.glossary.knows(word) or any(
+                    form in vocabulary for form in _word_forms(word)):
+                continue
+            if process.extractOne(word, vocabulary.keys(), scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY):
+                continue
+            unknown.append(word)
+        return unknown
+
+    # ----- answers that need no composition -----
+    def _previous_sources(self, question: str, history: Sequence[Turn], level: int | None,
+                          trimmed: bool) -> Answer:
+        last = next((t for t in reversed(history) if t.role == "assistant"), None)
+        citations = list(last.citations) if last is not None and last.citations else []
+        if not citations:
+            asked = previous_questions(history)
+            if asked:
+                earlier = list(history)
+                while earlier and earlier[-1].text != asked[-1]:
+                    earlier.pop()
+                previous = self.answer(asked[-1], level=level, history=earlier[:-1])
+                citations = previous.citations if previous.grounded else []
+        if not citations:
+            text = ("There's no earlier answer from the learning path in this conversation to give sources for. "
+                    "Ask me a question and I'll cite the sections I answer from.")
+            return Answer(question, text, [], False, 0.0, trimmed)
+        listed = "; ".join(f"[{c.n}] {c.section} ({c.source})" for c in citations)
+        return Answer(question, f"My last answer comes from: {listed}.", citations, True, 1.0, trimmed)
+
+    def _resolve(self, ref: SectionRef | None) -> tuple[str, str] | None:
+        return self.retriever.find_section(ref.source, ref.heading) if ref is not None else None
+
+    def _guidance(self, question: str, guidance: Guidance, trimmed: bool) -> Answer:
+        citations: list[Citation] = []
+        parts: list[str] = []
+        for paragraph in guidance.paragraphs:
+            found = self._resolve(paragraph.section)
+            marker = ""
+            if found is not None:
+                section, source = found
+                cited = next((c for c in citations if c.section == section), None)
+                if cited is None:
+                    cited = Citation(len(citations) + 1, section, source)
+                    citations.append(cited)
+                marker = f" [{cited.n}]"
+            parts.append(paragraph.text + marker)
+        if guidance.next_step:
+            parts.append(guidance.next_step)
+        return Answer(question, "\n\n".join(parts), citations, True, 1.0, trimmed)
+
+    def _related(self, question: str, hits: Sequence[Hit], query: Query | None = None) -> list[Hit]:
+        """Hits close enough to the question to be worth naming in a refusal."""
+        asked = set(tokenize(question)) | set(tokenize(" ".join(query.added_terms) if query else ""))
+        related = []
         for hit in hits:
+            if hit.confidence < NEAR_MISS_FACTOR * self.threshold:
+                continue
+            if asked & set(tokenize(hit.section)) or hit.coverage >= 0.5:
+                related.append(hit)
+        return related
+
+    def _refusal(self, question: str, hits: list[Hit], confidence: float, trimmed: bool, *,
+                 query: Query | None = None, subject: str = "") -> Answer:
+        nearest: list[Citation] = []
+        for hit in self._related(question, hits, query):
             if all(c.section != hit.section for c in nearest):
                 nearest.append(Citation(len(nearest) + 1, hit.section, hit.source))
             if len(nearest) == NEAREST_SECTIONS:
                 break
-        body = "The learning path doesn't cover that, so I won't guess."
-        if nearest:
+        return self._refusal_text(question, nearest, confidence, trimmed, hits, subject)
+
+    def _refusal_text(self, question: str, nearest: list[Citation], confidence: float, trimmed: bool,
+                      hits: list[Hit], subject: str = "") -> Answer:
+        what = f" ({subject})" if subject else ""
+        body = f"{REFUSAL_START}{what}, so I won't guess."
+        if len(nearest) == 1:
+            body += f" The nearest it has is [1] {nearest[0].section}."
+        elif nearest:
             body += " The nearest sections are: " + "; ".join(f"[{c.n}] {c.section}" for c in nearest) + "."
+        body += " " + scope_line(self.router.catalogue)
         return Answer(question, body, nearest, False, confidence, trimmed, hits)
 
-    def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool) -> Answer:
+    def _not_covered(self, question: str, entry: NotCovered, result: SearchResult, trimmed: bool) -> Answer:
+        nearest: list[Citation] = []
+        found = self._resolve(entry.nearest)
+        if found is not None:
+            nearest.append(Citation(1, found[0], found[1]))
+        return self._refusal_text(question, nearest, result.confidence, trimmed, result.hits, entry.subject)
+
+    # ----- composition -----
+    def _closing(self, hit: Hit, member: MemberContext | None) -> str:
+        """The mentor's closing line: the next step on this topic (a quiz, the exercise, the section)."""
+        try:
+            title = self.router.catalogue.topic(hit.topic).title if hit.topic else ""
+        except KeyError:
+            title = ""
+        practise = "How to practise" in hit.text
+        if title and member and hit.topic in member.weak_topics:
+            return (f"Next step: you missed a quiz question on {title} recently, so re-read this section"
+                    + (" and do its practice exercise" if practise else "") + ", then retry the quiz on it.")
+        if title:
+            return (f"Next step: check yourself with a quiz on {title}"
+                    + (", then do the section's \"How to practise\" exercise." if practise else "."))
+        return f"Next step: read the whole section \u201c{hit.section}\u201d."
+
+    def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool, *,
+                 query: Query | None = None, member: MemberContext | None = None,
+                 history_text: str = "") -> Answer:
+        """`history_text`: the previous answer, whose sentences a follow-up should not repeat."""
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
         flagged = [_sentences_with_flags(h.text) for h in candidates]
-        per_hit = [(h, [sent for sent, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
+        per_hit = [(h, [sent for sent, _, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
         flat = [s for _, sents in per_hit for s in sents]
-        definition_bonus = np.array([DEFINITION_BONUS if d else 0.0 for f in flagged for _, d in f])
+        labels = [label for f in flagged for _, _, label in f]
+        follow_up = query is not None and query.follow_up
+        definition_bonus = np.array([DEFINITION_BONUS if d and not follow_up else 0.0
+                                     for f in flagged for _, d, _ in f])
         if not flat:  # e.g. a chunk that is only code: show its section instead
             top = hits[0]
             citation = Citation(1, top.section, top.source)
             return Answer(question, f"See [1] {top.section}.", [citation], True, confidence, trimmed, hits)
-        qvec = self.embedder.encode_one(question)
+        search = (query.focus or query.search) if query is not None else question
+        qvec = self.embedder.encode_one(search)
+        if query is not None and query.follow_up:  # its own words first, its subject too
+            qvec = qvec + self.embedder.encode_one(query.search)
+            qvec = qvec / (np.linalg.norm(qvec) or 1.0)
         svecs = self._sentence_vectors(flat)
-        qtokens = set(tokenize(question))
-        scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, s) for s in flat])
+        qtokens = set(tokenize(search))
+        shown = history_text or ""
+        scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
+                                           - (SHOWN_PENALTY if s in shown else 0.0)
+                                           for s, label in zip(flat, labels, strict=True)])
                   + definition_bonus)
+        wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up
 
         picked: list[tuple[int, list[str]]] = []  # (index into candidates, sentences)
         offset = 0
         best_overall = float(scores.max())
         words = 0
         count = 0
+        covered: set[str] = set()
         for ci, (_hit, sents) in enumerate(per_hit):
             local = scores[offset:offset + len(sents)]
+            flags = flagged[ci]
             offset += len(sents)
             if not sents:
                 continue
             if ci == 0:
-                # the best window of up to 3 consecutive sentences of the top passage
-                width = min(3, len(sents))
-                sums = [float(local[i:i + width].sum()) for i in range(len(sents) - width + 1)]
-                start = int(np.argmax(sums))
-                chosen = sents[start:start + width]
+                chosen = _window(sents, local, [d and not follow_up for _, d, _ in flags], wants_definition)
             else:
-                j = int(np.argmax(local))
-                if float(local[j]) < best_overall - 0.08 or count >= MAX_ANSWER_SENTENCES:
+                order = [int(j) for j in np.argsort(-local)]
+                j = next((j for j in order if stands_alone(sents[j])), None)
+                if j is None or float(local[j]) < best_overall - 0.08 or count >= MAX_ANSWER_SENTENCES:
                     continue
+                if not (qtokens & set(tokenize(sents[j])) - covered):
+                    continue  # adds nothing the question asked for beyond what is already said
                 chosen = [sents[j]]
             kept: list[str] = []
             for sent in chosen:
@@ -244,6 +473,8 @@ class ExtractiveAnswerer:
                 count += 1
             if kept:
                 picked.append((ci, kept))
+                for sent in kept:
+                    covered |= set(tokenize(sent))
 
         citations: list[Citation] = []
         parts: list[str] = []
@@ -254,4 +485,41 @@ class ExtractiveAnswerer:
                 existing = Citation(len(citations) + 1, hit.section, hit.source)
                 citations.append(existing)
             parts.append(" ".join(kept) + f" [{existing.n}]")
+        parts.append(self._closing(per_hit[picked[0][0]][0] if picked else hits[0], member))
         return Answer(question, "\n\n".join(parts), citations, True, confidence, trimmed, hits)
+
+
+def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_definition: bool) -> list[str]:
+    """Consecutive sentences of the top section: the definition first (the section's "What it is"), then
+    the best-scoring run of sentences, within the word budget. The run never opens on a sentence that
+    points back at one not shown: it moves back to include it, or the sentence is dropped."""
+    width = min(WINDOW_SENTENCES, len(sents))
+    n_words = [len(sent.split()) for sent in sents]
+    best: tuple[float, int, int] | None = None
+    for start in range(len(sents)):
+        end, words = start, 0
+        while end < len(sents) and end - start < width and (end == start or words + n_words[end] <= WINDOW_WORDS):
+            words += n_words[end]
+            end += 1
+        score = float(scores[start:end].max()) + 0.5 * float(scores[start:end].mean())
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    assert best is not None
+    _, start, end = best
+    if not stands_alone(sents[start]) and start > 0:
+        start -= 1  # repair: show the sentence it points back at
+    while end - start > 1 and not stands_alone(sents[start]):
+        start += 1
+    lead = definition.index(True) if any(definition) and (wants_definition or definition[0]) else None
+    if lead is not None and not start <= lead < end:
+        if lead == start - 1:
+            start = lead
+        else:
+            while end - start > 1 and n_words[lead] + sum(n_words[start:end]) > WINDOW_WORDS:
+                end -= 1
+        chosen = sorted({lead, *range(start, end)})
+    else:
+        chosen = list(range(start, end))
+    while len(chosen) > 1 and sum(n_words[i] for i in chosen) > WINDOW_WORDS + 20:
+        chosen.pop()
+    return [sents[i] for i in chosen]

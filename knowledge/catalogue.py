@@ -42,6 +42,10 @@ class Module(_Strict):
 class Track(_Strict):
     id: TrackId
     title: str
+    suits: str = ""
+    """Whom the track suits (roles), said in guidance answers ("which track for me?")."""
+    interests: tuple[str, ...] = ()
+    """Everyday words for the track's subject ("infra", "images"), matched in guidance questions."""
     topics: tuple[Topic, ...] = Field(min_length=1)
 
     @property
@@ -116,11 +120,14 @@ class Certification(_Strict):
     """The level after which the path places the certification (content/certifications.md)."""
     availability: str | None = None
     """A note members must read before planning (a retired exam, a closed program)."""
+    interests: tuple[str, ...] = ()
+    """Everyday words for what the certification suits ("data engineer", "aws"), matched in guidance questions."""
 
 
 class PortfolioProject(_Strict):
     id: str
     title: str
+    interests: tuple[str, ...] = ()
     requirements: tuple[str, ...]
     from_level: int = Field(ge=1, le=4)
     """The level from which the mentor suggests the project."""
@@ -150,12 +157,36 @@ class GoalSuggestion(_Strict):
     text: str = Field(min_length=1, max_length=300)
 
 
+class Background(_Strict):
+    """A starting point by background (overview: "start where your gaps are")."""
+
+    id: str
+    title: str
+    matches: tuple[str, ...] = Field(min_length=1)
+    """Phrases (lower case) that name this background in a question."""
+    start_level: int = Field(ge=1, le=4)
+    advice: str
+
+
+class SectionRef(_Strict):
+    """A content section by source and last heading; `{level}` and `{next}` are filled in by the caller."""
+
+    source: str
+    heading: str
+
+
+class Guidance(_Strict):
+    backgrounds: tuple[Background, ...] = ()
+    sections: dict[str, SectionRef] = {}
+
+
 class Catalogue(_Strict):
     title: str
     levels: tuple[Level, ...]
     habits: dict[Cadence, HabitGroup]
     certifications: tuple[Certification, ...]
     portfolio_projects: tuple[PortfolioProject, ...]
+    guidance: Guidance = Guidance()
     success_metrics: tuple[Checklist, ...] = ()
     goal_suggestions: tuple[GoalSuggestion, ...] = ()
 

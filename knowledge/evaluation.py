@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from knowledge.retrieval import Retriever
 from mlpath.errors import UserError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -104,24 +106,43 @@ class EvalReport:
         return best
 
 
-def load_evalset(path: Path) -> list[EvalItem]:
+def _eval_lines(path: Path, parse: Callable[[int, dict[str, Any]], T]) -> list[T]:
+    """Each non-empty line of a JSONL eval file, parsed by `parse(line number, object)`; a bad line is one
+    UserError naming the file and line."""
     if not path.is_file():
         raise UserError(f"no such eval file: {path}")
+    try:  # bytes that are not UTF-8 become U+FFFD: a stray byte costs one character, not the whole run
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise UserError(f"cannot read {path} ({exc.strerror or exc})") from None
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-            q = data["q"]
-            expect = data.get("expect", [])
-            if not isinstance(q, str) or not q.strip() or not isinstance(expect, list):
-                raise ValueError("needs a non-empty string 'q' and a list 'expect'")
-            if not all(isinstance(e, str) and e.strip() for e in expect):
-                raise ValueError("'expect' must hold non-empty strings")
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError) as exc:
-            raise UserError(f"{path}:{number}: bad eval line ({exc})") from None
-        items.append(EvalItem(q.strip(), tuple(expect)))
+            if not isinstance(data, dict) or "q" not in data:
+                raise ValueError('expected an object with a question "q", e.g. {"q": "…", "expect": ["…"]}')
+            items.append(parse(number, data))
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: not a line of JSON ({exc.msg}, column {exc.colno})") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"{path}:{number}: {exc}") from None
+    return items
+
+
+def _eval_item(_number: int, data: dict[str, Any]) -> EvalItem:
+    q = data["q"]
+    expect = data.get("expect", [])
+    if not isinstance(q, str) or not q.strip() or not isinstance(expect, list):
+        raise ValueError("needs a non-empty string 'q' and a list 'expect'")
+    if not all(isinstance(e, str) and e.strip() for e in expect):
+        raise ValueError("'expect' must hold non-empty strings")
+    return EvalItem(q.strip(), tuple(expect))
+
+
+def load_evalset(path: Path) -> list[EvalItem]:
+    items = _eval_lines(path, _eval_item)
     if not items:
         raise UserError(f"{path}: no eval questions")
     return items
@@ -144,14 +165,175 @@ def hit_rank(item: EvalItem, ranked_texts: Sequence[str]) -> int | None:
 
 
 def evaluate(retriever: Retriever, items: list[EvalItem], *, k: int, threshold: float,
-             confidence_k: int) -> EvalReport:
+             confidence_k: int, progress: Callable[[str, int, int], None] | None = None) -> EvalReport:
     """Run every question; refusal uses the same rule as the answerer (best similarity in the top
-    `confidence_k` chunks below `threshold`)."""
+    `confidence_k` chunks below `threshold`). `progress` is told ("questions", done, total) as it goes."""
     report = EvalReport(k=k, threshold=threshold)
-    for item in items:
+    for done, item in enumerate(items, start=1):
+        if progress is not None:
+            progress("questions", done - 1, len(items))
         result = retriever.search(item.q, k=max(k, confidence_k))
         confidence = max((h.confidence for h in result.hits[:confidence_k]), default=0.0)
         rank = hit_rank(item, [f"{hit.section}\n{hit.text}" for hit in result.hits[:k]])
         report.results.append(ItemResult(item, rank, confidence, confidence < threshold,
                                          tuple(h.section for h in result.hits[:k])))
+        if progress is not None:
+            progress("questions", done, len(items))
+    return report
+
+
+# ----- answer scoring: the members' set (docs/evalsets.md) -----
+@dataclass(frozen=True)
+class AnswerItem:
+    id: str
+    q: str
+    kind: str
+    in_scope: bool
+    key_points: tuple[tuple[str, ...], ...]
+    """Each point is a tuple of acceptable phrasings (case-insensitive substrings)."""
+    split: str
+    after: str | None = None
+    member: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    item: AnswerItem
+    text: str
+    refused: bool
+    found: tuple[bool, ...]
+
+    @property
+    def coverage(self) -> float:
+        return sum(self.found) / len(self.found) if self.found else 0.0
+
+    @property
+    def correct_refusal(self) -> bool:
+        return self.refused != self.item.in_scope
+
+
+def _norm_answer(text: str) -> str:
+    # "3–5" and "3-5" compare equal; Markdown emphasis does not hide a phrase
+    return _norm(text.replace("–", "-").replace("—", "-").replace("*", "").replace("’", "'"))
+
+
+def key_points_found(item: AnswerItem, text: str) -> tuple[bool, ...]:
+    haystack = _norm_answer(text)
+    return tuple(any(_norm_answer(p) in haystack for p in point) for point in item.key_points)
+
+
+@dataclass
+class AnswerReport:
+    results: list[AnswerResult] = field(default_factory=list)
+
+    def _mean(self, values: list[float]) -> float:
+        return sum(values) / len(values) if values else 0.0
+
+    def coverage(self, kind: str | None = None) -> float:
+        """Mean key-point coverage over in-scope questions (of one kind)."""
+        return self._mean([r.coverage for r in self.results if r.item.in_scope
+                           and (kind is None or r.item.kind == kind)])
+
+    def refusal(self, kind: str | None = None) -> float:
+        """Share of out-of-scope questions (of one kind) that were refused."""
+        return self._mean([1.0 if r.refused else 0.0 for r in self.results if not r.item.in_scope
+                           and (kind is None or r.item.kind == kind)])
+
+    def false_refusals(self) -> float:
+        return self._mean([1.0 if r.refused else 0.0 for r in self.results if r.item.in_scope])
+
+    def kinds(self) -> list[str]:
+        return sorted({r.item.kind for r in self.results})
+
+    def failures(self) -> list[AnswerResult]:
+        return [r for r in self.results if (r.item.in_scope and r.coverage < 1.0) or not r.correct_refusal]
+
+    def summary(self) -> dict[str, Any]:
+        per_kind = {}
+        for kind in self.kinds():
+            rows = [r for r in self.results if r.item.kind == kind]
+            entry: dict[str, Any] = {"questions": len(rows)}
+            if any(r.item.in_scope for r in rows):
+                entry["coverage"] = round(self.coverage(kind), 4)
+            if any(not r.item.in_scope for r in rows):
+                entry["refusal"] = round(self.refusal(kind), 4)
+            per_kind[kind] = entry
+        return {
+            "questions": len(self.results),
+            "in_scope": sum(1 for r in self.results if r.item.in_scope),
+            "out_of_scope": sum(1 for r in self.results if not r.item.in_scope),
+            "coverage": round(self.coverage(), 4),
+            "refusal": round(self.refusal(), 4),
+            "false_refusals": round(self.false_refusals(), 4),
+            "kinds": per_kind,
+        }
+
+
+def is_answer_evalset(path: Path) -> bool:
+    """True for a set with `key_points` (answer scoring), False for the `expect` (retrieval) format."""
+    if not path.is_file():
+        raise UserError(f"no such eval file: {path}")
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        if line.strip():
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                return False  # the retrieval loader reports the bad line
+            return isinstance(data, dict) and "key_points" in data
+    return False
+
+
+def _answer_item(number: int, data: dict[str, Any]) -> AnswerItem:
+    q, points = data["q"], data["key_points"]
+    if not isinstance(q, str) or not q.strip():
+        raise ValueError("needs a non-empty string 'q'")
+    if not isinstance(points, list) or not all(
+            isinstance(p, list) and p and all(isinstance(x, str) and x.strip() for x in p) for p in points):
+        raise ValueError("'key_points' must be a list of non-empty lists of phrases")
+    in_scope = bool(data.get("in_scope", bool(points)))
+    if in_scope and not points:
+        raise ValueError("an in-scope question needs key points")
+    member = data.get("member")
+    if member is not None and not isinstance(member, dict):
+        raise ValueError("'member' must be an object")
+    return AnswerItem(str(data.get("id") or f"line{number}"), q.strip(), str(data.get("kind") or "other"),
+                      in_scope, tuple(tuple(p) for p in points), str(data.get("split") or ""),
+                      data.get("after") or None, member)
+
+
+def load_answer_evalset(path: Path, *, split: str | None = None) -> list[AnswerItem]:
+    items = [item for item in _eval_lines(path, _answer_item) if split is None or item.split == split]
+    if not items:
+        raise UserError(f"{path}: no eval questions" + (f" with split {split!r}" if split else ""))
+    return items
+
+
+def member_context(data: dict[str, Any] | None) -> Any:
+    """The eval line's `member` as the MemberContext the mentor takes."""
+    from knowledge.member import MemberContext
+
+    if not data:
+        return None
+    return MemberContext(level=data.get("level"), track=data.get("track"),
+                         placement_level=data.get("placement_level"),
+                         weak_topics=tuple(data.get("weak_topics") or ()), streak=data.get("streak"),
+                         days_since_joined=data.get("days_in", data.get("days_since_joined")))
+
+
+def evaluate_answers(ask: Any, items: Sequence[AnswerItem]) -> AnswerReport:
+    """Ask every question as a member would (a follow-up after its `after` question, with the real
+    conversation history) and score the answer text: key points found, refused or not.
+    `ask(question, history=..., member=...)` is `Mentor.ask` or an answerer's `answer`."""
+    from knowledge.answer import Turn
+
+    report = AnswerReport()
+    for item in items:
+        member = member_context(item.member)
+        history: list[Turn] = []
+        if item.after:
+            first = ask(item.after, history=[], member=member)
+            history = [Turn("user", item.after), Turn("assistant", first.text, tuple(first.citations))]
+        answer = ask(item.q, history=history, member=member)
+        report.results.append(AnswerResult(item, answer.text, not answer.grounded, key_points_found(item,
+                                                                                                    answer.text)))
     return report

@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from ingest.pipeline import IngestSummary, ingest
+from ingest.pipeline import IngestSummary, Progress, ingest
 from knowledge import content_dir
 from knowledge.answer import Answer, Answerer, ExtractiveAnswerer, TextSink, Turn
 from knowledge.content import validate_document
 from knowledge.embedding import Embedder, shared_embedder
 from knowledge.llm import LLMSettings
+from knowledge.member import MemberContext
 from knowledge.retrieval import Retriever, SearchResult
 from knowledge.store import VectorStore
 
@@ -81,13 +82,13 @@ class Mentor:
         llm = LLMAnswerer.from_settings(settings, extractive)
         return replace(self, settings=settings, answerer=llm or extractive, extractive=extractive, llm=llm)
 
-    def ingest(self, paths: Sequence[Path] | None = None, *, progress: bool = False) -> IngestSummary:
+    def ingest(self, paths: Sequence[Path] | None = None, *, progress: Progress | None = None) -> IngestSummary:
         summary = ingest(paths, store=self.store, embedder=self.embedder, curriculum=content_dir(),
                          validate=validate_document, progress=progress)
         self.retriever.invalidate()
         return summary
 
-    def ensure_ingested(self, *, progress: bool = False) -> IngestSummary | None:
+    def ensure_ingested(self, *, progress: Progress | None = None) -> IngestSummary | None:
         """Ingest the bundled curriculum when the store is empty (first use on a fresh machine)."""
         if self.store.count() > 0:
             return None
@@ -98,11 +99,13 @@ class Mentor:
         return self.retriever.search(query, k=k or self.settings.top_k, level=level, track=track)
 
     def ask(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
-            member_level: int | None = None, allow_llm: bool = True, on_text: TextSink | None = None) -> Answer:
-        """`level` is preferred in retrieval; `member_level` tells the LLM whom it explains to; `allow_llm`
-        False (the member's daily budget is used up) gives the extractive answer with a note; `on_text`
-        receives an LLM answer as it streams."""
+            member_level: int | None = None, allow_llm: bool = True, on_text: TextSink | None = None,
+            member: MemberContext | None = None) -> Answer:
+        """`level` is preferred in retrieval; `member` (level, track, placement, weak topics, …) shapes
+        guidance answers and the closing next step; `member_level` (or `member.level`) tells the LLM whom it
+        explains to; `allow_llm` False (the member's daily budget is used up) gives the extractive answer with
+        a note; `on_text` receives an LLM answer as it streams."""
         if self.llm is not None:
             return self.llm.answer(question, level=level, history=history, member_level=member_level,
-                                   allow_llm=allow_llm, on_text=on_text)
-        return self.answerer.answer(question, level=level, history=history)
+                                   allow_llm=allow_llm, on_text=on_text, member=member)
+        return self.answerer.answer(question, level=level, history=history, member=member)

@@ -223,6 +223,15 @@ class Retriever:
             assert corpus is not None
             return corpus
 
+    def find_section(self, source: str, heading: str) -> tuple[str, str] | None:
+        """(section name, source) of the stored section of `source` whose last heading is `heading`: how
+        guidance answers cite the content behind a catalogue fact. None when it is not in the store."""
+        corpus = self.corpus()
+        for key_source, section in corpus.sections:
+            if key_source == source and section.rsplit(" › ", 1)[-1] == heading:
+                return section, key_source
+        return None
+
     def search(self, query: str, *, k: int = 5, level: int | None = None, track: str | None = None,
                prefer_level: int | None = None) -> SearchResult:
         vector = self.embedder.encode_one(query)

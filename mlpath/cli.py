@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from mlpath.errors import UserError
+from mlpath.inputs import clean_text
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
-
-
+SEARCH_USAGE = 'search needs a query, e.g. mlpath search "window functions"'
 def _quiet_libraries() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -28,14 +28,27 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _mentor(*, ingest_if_empty: bool = True, rebuild: bool = False):  # type: ignore[no-untyped-def]
+INGEST_STAGES = {"reading": "reading files", "embedding": "embedding chunks"}
+
+
+def _mentor(*, ingest_if_empty: bool = True, rebuild: bool = False, warm: bool = True):  # type: ignore[no-untyped-def]
+    """The mentor, loaded behind a spinner: the embedding model and the search index load here, once, rather
+    than silently on the first question. A fresh data dir is ingested first, with a progress bar."""
+    from mlpath import console
     from mlpath.settings import get_settings
     from mlpath.wiring import build_mentor
 
-    mentor = build_mentor(get_settings(), rebuild=rebuild)
+    with console.status("starting: opening the knowledge base…"):
+        mentor = build_mentor(get_settings(), rebuild=rebuild)
     if ingest_if_empty and mentor.store.count() == 0:
         print("mlpath: first use, ingesting the bundled curriculum…", file=sys.stderr)
-        mentor.ensure_ingested(progress=True)
+        with console.progress(INGEST_STAGES) as sink:
+            mentor.ensure_ingested(progress=sink)
+    if warm:
+        with console.status("loading the embedding model and the search index…"):
+            mentor.embedder.encode_one("warm up")
+            if mentor.store.count():
+                mentor.retriever.corpus()
     return mentor
 
 
@@ -65,11 +78,15 @@ def _positive(value: str) -> int:
     return number
 
 
-def _stdin_lines(stream: TextIO) -> Iterator[str]:
+def _stdin_lines(stream: TextIO, usage: str) -> Iterator[str]:
+    """Every line of standard input, stripped and cleaned — blank ones too, so that output line N always
+    answers input line N. A person at a terminal is told what is expected instead of a silent wait."""
+    if stream.isatty():
+        from mlpath import console
+
+        console.note(f"mlpath: {usage}; or type one per line here, then Ctrl-D")
     for line in stream:
-        line = line.strip()
-        if line:
-            yield line
+        yield clean_text(line).strip()
 
 
 def _print_json(data: Any) -> None:
@@ -79,8 +96,11 @@ def _print_json(data: Any) -> None:
 
 # ----- ingest -----
 def cmd_ingest(args: argparse.Namespace) -> int:
-    mentor = _mentor(ingest_if_empty=False, rebuild=args.reset)
-    summary = mentor.ingest([Path(p) for p in args.paths] or None, progress=not args.json)
+    from mlpath import console
+
+    mentor = _mentor(ingest_if_empty=False, rebuild=args.reset, warm=False)
+    with console.progress(INGEST_STAGES) as sink:
+        summary = mentor.ingest([Path(p) for p in args.paths] or None, progress=sink)
     if args.json:
         data = summary.as_json()
         _print_json({k: data[k] for k in ("chunks", "added", "updated", "removed", "unchanged", "seconds",
@@ -105,19 +125,23 @@ def _search_one(mentor: Any, query: str, args: argparse.Namespace) -> Any:
 def cmd_search(args: argparse.Namespace) -> int:
     from knowledge.answer import EmptyQuestion
 
-    mentor = _mentor()
     query = " ".join(args.query).strip()
     if args.query and not query:
-        raise UserError('search needs a query, e.g. mlpath search "window functions"')
+        raise UserError(SEARCH_USAGE)
+    mentor = _mentor()
     if not args.query:
-        for line in _stdin_lines(sys.stdin):
-            result = _search_one(mentor, line, args)
-            _print_json({"query": line, "hits": [h.as_json() for h in result.hits]})
+        for number, line in enumerate(_stdin_lines(sys.stdin, SEARCH_USAGE), start=1):
+            try:
+                result = _search_one(mentor, line, args)
+            except EmptyQuestion:
+                _print_json({"line": number, "query": line, "error": "empty query"})
+                continue
+            _print_json({"line": number, "query": line, "hits": [h.as_json() for h in result.hits]})
         return 0
     try:
         result = _search_one(mentor, query, args)
     except EmptyQuestion:
-        raise UserError('search needs a query, e.g. mlpath search "window functions"') from None
+        raise UserError(SEARCH_USAGE) from None
     if args.json:
         _print_json({"query": query, "hits": [h.as_json() for h in result.hits]})
         return 0
@@ -161,14 +185,27 @@ def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], wri
     return answer
 
 
+def answer_json(answer: Any, question: str) -> dict[str, Any]:
+    """An answer as `--json` prints it: the question as asked (so batch output matches its input), whether
+    it was trimmed to its beginning, then the answer."""
+    return {"question": question, "trimmed": bool(answer.trimmed), **answer.as_json()}
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from knowledge.answer import EmptyQuestion
 
-    mentor = _mentor()
     question = " ".join(args.question).strip()
+    if args.question and not question:
+        raise UserError(ASK_USAGE)
+    mentor = _mentor()
     if not args.question:
-        for line in _stdin_lines(sys.stdin):
-            _print_json(mentor.ask(line, level=args.level).as_json())
+        for number, line in enumerate(_stdin_lines(sys.stdin, ASK_USAGE), start=1):
+            try:
+                answer = mentor.ask(line, level=args.level)
+            except EmptyQuestion:
+                _print_json({"line": number, "question": line, "error": "empty question"})
+                continue
+            _print_json({"line": number, **answer_json(answer, line)})
         return 0
     try:
         if args.json or mentor.llm is None:
@@ -179,7 +216,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     except EmptyQuestion:
         raise UserError(ASK_USAGE) from None
     if args.json:
-        _print_json(answer.as_json())
+        _print_json(answer_json(answer, question))
     else:
         from mlpath.terminal import format_answer
 
@@ -189,12 +226,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 # ----- eval -----
 def cmd_eval(args: argparse.Namespace) -> int:
-    from knowledge.evaluation import evaluate, load_evalset
+    from knowledge.evaluation import evaluate, is_answer_evalset, load_evalset
+    from mlpath import console
 
+    if is_answer_evalset(Path(args.file)):
+        return _eval_answers(args)
+    if args.split:
+        raise UserError(f"{args.file} has no tune/test split (--split is for sets with key_points)")
     items = load_evalset(Path(args.file))
     mentor = _mentor()
-    report = evaluate(mentor.retriever, items, k=args.k, threshold=mentor.settings.refusal_threshold,
-                      confidence_k=mentor.settings.top_k)
+    with console.progress({"questions": "eval questions"}) as sink:
+        report = evaluate(mentor.retriever, items, k=args.k, threshold=mentor.settings.refusal_threshold,
+                          confidence_k=mentor.settings.top_k, progress=sink)
     summary = report.summary()
     if args.calibrate:
         threshold, accuracy = report.calibrated_threshold()
@@ -226,6 +269,57 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"- {r.item.q}  [{why}; confidence {r.confidence:.3f}]")
             if r.top_sections:
                 print(f"    top: {r.top_sections[0]}")
+    return 0
+
+
+def _eval_answers(args: argparse.Namespace) -> int:
+    """Score the answers themselves (docs/evalsets.md): key-point coverage in scope, refusals out of scope."""
+    from knowledge.evaluation import evaluate_answers, load_answer_evalset
+
+    items = load_answer_evalset(Path(args.file), split=args.split)
+    mentor = _mentor()
+    report = evaluate_answers(mentor.ask, items)
+    summary = report.summary()
+    summary["split"] = args.split or "all"
+    failures = report.failures() if args.failures else []
+    if args.json:
+        if args.failures:
+            summary["failures"] = [{"id": r.item.id, "q": r.item.q, "kind": r.item.kind, "answer": r.text,
+                                    "refused": r.refused, "coverage": round(r.coverage, 4)} for r in failures]
+        _print_json(summary)
+        return 0
+    print(f"questions      {summary['questions']} ({summary['in_scope']} in scope, {summary['out_of_scope']} "
+          f"out of scope; split {summary['split']})")
+    print(f"coverage       {report.coverage():.3f}  (key points found in in-scope answers)")
+    print(f"refusal        {report.refusal():.3f}  (out-of-scope questions refused)")
+    print(f"false refusals {report.false_refusals():.3f}  (in-scope questions refused)")
+    for kind, entry in summary["kinds"].items():
+        figures = "  ".join(f"{name} {entry[name]:.3f}" for name in ("coverage", "refusal") if name in entry)
+        print(f"  {kind:<13}{entry['questions']:>3}  {figures}")
+    for r in failures:
+        missing = [p[0] for p, ok in zip(r.item.key_points, r.found, strict=True) if not ok]
+        why = "answered but should be refused" if not r.item.in_scope else (
+            "refused" if r.refused else "missing: " + "; ".join(missing))
+        print(f"\n- [{r.item.id} {r.item.kind}] {r.item.q}\n  {why}\n  " + r.text.replace("\n", "\n  "))
+    return 0
+
+
+# ----- path -----
+def cmd_path(args: argparse.Namespace) -> int:
+    """The outline the chat's `/path` and Slack's `/mlpath path` show (one result, mlpath.app.path_view), with
+    no model and no database: it is the catalogue's data."""
+    from mlpath.app.service import path_view
+    from mlpath.terminal import render
+
+    view = path_view(args.level)
+    if args.json:
+        _print_json({"title": view.title, "levels": [
+            {"level": lvl.number, "name": lvl.name, "months": list(lvl.duration_months),
+             "modules": [{"id": m.id, "title": m.title, "topics": [t.title for t in m.topics]} for m in lvl.modules],
+             "tracks": [{"id": t.id, "title": t.title, "topics": [x.title for x in t.topics]} for t in lvl.tracks]}
+            for lvl in view.levels]})
+        return 0
+    print(render(view))
     return 0
 
 
@@ -403,14 +497,40 @@ def cmd_checkins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_week(week: str, now: Any, team_tz: str, *, force: bool) -> None:
+    """A week is posted once (the claim is used up), so only a week that has ended may be posted: a week
+    still running would be posted with part of its XP, and the real post would then be skipped. `--force`
+    allows the current week; a week that has not started is always refused."""
+    from datetime import timedelta
+
+    from progress.scheduler import parse_week
+    from progress.service import zone
+
+    today = now.astimezone(zone(team_tz)).date()
+    start = parse_week(week)
+    if today >= start + timedelta(days=7):
+        return
+    if today < start:
+        raise UserError(f"{week} has not started yet ({team_tz}): only a week that has ended can be posted")
+    if not force:
+        raise UserError(f"{week} has not ended yet (it ends on Sunday night, {team_tz}); posting it now would use "
+                        "up its once-only post with part of its XP. Add --force to post the current week anyway")
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     from mlpath.settings import get_settings
 
-    if not get_settings().leaderboard_channel:
+    settings = get_settings()
+    if not settings.leaderboard_channel:
         raise UserError("LEADERBOARD_CHANNEL is not set: nothing to post (set it to the channel id, C…)")
+    now = args.at or datetime.now(UTC)
+    if args.week:
+        _check_week(args.week, now, settings.team_tz, force=args.force)
     _logging()
     scheduler = _scheduler()
-    outcomes = scheduler.post_leaderboard(args.week, retry_failed=True)
+    outcomes = scheduler.post_leaderboard(args.week, now=now, retry_failed=True)
     if not outcomes:
         print("leaderboard: no members yet, nothing posted")
     for team, outcome in outcomes:
@@ -426,8 +546,12 @@ def cmd_quiz(args: argparse.Namespace) -> int:
     model = build_chat_model(settings, max_tokens=min(32_000, 450 * args.count + 300))
     if model is None:
         raise UserError("quiz drafting needs an LLM: set MLPATH_LLM (e.g. openai:gpt-4o-mini), see docs/llm.md")
-    report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count, data_dir=settings.data_dir,
-                        timeout=settings.llm_timeout, out=Path(args.out) if args.out else None)
+    from mlpath import console
+
+    with console.status(f"asking the LLM for {args.count} draft question(s)…"):
+        report = draft_quiz(model, level=args.level, topic=args.topic, count=args.count,
+                            data_dir=settings.data_dir, timeout=settings.llm_timeout,
+                            out=Path(args.out) if args.out else None)
     print(f"{len(report.accepted)} draft(s) passed validation, {len(report.rejected)} rejected; "
           f"review file: {report.path}")
     for rejected in report.rejected:
@@ -437,8 +561,17 @@ def cmd_quiz(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mlpath", description="An AI/ML learning mentor for your team.")
+    parser = argparse.ArgumentParser(
+        prog="mlpath", description="An AI/ML learning mentor for your team.",
+        epilog="Start with `mlpath chat` (the mentor in this terminal) or `mlpath path` (the learning path). "
+               "`mlpath COMMAND --help` describes each command; docs/cli.md has them all.")
+    parser.add_argument("--version", action="version", version=f"mlpath {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("path", help="the learning path: levels, modules, topics and Level 4 tracks")
+    p.add_argument("--level", type=_level, help="only this level (1-4)")
+    p.add_argument("--json", action="store_true", help="print the outline as one JSON object")
+    p.set_defaults(func=cmd_path)
 
     p = sub.add_parser("ingest", help="embed the bundled curriculum or your own files into the store")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (.md, .txt, .html, .pdf)")
@@ -447,24 +580,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("search", help="ranked passages for a query (stdin: one query per line → JSON lines)")
-    p.add_argument("query", nargs="*", metavar="QUERY")
-    p.add_argument("-k", type=_positive, default=None, help="how many results (default MLPATH_TOP_K)")
+    p.add_argument("query", nargs="*", metavar="QUERY", help="what to look for (none: read standard input)")
+    p.add_argument("-k", type=_positive, default=None, help="how many passages to show, 1-50 (default MLPATH_TOP_K)")
     p.add_argument("--level", type=_level, help="only passages of this level (1-4)")
     p.add_argument("--track", type=_track, help="only passages of this Level 4 track (A-E)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print {query, hits} as one JSON line")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", help="a grounded answer with citations (stdin: one question per line)")
-    p.add_argument("question", nargs="*", metavar="QUESTION")
-    p.add_argument("--level", type=_level, help="the asker's level, preferred in retrieval")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("question", nargs="*", metavar="QUESTION",
+                   help="your question (none: read standard input, one question per line)")
+    p.add_argument("--level", type=_level, help="the asker's level (1-4), preferred in retrieval")
+    p.add_argument("--json", action="store_true",
+                   help="print {question, trimmed, answer, citations, grounded, answerer} as one JSON line")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("eval", help="hit@1, hit@k, MRR and refusal accuracy over a JSONL eval set")
-    p.add_argument("file", metavar="FILE.jsonl")
-    p.add_argument("-k", type=_positive, default=3)
+    p = sub.add_parser("eval", help="retrieval (hit@k, MRR, refusal) or, for a set with key points, answer "
+                                    "coverage and refusal over a JSONL eval set")
+    p.add_argument("file", metavar="FILE.jsonl",
+                   help='one {"q": question, "expect": [phrases a right passage contains]} per line, or a set '
+                        'with "key_points" (docs/evalsets.md)')
+    p.add_argument("-k", type=_positive, default=3, help="a hit is an expected passage in the top k, 1-50 "
+                                                         "(default 3)")
     p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--split", choices=["tune", "test"], help="only this half of a set with key points")
+    p.add_argument("--failures", action="store_true",
+                   help="print the answers that missed key points or refusals (never tune on the test half's)")
+    p.add_argument("--json", action="store_true", help="print the metrics and the misses as one JSON object")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("db", help="database maintenance")
@@ -485,18 +627,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("nudges", help="reminder DMs for cron: `mlpath nudges run [--at ISO-8601]`")
     p.add_argument("action", choices=["run"], help="run: send the DMs due at that instant (twice sends nothing new)")
     p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-26T09:00Z")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the run's counts as one JSON object")
     p.set_defaults(func=cmd_nudges)
 
     p = sub.add_parser("checkins", help="weekly check-in DMs for cron: `mlpath checkins run [--at ISO-8601]`")
     p.add_argument("action", choices=["run"], help="run: send the check-ins due at that instant (once per week)")
     p.add_argument("--at", type=_instant, default=None, help="the instant (default now), e.g. 2026-11-30T08:30Z")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the run's counts as one JSON object")
     p.set_defaults(func=cmd_checkins)
 
     p = sub.add_parser("leaderboard", help="`mlpath leaderboard post [--week YYYY-Www]` to LEADERBOARD_CHANNEL")
     p.add_argument("action", choices=["post"], help="post: the week's leaderboard, once per week")
-    p.add_argument("--week", type=_week, default=None, help="ISO week, e.g. 2026-W47 (default: last week)")
+    p.add_argument("--week", type=_week, default=None,
+                   help="ISO week, e.g. 2026-W47 (default: the last week that has ended, in TEAM_TZ)")
+    p.add_argument("--force", action="store_true", help="allow --week to name the current, unfinished week")
+    p.add_argument("--at", type=_instant, default=None,
+                   help="the instant to post as (default now), e.g. 2026-11-30T09:00Z")
     p.set_defaults(func=cmd_leaderboard)
     p = sub.add_parser("quiz", help="quiz bank tools: `quiz draft` asks the LLM for new questions to review")
     quiz_sub = p.add_subparsers(dest="quiz_command", metavar="ACTION", required=True)
@@ -507,8 +653,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", help="review file (default data/quiz-drafts/level-N-<time>.yaml)")
     q.set_defaults(func=cmd_quiz)
 
-    p = sub.add_parser("chat", help="talk to the mentor in the terminal")
-    p.add_argument("--level", type=_level)
+    p = sub.add_parser("chat", help="talk to the mentor in the terminal (quizzes, progress and habits too)")
+    p.add_argument("--level", type=_level, help="answer with this level (1-4) in mind (/level N changes it)")
     p.set_defaults(func=cmd_chat)
     _add_ops_commands(sub)
     _add_mentoring_commands(sub)
@@ -538,9 +684,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         tmp.replace(target)  # a crash never leaves half a file under the real name
     except OSError as exc:
         raise UserError(f"cannot write {target} ({exc.strerror or exc})") from None
-    counts = ", ".join(f"{len(data[name])} {name.replace('_', ' ')}" for name, _, _ in TABLES)
+    counts = ", ".join(_count(len(data[name]), name) for name, _, _ in TABLES)
     print(f"exported {counts} to {target}", file=sys.stderr)
     return 0
+
+
+_NOUNS = {"members": ("member", "members"), "deliveries": ("delivery", "deliveries"), "cards": ("card", "cards"),
+          "xp_events": ("XP event", "XP events"), "habit_checkins": ("habit check-in", "habit check-ins"),
+          "answers": ("answer", "answers"), "claims": ("claim", "claims")}
+
+
+def _count(n: int, table: str) -> str:
+    """"1 member", "3 members": the export's table names as words."""
+    one, many = _NOUNS.get(table, (table.replace("_", " "),) * 2)
+    return f"{n} {one if n == 1 else many}"
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -618,7 +775,7 @@ def cmd_team(args: argparse.Namespace) -> int:
 def _add_mentoring_commands(sub: Any) -> None:
     p = sub.add_parser("team", help="the team view for leads: levels, behind plan, inactive 14+ days, projects")
     p.add_argument("--team", help="one Slack team id (default: every team)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.set_defaults(func=cmd_team)
 
 
@@ -633,22 +790,41 @@ def _add_ops_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("stats", help="members, active this week, questions, refusals, top 👎 questions")
-    p.add_argument("--top", type=_positive, default=10, help="how many 👎 questions (default 10)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--top", type=_positive, default=10, help="how many 👎 questions, 1-50 (default 10)")
+    p.add_argument("--json", action="store_true", help="print the numbers as one JSON object")
     p.set_defaults(func=cmd_stats)
 
 
+def _redact(text: str) -> str:
+    from mlpath.logs import redact
+
+    return redact(text)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlpath")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        from mlpath import __version__
+
+        return str(__version__)
+
+
 def main(argv: list[str] | None = None) -> int:
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 on standard input: U+FFFD, not a crash
+        sys.stdin.reconfigure(errors="replace")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args([clean_text(a) for a in (sys.argv[1:] if argv is None else argv)])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     _quiet_libraries()
     try:
         return int(args.func(args))
-    except UserError as exc:
-        print(f"mlpath: error: {exc}", file=sys.stderr)
+    except UserError as exc:  # redacted: a start-up error may name a URL with credentials or echo a key
+        print(f"mlpath: error: {_redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mlpath: interrupted", file=sys.stderr)
@@ -659,7 +835,7 @@ def main(argv: list[str] | None = None) -> int:
         # read directly, not through Settings: the last line of defence must work whatever state Settings is in
         if os.environ.get("MLPATH_DEBUG"):
             raise
-        print(f"mlpath: unexpected error: {type(exc).__name__}: {exc} (set MLPATH_DEBUG=1 for details)",
+        print(f"mlpath: unexpected error: {type(exc).__name__}: {_redact(str(exc))} (set MLPATH_DEBUG=1 for details)",
               file=sys.stderr)
         return 1
 

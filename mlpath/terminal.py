@@ -4,15 +4,23 @@
 from __future__ import annotations
 
 import getpass
+import io
 import re
+import shutil
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
 from knowledge.answer import Answer, Turn
+from knowledge.catalogue import Level
 from mlpath.app import Application, UsageError, Who, parse
 from mlpath.app import commands as c
 from mlpath.app import results as res
 from mlpath.app.service import TERMINAL_TEAM
+from mlpath.inputs import clean_text
 from progress.service import MemberRef
 
 PROMPT = "you › "
@@ -33,10 +41,55 @@ def ours(text: str) -> str:
     return _BOLD.sub(r"\1", c.phrase(text, c.TERMINAL))
 
 
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def width() -> int:
+    """The terminal's width (100 when there is none, e.g. in a pipe), kept readable on wide screens."""
+    return max(40, min(shutil.get_terminal_size((100, 24)).columns, 120))
+
+
+def _plain(renderable: Any, *, indent: int = 0) -> str:
+    """What rich draws for `renderable` at the terminal's width, as plain text (no escape codes): wrapped at
+    word boundaries, lists and tables laid out. The chat writes lines, so it works with any `write`."""
+    console = Console(file=io.StringIO(), width=width() - indent, color_system=None, force_terminal=False,
+                      highlight=False, emoji=False)
+    console.print(renderable)
+    drawn: str = console.file.getvalue()  # type: ignore[attr-defined]
+    return "\n".join(line.rstrip() for line in drawn.rstrip().splitlines())
+
+
+def markdown(text: str, *, indent: int = 0) -> str:
+    """Markdown (answers, passages) wrapped to the terminal, less `indent` columns: headings become bold
+    paragraphs of their own, so a heading is never glued to the sentence after it."""
+    return _plain(Markdown(_HEADING.sub(r"**\1**", text)), indent=indent)
+
+
+def hang(prefix: str, text: str) -> str:
+    """`prefix` before the first line, the others indented under it (text wrapped with indent=len(prefix))."""
+    return prefix + text.replace("\n", "\n" + " " * len(prefix)).replace(" " * len(prefix) + "\n", "\n")
+
+
+def excerpt(text: str, limit: int = 600) -> str:
+    """The beginning of a passage: whole paragraphs up to `limit` characters; a longer first paragraph is cut
+    after its last full sentence (or word) that fits, never mid-word."""
+    out = ""
+    for para in re.split(r"\n\s*\n", text.strip()):
+        if len(out) + len(para) <= limit:
+            out = f"{out}\n\n{para}" if out else para
+            continue
+        if not out:
+            cut = para[:limit]
+            end = max(cut.rfind(". "), cut.rfind("? "), cut.rfind("! "))
+            out = cut[: end + 1] if end > limit // 3 else cut[: cut.rfind(" ")] + " …"
+        break
+    return out
+
+
 def format_answer(answer: Answer, *, text: bool = True) -> str:
-    """The answer, a note (why an AI answer fell back) and its sources; `text=False` leaves out the answer
-    text (it was streamed already)."""
-    lines = [answer.text, ""] if text else [""]
+    """The answer (Markdown, wrapped to the terminal), a note (why an AI answer fell back) and its sources;
+    `text=False` leaves out the answer text (it was streamed already)."""
+    lines = [markdown(answer.text, indent=len(MENTOR)), ""] if text else [""]
     if answer.trimmed and text:
         lines.insert(0, "(your question was long, so I used its beginning)\n")
     if answer.note:
@@ -58,7 +111,7 @@ def render(result: res.Result) -> str:
             return "Ask anything about the learning path. Commands:\n" + "\n".join(
                 f"  /{usage.ljust(width)}{ours(summary)}" for usage, summary in entries)
         case res.AnswerView(answer):
-            return MENTOR + format_answer(answer)
+            return hang(MENTOR, format_answer(answer))
         case res.QuizView(prompt):
             q = prompt.question
             kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
@@ -80,9 +133,10 @@ def render(result: res.Result) -> str:
         case res.CheckinView(text=text):
             return ours(text)
         case res.ProgressReport(view):
-            lines = [f"Level {view.level}: {view.level_name} · {view.mastered}/{view.needed} topics mastered · "
-                     f"streak {view.streak} ({view.freezes} freeze(s)) · {view.due_reviews} review(s) due · "
-                     f"{view.weekly_xp} XP this week"]
+            goal = f" ({view.needed} needed for Level {view.level + 1})" if view.level < 4 else ""
+            lines = [f"Level {view.level}: {view.level_name} · {view.mastered} of {len(view.topics)} topics "
+                     f"mastered{goal} · streak {view.streak} ({view.freezes} freeze(s)) · "
+                     f"{view.due_reviews} review(s) due · {view.weekly_xp} XP this week"]
             if view.needs_track:
                 lines.append("Choose your Level 4 track with /track A-E: "
                              + ", ".join(f"{t} {title}" for t, title in view.tracks))
@@ -102,7 +156,10 @@ def render(result: res.Result) -> str:
         case res.SearchView(hits=hits):
             if not hits:
                 return "no results (is the knowledge base empty? run `mlpath ingest`)"
-            return "\n".join(f"{h.rank}. {h.section} ({h.similarity:.2f})" for h in hits)
+            table = Table("#", "section", "score", box=None, pad_edge=False, show_edge=False)
+            for h in hits:  # ranked by the fused score, so that is the number shown
+                table.add_row(str(h.rank), f"{h.section}\n{h.source}", f"{h.score:.4f}")
+            return _plain(table)
         case res.LevelSet(user_id, level):
             return f"{user_id} is now at Level {level}."
         case res.HomeView(progress=view):
@@ -110,6 +167,8 @@ def render(result: res.Result) -> str:
         case res.GoalsResult() | res.PlanResult() | res.ProjectsResult() | res.CertsResult() | res.ChecklistResult() \
                 | res.CheckinsResult() | res.TeamResult() | res.ProjectShare() | res.ReviewOffer():
             return render_mentoring(result)
+        case res.PathView(title, levels):
+            return "\n".join([title] + [line for level in levels for line in _level_outline(level)])
     raise TypeError(f"no terminal rendering for {type(result).__name__}")
 
 
@@ -178,6 +237,18 @@ def render_mentoring(result: res.Result) -> str:
     return "\n".join(lines)
 
 
+def _level_outline(level: Level) -> list[str]:
+    low, high = level.duration_months
+    lines = [f"Level {level.number}: {level.name} ({low}-{high} months)"]
+    for module in level.modules:
+        lines += [f"  {module.title}"] + [f"    - {topic.title}" for topic in module.topics]
+    if level.tracks:
+        lines.append("  Specialization tracks (pick one: " + ours("`{cmd}track X`") + ")")
+        for track in level.tracks:
+            lines += [f"  Track {track.id}: {track.title}"] + [f"    - {topic.title}" for topic in track.topics]
+    return lines
+
+
 class _Leave(Exception):
     """/quit (or end of input) at a nested prompt: leave the chat."""
 
@@ -191,7 +262,7 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
           "Ask a question, /help for commands, /quit to leave.")
     while True:
         try:
-            line = read(PROMPT).strip()
+            line = clean_text(read(PROMPT)).strip()
         except (EOFError, KeyboardInterrupt):
             write("")
             return 0
@@ -218,7 +289,8 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
                     result = _ask(app, who, question, history=history, level=level, write=write, out=out)
                     if isinstance(result, res.AnswerView):
                         last = result
-                        history = (history + [Turn("user", question), Turn("assistant", result.answer.text)])
+                        history = (history + [Turn("user", question), Turn("assistant", result.answer.text,
+                                                                                   tuple(result.answer.citations))])
                 case c.Quiz(scope):
                     _quiz(app, who, scope, read=read, write=write)
                 case _:
@@ -233,7 +305,8 @@ def _write_sources(last: res.AnswerView | None, write: Callable[[str], None]) ->
         write("no answer yet")
         return
     for hit in list(last.answer.hits)[:3]:
-        write(f"- {hit.section}: {' '.join(hit.text.split())[:300]}")
+        write(f"[{hit.rank}] {hit.section}  ({hit.source})")
+        write("\n".join("    " + line if line else "" for line in markdown(excerpt(hit.text)).splitlines()) + "\n")
 
 
 def _ask(app: Application, who: Who, question: str, *, history: list[Turn], level: int | None,
@@ -259,7 +332,7 @@ def _ask(app: Application, who: Who, question: str, *, history: list[Turn], leve
     if answer.answerer != "extractive" and "".join(streamed).strip() == answer.text.strip():
         write(format_answer(answer, text=False).lstrip("\n") + "\n")
     else:
-        write("\n" + MENTOR + format_answer(answer) + "\n")
+        write("\n" + hang(MENTOR, format_answer(answer)) + "\n")
     return result
 
 
@@ -272,7 +345,7 @@ def _quiz(app: Application, who: Who, scope: str, *, read: Callable[[str], str],
         choice = ""
         while choice not in LETTERS or not choice:
             try:
-                typed = read(ANSWER_PROMPT).strip()
+                typed = clean_text(read(ANSWER_PROMPT)).strip()
             except (EOFError, KeyboardInterrupt):
                 raise _Leave() from None
             if typed.lower() in ("/quit", "/exit", "/q"):

@@ -54,11 +54,13 @@ class AnswerLog:
                 created_at=now or utcnow())
         return public_id
 
-    def record_feedback(self, *, answer_id: str, helpful: bool, clicked_at: datetime | None = None) -> bool:
-        """True when this click changed the stored verdict; a replayed or older click returns False."""
+    def record_feedback(self, *, answer_id: str, helpful: bool, clicked_at: datetime | None = None,
+                        user_id: str | None = None) -> bool:
+        """True when this click changed the stored verdict; a replayed or older click returns False, and so
+        does a click by anyone but the asker when `user_id` (the clicking member) is given."""
         with self.db.session() as s:
             return repo.set_answer_feedback(s, public_id=answer_id, value=1 if helpful else -1,
-                                            at=clicked_at or utcnow())
+                                            at=clicked_at or utcnow(), user_id=user_id)
 
     def get(self, answer_id: str) -> AnswerRecord | None:
         with self.db.session() as s:

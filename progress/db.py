@@ -4,6 +4,9 @@ SQLite (the embedded default, a file under data/) gets WAL, a busy timeout, fore
 and write transactions that start with BEGIN IMMEDIATE: a transaction that reads and then writes takes the
 write lock up front, so concurrent writers wait (busy_timeout) instead of failing with "database is locked"
 (the recipe in SQLAlchemy's pysqlite documentation). PostgreSQL (postgresql+psycopg://…) is used as is.
+
+Engines hide statement parameters in errors (`hide_parameters=True`): an IntegrityError about an answer row
+would otherwise print the member's question into an ERROR log line.
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     try:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                                   hide_parameters=True)
             _configure_sqlite(engine)
             return engine
         # a database host that is down must not hang a request (or a health check) for minutes
         connect_args = {"connect_timeout": 10} if url.startswith("postgresql") and "connect_timeout" not in url else {}
-        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
     except (ArgumentError, ModuleNotFoundError) as exc:
         raise UserError(f"DATABASE_URL is not a usable database URL ({exc})") from None
 

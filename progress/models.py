@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+TERMINAL_TEAM_ID = "local"
+"""The team of the terminal member (`mlpath chat`). It is never a target of Slack delivery (reminder DMs, time
+zone look-ups) and never has a Slack leaderboard: the repository's scheduling queries leave it out. Slack team
+ids start with T or E, so no Slack team can be called this."""
 
 
 class Base(DeclarativeBase):
@@ -69,10 +74,20 @@ class Card(Base):
     reviews: Mapped[int] = mapped_column(Integer, default=0)
 
 
+STREAK_ONLY = text("kind = 'streak'")
+
+
 class XpEvent(Base):
-    """XP earned: quiz answers, habit check-ins, due reviews, streak days. `local_date` is the member's day."""
+    """XP earned: quiz answers, habit check-ins, due reviews, streak days. `local_date` is the member's day.
+
+    One streak row per member and local day, enforced by a partial unique index (inserted with ON CONFLICT DO
+    NOTHING): a habit check-in and a quiz answer landing together earn the streak bonus once."""
 
     __tablename__ = "xp_events"
+    __table_args__ = (
+        Index("uq_xp_events_streak_day", "member_id", "local_date", unique=True,
+              sqlite_where=STREAK_ONLY, postgresql_where=STREAK_ONLY),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)

@@ -2,8 +2,9 @@
 
 Exactly-once rules are enforced by the database, not by checks in Python: an answer is claimed with a
 conditional UPDATE (`answered_at IS NULL`), a habit check-in by a unique (member, habit, period) key
-inserted with ON CONFLICT DO NOTHING — so concurrent clicks, replays and double deliveries count once on
-SQLite and PostgreSQL alike.
+inserted with ON CONFLICT DO NOTHING, a streak day by a unique (member, local date) index the same way, and a
+card is written with INSERT … ON CONFLICT DO UPDATE — so concurrent clicks, replays and double deliveries
+count once (and are never lost to a unique violation) on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,6 +21,8 @@ from sqlalchemy.orm import Session
 from progress.models import (
     DEFAULT_CHECKIN_DAY,
     DEFAULT_CHECKIN_TIME,
+    STREAK_ONLY,
+    TERMINAL_TEAM_ID,
     AnswerRecord,
     Base,
     Card,
@@ -120,13 +123,19 @@ def get_card(session: Session, *, member_id: int, question_id: str) -> Card | No
 
 def save_card(session: Session, *, member_id: int, question_id: str, topic: str, fsrs: str, due: datetime,
               last_review: datetime, last_correct: bool) -> None:
-    card = get_card(session, member_id=member_id, question_id=question_id)
-    if card is None:
-        session.add(Card(member_id=member_id, question_id=question_id, topic=topic, fsrs=fsrs, due=due,
-                         last_review=last_review, last_correct=last_correct, reviews=1))
-    else:
-        card.fsrs, card.due, card.last_review, card.last_correct = fsrs, due, last_review, last_correct
-        card.reviews += 1
+    """Insert the card or update it, in one statement: two answers to the same question landing together
+    (the member got it twice) both count, where an INSERT after a read lost one to a unique violation on
+    PostgreSQL."""
+    stmt = _insert(session, Card).values(
+        member_id=member_id, question_id=question_id, topic=topic, fsrs=fsrs, due=due, last_review=last_review,
+        last_correct=last_correct, reviews=1)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["member_id", "question_id"],
+        set_={"fsrs": stmt.excluded.fsrs, "due": stmt.excluded.due, "last_review": stmt.excluded.last_review,
+              "last_correct": stmt.excluded.last_correct, "reviews": Card.reviews + 1}))
+    loaded = session.identity_map.get(session.identity_key(Card, (member_id, question_id)))
+    if loaded is not None:  # a Card read earlier in this session must not shadow the row just written
+        session.expire(loaded)
 
 
 def due_count(session: Session, *, member_id: int, now: datetime, question_ids: Iterable[str]) -> int:
@@ -141,6 +150,15 @@ def due_count(session: Session, *, member_id: int, now: datetime, question_ids: 
 def add_xp(session: Session, *, member_id: int, kind: str, amount: int, local_date: date, now: datetime,
            ref: str = "") -> None:
     session.add(XpEvent(member_id=member_id, kind=kind, amount=amount, local_date=local_date, at=now, ref=ref))
+
+
+def add_streak_day(session: Session, *, member_id: int, amount: int, local_date: date, now: datetime) -> bool:
+    """The streak bonus for `local_date`: True for the one caller that inserts it, False when the day already
+    has one (unique per member and day, so concurrent first activities earn it once)."""
+    stmt = _insert(session, XpEvent).values(
+        member_id=member_id, kind="streak", amount=amount, local_date=local_date, at=now, ref="",
+    ).on_conflict_do_nothing(index_elements=["member_id", "local_date"], index_where=STREAK_ONLY)
+    return session.execute(stmt.returning(XpEvent.id)).scalar() is not None
 
 
 def activity_dates(session: Session, *, member_id: int, kinds: Iterable[str]) -> set[date]:
@@ -180,10 +198,12 @@ def checked_in(session: Session, *, member_id: int, periods: Iterable[str]) -> s
 # ----- reminders: planning -----
 def nudge_candidates(session: Session) -> list[tuple[int, str, str, str, date | None]]:
     """(member id, user id, tz, nudge time, snoozed until) of every member who gets reminder DMs: one query,
-    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py)."""
+    whatever the team size. Who is due *now* is decided in Python per time zone (progress/scheduler.py).
+    The terminal member gets no DMs (it has no Slack account)."""
     rows = session.execute(
         select(Member.id, Member.user_id, Member.tz, Member.nudge_time, Member.snoozed_until)
-        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None))
+        .where(Member.active.is_(True), Member.nudges_enabled.is_(True), Member.unreachable.is_(None),
+               Member.team_id != TERMINAL_TEAM_ID)
     )
     return [(int(i), str(u), str(tz), str(t), s) for i, u, tz, t, s in rows]
 
@@ -252,11 +272,11 @@ def members_by_ids(session: Session, *, ids: Iterable[int]) -> dict[int, Member]
 
 
 def stale_time_zones(session: Session, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(member id, user id) of members whose time zone was not read from Slack in the last 24 hours."""
+    """(member id, user id) of Slack members whose time zone was not read from Slack in the last 24 hours."""
     cutoff = now - timedelta(days=1)
     rows = session.execute(
         select(Member.id, Member.user_id)
-        .where(Member.active.is_(True), Member.unreachable.is_(None),
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
                or_(Member.tz_checked_at.is_(None), Member.tz_checked_at < cutoff))
         .order_by(Member.tz_checked_at.is_not(None), Member.tz_checked_at, Member.id)
         .limit(limit)
@@ -278,19 +298,28 @@ def claim_tz_check(session: Session, *, member_id: int, now: datetime) -> bool:
 
 
 def team_ids(session: Session) -> list[str]:
-    return sorted(set(session.scalars(select(Member.team_id).where(Member.active.is_(True)).distinct())))
+    """The Slack teams with active members (each gets its own leaderboard post); never the terminal team."""
+    return sorted(set(session.scalars(select(Member.team_id).where(
+        Member.active.is_(True), Member.team_id != TERMINAL_TEAM_ID).distinct())))
 # ----- health -----
 def ping(session: Session) -> None:
     """One round trip to the database (for /healthz); raises when it does not answer."""
     session.execute(select(1))
 
 
+def probe_write(session: Session) -> None:
+    """A write that changes nothing (the caller rolls back): raises on a store that cannot be written — a
+    read-only SQLite file, a PostgreSQL standby or read-only role — so start-up fails instead of acking forever."""
+    session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+
+
 # ----- claims: exactly-once work across processes -----
-def claim_event(session: Session, *, event_id: str, owner: str, now: datetime) -> bool:
+def claim_event(session: Session, *, event_id: str, owner: str, now: datetime, kind: str = "event") -> bool:
     """True for the one process that inserts the claim of a Slack `event_id`; False for every other delivery
-    of it, in this process or another replica (unique (kind, key) + ON CONFLICT DO NOTHING)."""
+    of it, in this process or another replica (unique (kind, key) + ON CONFLICT DO NOTHING). Kind `request`:
+    the hash of a signed slash command or interaction, so a replay of it is dropped the same way."""
     stmt = _insert(session, Claim).values(
-        kind="event", key=event_id[:160], status="done", owner=owner[:64], claimed_at=now, updated_at=now,
+        kind=kind, key=event_id[:160], status="done", owner=owner[:64], claimed_at=now, updated_at=now,
         attempts=1,
     ).on_conflict_do_nothing(index_elements=["kind", "key"]).returning(Claim.id)
     return session.execute(stmt).scalar() is not None
@@ -389,15 +418,16 @@ def get_answer(session: Session, *, public_id: str) -> AnswerRecord | None:
     return session.scalar(select(AnswerRecord).where(AnswerRecord.public_id == public_id))
 
 
-def set_answer_feedback(session: Session, *, public_id: str, value: int, at: datetime) -> bool:
+def set_answer_feedback(session: Session, *, public_id: str, value: int, at: datetime,
+                        user_id: str | None = None) -> bool:
     """Record a 👍 (+1) or 👎 (-1) clicked at `at`. The latest click wins: a click older than (or as old as)
-    the stored one — a replay, a redelivery — changes nothing and returns False."""
-    result = session.execute(
-        update(AnswerRecord)
-        .where(AnswerRecord.public_id == public_id,
-               (AnswerRecord.feedback_at.is_(None)) | (AnswerRecord.feedback_at < at))
-        .values(feedback=value, feedback_at=at)
-    )
+    the stored one — a replay, a redelivery — changes nothing and returns False. With `user_id`, only the member
+    the answer was given to can set it (others who see it in a channel cannot overwrite the asker's verdict)."""
+    stmt = update(AnswerRecord).where(AnswerRecord.public_id == public_id,
+                                      (AnswerRecord.feedback_at.is_(None)) | (AnswerRecord.feedback_at < at))
+    if user_id is not None:
+        stmt = stmt.where(AnswerRecord.user_id == user_id)
+    result = session.execute(stmt.values(feedback=value, feedback_at=at))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -648,11 +678,11 @@ def last_activity(session: Session, *, team_id: str) -> dict[int, datetime]:
 
 def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]:
     """(member id, user id, tz, check-in day, check-in time) of every member who gets the weekly check-in:
-    active, reachable, not turned off (no profile row = the defaults)."""
+    active, reachable, not turned off (no profile row = the defaults); never the terminal member."""
     rows = session.execute(
         select(Member.id, Member.user_id, Member.tz, MentoringProfile.checkin_day, MentoringProfile.checkin_time)
         .outerjoin(MentoringProfile, MentoringProfile.member_id == Member.id)
-        .where(Member.active.is_(True), Member.unreachable.is_(None),
+        .where(Member.active.is_(True), Member.unreachable.is_(None), Member.team_id != TERMINAL_TEAM_ID,
                or_(MentoringProfile.checkins_enabled.is_(None), MentoringProfile.checkins_enabled.is_(True)))
     )
     return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))

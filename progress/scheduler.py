@@ -351,7 +351,14 @@ class Scheduler:
         elif not self._move(claim_id, "claimed", "sending"):
             report.lost_race += 1
             return
-        message = job.compose(item, planned_at)
+        try:
+            message = job.compose(item, planned_at)
+        except Exception as exc:  # noqa: BLE001 — one member's data (say, from an old import) never stops the others
+            log.warning("reminder to member %s skipped: cannot compose it from their data (%s)", item.member_id,
+                        type(exc).__name__)
+            self._move(claim_id, "sending", "skipped", error=f"compose:{type(exc).__name__}"[:64])
+            report.skipped += 1
+            return
         if message is None:  # turned off, snoozed or unreachable since planning: settings apply to the next send
             self._move(claim_id, "sending", "skipped")
             report.skipped += 1

@@ -33,6 +33,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
 from knowledge.catalogue import Catalogue, Habit, catalogue
+from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
 from progress.clock import parse_hhmm
@@ -92,6 +93,10 @@ def period_of(cadence: str, day: date) -> str:
         year, week, _ = day.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{day.year}-{day.month:02d}"
+
+
+class UnknownMember(LookupError):
+    """A member id progress has never seen (see Progress.set_level)."""
 
 
 @dataclass(frozen=True)
@@ -310,9 +315,15 @@ class Progress:
         with self.db.session() as s:
             return self._member(s, ref, now)
 
-    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None) -> Member:
+    def set_level(self, ref: MemberRef, level: int, *, track: str | None = None, create: bool = False) -> Member:
+        """Raises UnknownMember for an id progress has never seen, unless `create` (the front end checked with
+        Slack that the id is a real user): an admin's typo must not create a phantom member."""
         if not 1 <= level <= 4:
             raise ValueError("level must be 1-4")
+        if not create:
+            with self.db.session() as s:
+                if repo.get_member(s, team_id=ref.team_id, user_id=ref.user_id) is None:
+                    raise UnknownMember(ref.user_id)
         with self.db.session() as s:
             m = self._member(s, ref, utcnow())
             self._update(s, m, level=level, track=track if level == 4 else None, placed=True)
@@ -486,8 +497,8 @@ class Progress:
         """+XP_STREAK for the first quiz answer or daily habit of a local day."""
         if day in repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS):
             return 0
-        repo.add_xp(s, member_id=member.id, kind="streak", amount=XP_STREAK, local_date=day, now=now)
-        return XP_STREAK
+        return XP_STREAK if repo.add_streak_day(s, member_id=member.id, amount=XP_STREAK, local_date=day,
+                                                now=now) else 0
 
     # ----- mastery and levels -----
     def topic_states(self, ref: MemberRef, *, now: datetime | None = None) -> dict[str, TopicState]:
@@ -779,6 +790,18 @@ class Progress:
         return [LeaderRow(i, user_id, name, xp, streak_state(days.get(mid, set()), local_date(members[mid], now))[0])
                 for i, (mid, user_id, name, xp) in enumerate(rows, start=1)]
 
+    def mentor_context(self, ref: MemberRef, *, now: datetime | None = None) -> MemberContext:
+        """What the mentor's answers use about the member (knowledge.member): level, track, placement,
+        topics of recently missed quiz questions, streak and time since joining."""
+        now = now or utcnow()
+        member = self.member(ref, now=now)
+        with self.db.session() as s:
+            weak = tuple(dict.fromkeys(c.topic for c in repo.cards(s, member_id=member.id) if not c.last_correct))
+        joined = member.joined_at if member.joined_at.tzinfo else member.joined_at.replace(tzinfo=UTC)
+        return MemberContext(level=member.level, track=member.track,
+                             placement_level=member.level if member.placed else None, weak_topics=weak,
+                             streak=self.streak(member, now), days_since_joined=max(0, (now - joined).days))
+
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
         """The member's own view. A bounded number of statements whatever the team size: the member (1-2),
         topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1); the board itself is
@@ -860,8 +883,10 @@ def resolve_scope(scope: str, cat: Catalogue | None = None) -> tuple[str | None,
     text = scope.strip().lower().removeprefix("level").strip()
     if not text:
         return None, None, None
-    if text.isdigit():
-        return (None, int(text), None) if 1 <= int(text) <= 4 else (None, None, "levels are 1-4")
+    if text.isdigit():  # ASCII digits only: "²" and "١" are digits to Python, not to int()
+        if not (text.isascii() and 1 <= int(text) <= 4):
+            return None, None, "levels are 1-4"
+        return None, int(text), None
     topics = [t for _, t in cat.all_topics()]
     for t in topics:
         if text in (t.id, t.title.lower()):

@@ -3,6 +3,8 @@ other databases must be at the latest migration (`mlpath db upgrade`)."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from mlpath.errors import UserError
 from progress.db import Database, alembic_config, upgrade
 from progress.service import Progress
@@ -13,7 +15,26 @@ def open_progress(url: str) -> Progress:
         upgrade(url)
     else:
         _require_head(url)
-    return Progress(Database(url))
+    db = Database(url)
+    _require_writable(db)
+    return Progress(db)
+
+
+def _require_writable(db: Database) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from progress import repository as repo
+
+    try:
+        with db.engine.connect() as conn, Session(conn) as session:
+            try:
+                repo.probe_write(session)
+            finally:
+                session.rollback()
+    except SQLAlchemyError as exc:
+        db.dispose()
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise UserError(f"cannot write the database at DATABASE_URL ({reason})") from None
 
 
 def _require_head(url: str) -> None:

@@ -14,6 +14,10 @@ checklist ticks, topics marked done).
   period, answers by public id, claims by kind + key). XP events have no natural key, so they are compared
   as a multiset: an event is added only as many times as the file has it more often than the database.
 - One transaction: an import that fails half-way imports nothing.
+- Every value is checked before anything is written (`check_values`): its column's type and length, and the
+  rules the app itself applies when it writes the field (levels of the catalogue, its Level 4 tracks, IANA
+  time zones, HH:MM reminder times, known XP kinds and statuses, FSRS state that parses). A file the app could
+  not have written is refused with one line naming the row and field, so it cannot crash the scheduler later.
 """
 
 from __future__ import annotations
@@ -22,12 +26,16 @@ import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Date, DateTime
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String
 from sqlalchemy.exc import DataError, IntegrityError
 
+from knowledge.catalogue import catalogue
 from mlpath.errors import UserError
 from progress import repository as repo
+from progress import service
+from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import (
     AnswerRecord,
@@ -143,11 +151,86 @@ def _decode_row(model: type[Base], row: Any, ids: dict[tuple[str, str], int], wh
     return values
 
 
+CLAIM_STATUSES = {"claimed", "sending", "sent", "failed", "skipped", "done"}
+XP_KINDS = {"quiz", "review", "streak", "habit", "habit_daily"}
+
+
+def _valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _valid_fsrs(text: str) -> bool:
+    from fsrs import Card as FsrsCard
+
+    try:
+        FsrsCard.from_json(text)
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
+def _hhmm(text: str) -> bool:
+    parsed = parse_hhmm(text)
+    return parsed is not None and text == f"{parsed[0]:02d}:{parsed[1]:02d}"
+
+
+def _rules() -> dict[tuple[str, str], tuple[Any, str]]:
+    """(table, column) → (check, what it must be): the rules the app applies when it writes these fields."""
+    cat = catalogue()
+    levels = {lvl.number for lvl in cat.levels}
+    tracks = {t.id for lvl in cat.levels for t in lvl.tracks}
+    return {
+        ("members", "level"): (lambda v: v in levels, f"a level {min(levels)}-{max(levels)}"),
+        ("members", "track"): (lambda v: v is None or v in tracks, f"a track ({', '.join(sorted(tracks))})"),
+        ("members", "tz"): (_valid_zone, "an IANA time zone such as Europe/Berlin"),
+        ("members", "nudge_time"): (_hhmm, "a time HH:MM such as 09:00"),
+        ("deliveries", "purpose"): (lambda v: v in ("quiz", "placement"), "quiz or placement"),
+        ("deliveries", "chosen"): (lambda v: v is None or v >= 0, "an option number"),
+        ("cards", "fsrs"): (_valid_fsrs, "FSRS card state"),
+        ("cards", "reviews"): (lambda v: v >= 0, "a count"),
+        ("xp_events", "kind"): (lambda v: v in XP_KINDS, ", ".join(sorted(XP_KINDS))),
+        ("habit_checkins", "cadence"): (lambda v: v in service.XP_HABIT, ", ".join(service.XP_HABIT)),
+        ("answers", "feedback"): (lambda v: v in (None, 1, -1), "1, -1 or null"),
+        ("claims", "status"): (lambda v: v in CLAIM_STATUSES, ", ".join(sorted(CLAIM_STATUSES))),
+    }
+
+
+def check_values(table: str, model: type[Base], values: dict[str, Any], where: str,
+                 rules: dict[tuple[str, str], tuple[Any, str]]) -> None:
+    """Raise UserError naming `where` and the field when a decoded row is something the app never writes."""
+    for col in _columns(model):
+        if col.name not in values or col.name == "member_id":
+            continue
+        value = values[col.name]
+        if value is None:
+            if not col.nullable:
+                raise UserError(f"{where}: {col.name} is missing")
+            continue
+        kind = col.type
+        ok = (isinstance(value, bool) if isinstance(kind, Boolean)
+              else isinstance(value, int) and not isinstance(value, bool) if isinstance(kind, Integer)
+              else isinstance(value, int | float) and not isinstance(value, bool) if isinstance(kind, Float)
+              else isinstance(value, str) and (kind.length is None or len(value) <= kind.length)
+              if isinstance(kind, String) else True)
+        if not ok:
+            what = type(kind).__name__.lower() + (f" of at most {kind.length} characters"
+                                                  if isinstance(kind, String) and kind.length else "")
+            raise UserError(f"{where}: {col.name} must be a {what}, got {str(value)[:40]!r}")
+        rule = rules.get((table, col.name))
+        if rule and not rule[0](value):
+            raise UserError(f"{where}: {col.name} must be {rule[1]}, got {str(value)[:40]!r}")
+
+
 def read_export(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"not a JSON file ({exc.msg} at line {exc.lineno})") from None
+        raise UserError(f"not a JSON file: {exc.msg} (line {exc.lineno}, column {exc.colno}; "
+                        "was the export cut short?)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError("not an mlpath export (no \"format\": \"mlpath-export\")")
     if data.get("version") != VERSION:
@@ -161,6 +244,7 @@ def read_export(text: str) -> dict[str, Any]:
 def import_data(db: Database, data: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Insert what is missing; returns {table: {"added": n, "present": m}}. All or nothing."""
     report: dict[str, dict[str, int]] = {}
+    rules = _rules()
     try:
         with db.session() as s:
             for name, model, key in TABLES:
@@ -172,6 +256,7 @@ def import_data(db: Database, data: dict[str, Any]) -> dict[str, dict[str, int]]
                     existing = Counter(_canonical(_encode_row(model, obj, members)) for obj in repo.all_rows(s, model))
                 for i, row in enumerate(rows):
                     values = _decode_row(model, row, ids, f"{name}[{i}]")
+                    check_values(name, model, values, f"{name}[{i}]", rules)
                     if key is None:
                         canon = _canonical(_encode_row(model, _Row(values), members))
                         if existing[canon] > 0:

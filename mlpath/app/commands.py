@@ -109,6 +109,13 @@ class Search:
     query: str
 
 
+@dataclass(frozen=True)
+class ShowPath:
+    """The outline of the learning path (all levels, or one)."""
+
+    level: int | None = None
+
+
 # ----- mentoring (progress/mentoring.py, progress/checkins.py) -----
 @dataclass(frozen=True)
 class Goals:
@@ -176,8 +183,8 @@ class Quit:
 
 
 Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | UndoCheckIn | ShowLeaderboard | LeaderboardVisibility
-           | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | AnswerLevel | Sources | Quit
-           | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
+           | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | ShowPath | AnswerLevel | Sources
+           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
 
 
 # ----- parsers: the words after the command name → a command, or UsageError -----
@@ -265,6 +272,14 @@ def _search(rest: str) -> Command:
     if not rest:
         raise UsageError("Usage: `{cmd}search QUERY`, e.g. `{cmd}search window functions`.")
     return Search(rest)
+
+
+def _path(rest: str) -> Command:
+    if not rest:
+        return ShowPath()
+    if rest.removeprefix("level").strip() not in ("1", "2", "3", "4"):
+        raise UsageError("Usage: `{cmd}path` for the whole learning path, `{cmd}path N` for Level N (1-4).")
+    return ShowPath(int(rest.removeprefix("level").strip()))
 
 
 def _answer_level(rest: str) -> Command:
@@ -360,6 +375,7 @@ COMMANDS: tuple[Spec, ...] = (
          ack="Looking that up in the learning path…"),
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
     Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("path", "[1-4]", "the learning path: levels, modules, topics and the Level 4 tracks", _path),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
     Spec("done", "HABIT", "check a habit off, in your own words, e.g. `{cmd}done watched a PyData talk`", _done),
     Spec("undo", "HABIT", "take back this period's check-in of a habit (and its XP)", _undo),

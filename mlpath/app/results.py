@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from knowledge.answer import Answer
-from knowledge.catalogue import Habit
+from knowledge.catalogue import Habit, Level
 from knowledge.quizzes import SectionText
 from knowledge.retrieval import Hit
 from progress.checkins import CheckinSettings
@@ -188,6 +188,14 @@ class HomeView:
     mentoring: MentoringHome | None = None
 
 
+@dataclass(frozen=True)
+class PathView:
+    """The outline of the learning path, straight from the catalogue: levels → modules → topics, and tracks."""
+
+    title: str
+    levels: tuple[Level, ...]
+
+
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
           | LevelSet | SearchView | HomeView | CheckinView | SectionView | GoalsResult | PlanResult | ProjectsResult
-          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer)
+          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer | PathView)

@@ -9,13 +9,17 @@ the composition roots (mlpath/cli.py, bot/app.py) build it from values.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from knowledge.answer import EmptyQuestion, TextSink, Turn
+from knowledge.catalogue import catalogue
 from knowledge.mentor import Mentor
 from knowledge.quizzes import section_texts
 from mlpath import metrics
@@ -36,6 +40,7 @@ from mlpath.app.results import (
     LevelSet,
     MentoringHome,
     Notice,
+    PathView,
     PlanResult,
     ProgressReport,
     ProjectShare,
@@ -51,11 +56,13 @@ from mlpath.app.results import (
 from progress.answer_log import AnswerLog
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
+from progress.models import TERMINAL_TEAM_ID
 from progress.service import (
     CheckinResult,
     MemberRef,
     Progress,
     QuizBlocked,
+    UnknownMember,
     local_date,
     resolve_scope,
     unlocks,
@@ -72,8 +79,18 @@ QUIZ_REPLIES = {
     "not_yours": "This question was sent to someone else; `{cmd}quiz` gets you your own.",
     "unknown": "This question is no longer available; `{cmd}quiz` gets you a new one.",
 }
-TERMINAL_TEAM = "local"
-"""The team of the terminal member (`mlpath chat`): never a Slack workspace."""
+DATABASE_DOWN = "I can't reach my database right now — please try again in a minute."
+KNOWLEDGE_DOWN = "I can't reach the learning path's knowledge base right now — please try again in a minute."
+SOMETHING_WRONG = "Sorry — something went wrong on my side. It's logged; please try again."
+TERMINAL_TEAM = TERMINAL_TEAM_ID
+"""The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
+(the repository's scheduling queries leave it out; progress.models defines it)."""
+
+
+def path_view(level: int | None = None) -> PathView:
+    """The learning path's outline (one level, or all) from the catalogue; `mlpath path` shows the same."""
+    cat = catalogue()
+    return PathView(cat.title, tuple(lvl for lvl in cat.levels if level is None or lvl.number == level))
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,27 @@ def promotion_text(level: int) -> str:
     return f"🎉 You reached *Level {level}: {name}*{what}."
 
 
+def replies_during_outages(method: Callable[..., Result]) -> Callable[..., Result]:
+    """A member always gets a reply: when the progress database does not answer, a short "try again in a
+    minute" (the request is not half-done: each progress operation is one transaction); on a bug, a short
+    apology. The log line names the error type only — an exception's message can quote what the member typed,
+    which stays out of logs above DEBUG (the traceback is at DEBUG)."""
+
+    @functools.wraps(method)
+    def run(self: Application, *args: object, **kwargs: object) -> Result:
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            log.warning("%s: the progress database is unavailable (%s)", method.__name__, type(exc).__name__)
+            return Notice(DATABASE_DOWN, ok=False)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence of a member-facing reply
+            log.error("%s failed: %s", method.__name__, type(exc).__name__)
+            log.debug("%s failed", method.__name__, exc_info=True)
+            return Notice(SOMETHING_WRONG, ok=False)
+
+    return run
+
+
 @dataclass
 class Application:
     mentor: Mentor
@@ -143,23 +181,42 @@ class Application:
             minutes = max(1, round(wait / 60))
             return Notice(f"You've asked {self.config.question_rate_limit} questions in the last hour — that's the "
                           f"team's limit. Try again in about {minutes} min, or take the time to practise!", ok=False)
-        member = self.progress.member(who.member)
-        allow_llm = True
-        if self.mentor.llm is not None:
-            allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
-                                                    budget=self.config.llm_daily_budget, tz=member.tz)
+        # The progress database being down costs the member their level hint, the LLM (whose daily budget
+        # cannot be checked) and the 👍/👎 buttons — not the answer.
+        member_level: int | None = None
+        context = None
+        allow_llm = self.mentor.llm is not None
+        try:
+            member = self.progress.member(who.member)
+            member_level = member.level
+            context = self.progress.mentor_context(who.member)
+            if self.mentor.llm is not None:
+                allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,
+                                                        budget=self.config.llm_daily_budget, tz=member.tz)
+        except SQLAlchemyError as exc:
+            log.warning("answering without the progress database (%s)", type(exc).__name__)
+            allow_llm = False
         started = time.perf_counter()
         try:
             answer = self.mentor.ask(question, level=level, history=list(history)[-self.config.history_turns:],
-                                     member_level=member.level, allow_llm=allow_llm, on_text=on_text)
+                                     member_level=member_level, allow_llm=allow_llm, on_text=on_text,
+                                     member=context)
         except EmptyQuestion:
             return Notice(EMPTY_QUESTION)
+        except Exception as exc:  # noqa: BLE001 - the vector store (a Chroma server) down: say so, never silence
+            log.warning("the knowledge base is unavailable (%s: %s)", type(exc).__name__, str(exc)[:200])
+            return Notice(KNOWLEDGE_DOWN, ok=False)
         observe_answer(who.surface, answer, time.perf_counter() - started)
-        answer_id = self.answer_log.record(answer, team_id=member.team_id, user_id=member.user_id,
-                                           surface=who.surface)
+        answer_id: str | None = None
+        try:
+            answer_id = self.answer_log.record(answer, team_id=who.member.team_id, user_id=who.member.user_id,
+                                               surface=who.surface)
+        except SQLAlchemyError as exc:
+            log.warning("answer not logged: the progress database is unavailable (%s)", type(exc).__name__)
         return AnswerView(answer, answer_id)
 
     # ----- commands -----
+    @replies_during_outages
     def run(self, who: Who, command: c.Command) -> Result:
         """One typed command → its result. Admin commands answer non-admins with a one-line refusal."""
         match command:
@@ -192,6 +249,8 @@ class Application:
                 return self.choose_track(who, letter)
             case c.Nudges(action, value):
                 return self.nudges(who, action, value)
+            case c.ShowPath(level):
+                return path_view(level)
             case c.Search(query):
                 return SearchView(query, list(self.mentor.search(query).hits))
             case c.Goals() | c.Plan() | c.Projects() | c.Certs() | c.Checklist() | c.Checkins() | c.Team():
@@ -204,7 +263,11 @@ class Application:
             case c.SetLevel(user_id, level):
                 if not self.is_admin(who):
                     return Notice("Only mlpath admins (ADMIN_USER_IDS) can set levels.", ok=False)
-                self.progress.set_level(MemberRef(who.member.team_id, user_id), level)
+                try:  # never creates a member: a front end adds them first when it knows the id is real
+                    self.progress.set_level(MemberRef(who.member.team_id, user_id), level)
+                except UnknownMember:
+                    return Notice(f"No member {user_id} here: they join mlpath with their first question or "
+                                  "command.", ok=False)
                 return LevelSet(user_id, level)
             case c.Ingest():
                 if not self.is_admin(who):
@@ -221,6 +284,7 @@ class Application:
         return spec.ack
 
     # ----- quizzes -----
+    @replies_during_outages
     def next_question(self, who: Who, scope: str = "") -> QuizView | Notice:
         if scope == "placement":
             prompt = self.progress.next_placement(who.member)
@@ -235,6 +299,7 @@ class Application:
             return Notice(prompt.message + hint, ok=prompt.reason == "empty")
         return QuizView(prompt, scope)
 
+    @replies_during_outages
     def answer_quiz(self, who: Who, token: str, chosen: int, scope: str = "") -> QuizOutcome | Notice:
         """A member's answer to a delivered question (a button, or A–D in the terminal); counted once."""
         result = self.progress.answer(token, who.member, chosen)
@@ -267,7 +332,8 @@ class Application:
         """`{cmd}undo <habit>` or the Undo button: this period's check-in and exactly its XP, taken back once."""
         return _checkin_view(self.progress.undo_check_in(who.member, habit), habit)
 
-    def check_in_habit(self, who: Who, habit_id: str) -> HabitsView:
+    @replies_during_outages
+    def check_in_habit(self, who: Who, habit_id: str) -> HabitsView | Notice:
         """A habit's Done button: the check-in and the refreshed list."""
         result = self.progress.check_in(who.member, habit_id)
         note = (f"+{result.xp} XP for “{result.habit.description}”" if result.status == "recorded" and result.habit
@@ -406,7 +472,11 @@ class Application:
         return self.run(who, c.Plan("done", topic_id))
 
     def member_level(self, who: Who) -> int:
-        return self.progress.member(who.member).level
+        """The member's level (1 while the progress database is unavailable: suggestions, not a reply)."""
+        try:
+            return self.progress.member(who.member).level
+        except SQLAlchemyError:
+            return 1
 
 
 def _checkin_view(result: CheckinResult, said: str) -> CheckinView:

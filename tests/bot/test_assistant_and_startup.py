@@ -22,7 +22,7 @@ def test_assistant_thread_start_and_a_question(bot, slack):
     server = bot()
     from progress.service import MemberRef
 
-    server.services.progress.set_level(MemberRef("T1", "U1"), 2)
+    server.services.progress.set_level(MemberRef("T1", "U1"), 2, create=True)
     started = {"type": "assistant_thread_started", "event_ts": "700.2",
                "assistant_thread": {"user_id": "U1", "channel_id": "D1", "thread_ts": "700.1",
                                     "context": {"channel_id": "C1", "team_id": "T1"}}}

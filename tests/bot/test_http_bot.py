@@ -159,11 +159,13 @@ def test_feedback_is_stored_once_per_member_and_the_buttons_are_replaced(bot, sl
                "channel": {"id": "C1"}, "message": {"ts": "400.2", "text": "answer", "blocks": blocks},
                "actions": [{"action_id": "answer_feedback_down", "block_id": "answer_feedback",
                             "value": answer_id, "type": "button", "action_ts": "1"}]}
-    assert server.action(payload)[0] == 200
+    ts = int(time.time())
+    assert server.action(payload, timestamp=ts)[0] == 200
     update = slack.wait_for("response/fb")[0].params
     assert update["replace_original"] is True
     assert "answer_feedback" not in dump(update["blocks"]) and "not helpful" in dump(update["blocks"])
-    server.action(payload)  # a second click / replayed action
+    assert server.action(payload, timestamp=ts) == (200, "")  # the same signed request replayed: dropped
+    server.action(payload, timestamp=ts + 1)  # the same click delivered again
     slack.wait_for("response/fb", 2)
     log = server.services.answer_log
     row = log.get(answer_id)
@@ -172,9 +174,9 @@ def test_feedback_is_stored_once_per_member_and_the_buttons_are_replaced(bot, sl
     assert row.answerer == "extractive" and row.prompt_tokens is None
     # a newer click changes the vote; replaying the older one afterwards changes nothing
     newer = {**payload, "actions": [{**payload["actions"][0], "action_id": "answer_feedback_up", "action_ts": "5"}]}
-    server.action(newer)
+    server.action(newer, timestamp=ts + 2)
     slack.wait_for("response/fb", 3)
-    server.action(payload)
+    server.action(payload, timestamp=ts + 3)
     slack.wait_for("response/fb", 4)
     assert log.get(answer_id).feedback == 1
     assert [r.public_id for r in log.recent()].count(answer_id) == 1

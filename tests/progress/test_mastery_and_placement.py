@@ -139,7 +139,7 @@ def test_a_locked_level_says_what_unlocks_it(progress):
 
 
 def test_level_4_without_a_track_asks_for_one(progress):
-    progress.set_level(ANN, 4)
+    progress.set_level(ANN, 4, create=True)
     view = progress.progress(ANN, now=T0)
     assert view.needs_track and view.topics == [] and [t for t, _ in view.tracks] == list("ABCDE")
     blocked = progress.next_question(ANN, level=4, now=T0)

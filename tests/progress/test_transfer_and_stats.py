@@ -130,7 +130,7 @@ def test_import_adds_only_what_is_missing_and_never_overwrites(source, db_url):
     target = Database(db_url)
     try:
         dst = Progress(target, bank=question_bank())
-        dst.set_level(ANN, 3)  # the target already knows Ann, at another level
+        dst.set_level(ANN, 3, create=True)  # the target already knows Ann, at another level
         with target.session() as s:
             ann = repo.get_member(s, team_id="T1", user_id="UANN")
             repo.add_xp(s, member_id=ann.id, kind="habit", amount=10, local_date=date(2026, 11, 20), now=T0, ref="x")

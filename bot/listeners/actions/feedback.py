@@ -24,7 +24,13 @@ def on_feedback(body: dict[str, Any], action: dict[str, Any], respond: Respond, 
     helpful = click.action_id == blocks.FEEDBACK_UP
     if not click.value:
         return
-    services.answer_log.record_feedback(answer_id=click.value, helpful=helpful, clicked_at=click.clicked_at)
+    record = services.answer_log.get(click.value)
+    if record is None or record.user_id != click.user_id:  # the verdict is the asker's; nobody else overwrites it
+        respond(replace_original=False, response_type="ephemeral",
+                text="Only the member who asked can rate this answer. Ask your own question to rate yours.")
+        return
+    services.answer_log.record_feedback(answer_id=click.value, helpful=helpful, clicked_at=click.clicked_at,
+                                        user_id=click.user_id)
     metrics.FEEDBACK.labels(vote="up" if helpful else "down").inc()
     original = click.message.get("blocks")
     if original:

@@ -13,7 +13,7 @@ from bot.listeners import counted
 from bot.payloads import SlashCommand
 from bot.services import BotServices, reply_for, share_project
 from mlpath.app import UsageError, Who, parse
-from mlpath.app.commands import SLACK, Help
+from mlpath.app.commands import SLACK, Help, SetLevel
 from mlpath.app.results import ProjectShare
 from progress.service import MemberRef
 
@@ -48,6 +48,8 @@ def run_command(command: dict[str, Any], respond: Respond, client: WebClient, co
     if isinstance(parsed, Help) or (spec.admin and cmd.user_id not in services.app.config.admins):
         return  # the ack was the whole answer
     who = services.who(client, team_id=cmd.team_id, user_id=cmd.user_id, surface="slash", name=cmd.user_name)
+    if isinstance(parsed, SetLevel) and cmd.user_id in services.app.config.admins:
+        services.add_if_in_workspace(client, team_id=cmd.team_id, user_id=parsed.user_id)
     result = services.app.run(who, parsed)
     if isinstance(result, ProjectShare):
         result = share_project(client, result)

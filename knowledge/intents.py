@@ -1,0 +1,561 @@
+"""Guidance questions, answered from the catalogue instead of by retrieval.
+
+"Where do I start?", "where should I be after 8 months?", "is there a track for infra people?", "which
+certification first?", "which portfolio project?", "is 5 hours a week enough?", "what next after Level 2?",
+"how long does Level 3 take?", "books for MLOps?" have exact answers in `catalogue.yaml`; retrieval answers
+them with whichever sentence happens to match. `route` recognises them (patterns on the member's wording)
+and composes the answer from the catalogue and, when known, the asking member's own state
+(`MemberContext`): the thing asked for first, then why, then the next step. Everything curricular comes
+from the catalogue; this module holds only the wording of the answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from knowledge.catalogue import Catalogue, Certification, Level, PortfolioProject, SectionRef, Track, catalogue
+from knowledge.lexical import tokenize
+from knowledge.member import MemberContext
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    section: SectionRef | None = None
+    """The content section the paragraph comes from (cited as [n])."""
+
+
+@dataclass(frozen=True)
+class Guidance:
+    intent: str
+    paragraphs: tuple[Paragraph, ...]
+    next_step: str = ""
+    """The closing mentor line: what to do next."""
+    subject: str = ""
+    """The thing the answer names first (e.g. "Track E — MLOps & Platform Engineering")."""
+
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "eighteen": 18,
+                 "twenty": 20, "half": 0.5, "couple": 2, "few": 3}
+_NUM = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|" \
+       r"twenty|half a|a couple of|a few)"
+
+
+def _number(text: str) -> float:
+    text = text.replace(" a", "").replace(" of", "").replace("a couple", "couple").replace("a few", "few")
+    try:
+        return float(text)
+    except ValueError:
+        return float(_NUMBER_WORDS.get(text.strip(), 1))
+
+
+_DURATION = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(months?|mos?|years?|yrs?|weeks?)\b")
+_HOURS = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(hours?|hrs?|h|minutes?|mins?)\b\s*(?:a|per|/|each|every)?\s*"
+                    r"(day|daily|week|weekly|wk|month|monthly)?")
+_LEVEL = re.compile(r"\blevel\s*([1-4])\b|\bl([1-4])\b")
+_TRACK_LETTER = re.compile(r"\btrack\s+([a-e])\b")
+
+_TIMELINE_CUE = re.compile(
+    r"how far|where should i be|where would i be|where will i be|what level (?:should|would|will|could|can)|"
+    r"should i be (?:at|on|by|in)|expected (?:to be|level)|be at level|reach (?:level|by)|realistic|"
+    r"(?:months?|years?|weeks?) (?:in|into|of (?:study|learning))|i'?m \S+ (?:months?|years?) in|"
+    r"been (?:at it|learning|studying|doing this)|on track|behind|ahead|after \S+ (?:months?|years?)")
+_START = re.compile(
+    r"where (?:do|should|can|would) i (?:start|begin)|where to (?:start|begin)|how (?:do|should|can) i "
+    r"(?:start|begin|get started)|which level (?:should|do|would|can) i (?:start|begin|be)|what level (?:should|do) i "
+    r"start|starting point|start(?:ing)? from scratch|complete beginner|total beginner|i'?m (?:new|a beginner)|"
+    r"(?:skip|jump) (?:level|ahead|straight)|what should i (?:learn|study|do) first|first step|"
+    r"(?:have|need|got) to start|start (?:from|at|with) (?:level|lvl|l)\s*\d|where (?:do|should) i (?:fit|slot in)")
+_TRACK = re.compile(
+    r"(?:which|what|a|best|right|good) (?:specialization |specialisation |level 4 )?tracks?\b|tracks? (?:for|should|"
+    r"would|to pick|to choose|suits?|fits?)|(?:pick|choose|select) (?:a |my |the )?(?:specialization|specialisation|"
+    r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
+    r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)")
+_CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
+_CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
+                       r"is there|any|"
+                       r"how long|study|prepare|get|take")
+_PROJECT = re.compile(
+    r"portfolio|(?:which|what) (?:project|projects) (?:should|to|would|for|do)|project ideas?|"
+    r"what (?:should|could|can) i "
+    r"build|side projects?|build (?:something )?to (?:show|impress|get hired|prove)|projects? (?:for|to get) (?:a )?"
+    r"(?:job|hired|interview)|which project")
+_BUDGET_CUE = re.compile(r"enough|sufficient|ok\b|okay|too (?:little|few|much)|realistic|can i|is it|will it|"
+                         r"how much time|how many hours|how much should i (?:study|spend)|time commitment|"
+                         r"per (?:day|week)|a (?:day|week)|only have")
+_NEXT = re.compile(
+    r"what(?:'s| is| comes)? (?:next|after)|what (?:should|do) i (?:do|learn|study|take) (?:next|after|now)|"
+    r"(?:just |have |'ve )?(?:finished|completed|done with|passed) (?:level|the|my|with)|after (?:level \d|finishing)|"
+    r"move on (?:from|after)|where do i go (?:from here|next)|then what")
+_DURATION_CUE = re.compile(r"how long|how many (?:months|years|weeks)|how much time|duration|timeline|"
+                           r"(?:takes?|last) (?:\w+ )?(?:months|years)")
+_RESOURCES = re.compile(r"\bbooks?\b|\btextbooks?\b|\bcourses?\b|\bresources?\b|reading list|\b(?:to|should i|"
+                        r"can i|could i) read\b|\bread (?:for|about|up on)\b|\breading\b|"
+                        r"\bworth (?:buying|reading|it|the money)\b|\bmooc\b|\bmaterials?\b|\bfast\.?ai\b|"
+                        r"\bkaggle learn\b|\bdatacamp\b")
+
+
+def _level_of_text(cat: Catalogue, text: str) -> int | None:
+    """The level a free-text subject belongs to ("MLOps" → 3, "pandas" → 1), by the catalogue's names."""
+    explicit = _LEVEL.search(text)
+    if explicit:
+        return int(explicit.group(1) or explicit.group(2))
+    asked = set(tokenize(text))
+    if not asked:
+        return None
+    best: tuple[float, int] | None = None
+    for level in cat.levels:
+        name_terms = set(tokenize(level.name))
+        score = 2.0 * len(asked & name_terms)
+        for module in level.modules:
+            score += len(asked & set(tokenize(module.title)))
+        for topic in level.topics():
+            score += 0.5 * len(asked & set(tokenize(f"{topic.title} {topic.covers or ''}")))
+        if score > 0 and (best is None or score > best[0]):
+            best = (score, level.number)
+    return best[1] if best else None
+
+
+def _level_of_resource(cat: Catalogue, text: str) -> int | None:
+    """The level whose resource the question names ("is there a DataCamp course?" → 1)."""
+    asked = set(tokenize(text))
+    for level in cat.levels:
+        for resource in level.resources:
+            name = set(tokenize(resource.title.split(":")[0])) - {"course", "book"}
+            if name and name <= asked:
+                return level.number
+    return None
+
+
+def _phrase_in(phrase: str, text: str) -> bool:
+    """`phrase` occurs in `text` as whole words (a plural counts: "data engineers")."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?:s|es)?(?![a-z0-9])", text) is not None
+
+
+def _match_track(cat: Catalogue, text: str) -> Track | None:
+    tracks = [t for level in cat.levels for t in level.tracks]
+    letter = _TRACK_LETTER.search(text)
+    if letter:
+        return next((t for t in tracks if t.id == letter.group(1).upper()), None)
+    scored = []
+    for track in tracks:
+        score = sum(2 for phrase in track.interests if _phrase_in(phrase, text))
+        score += len(set(tokenize(track.title)) & set(tokenize(text)))
+        if score:
+            scored.append((score, track))
+    scored.sort(key=lambda x: -x[0])
+    return scored[0][1] if scored and (len(scored) == 1 or scored[0][0] > scored[1][0]) else None
+
+
+def _track_name(track: Track) -> str:
+    return f"Track {track.id} — {track.title}"
+
+
+def _titles(items: Iterable[str]) -> str:
+    items = list(items)
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else ""
+
+
+def _level_name(level: Level) -> str:
+    return f"Level {level.number} — {level.name} ({level.duration})"
+
+
+def _level_contents(level: Level) -> str:
+    if level.modules:
+        return _titles(m.title for m in level.modules)
+    return "one specialization track: " + _titles(f"{t.id} {t.title}" for t in level.tracks)
+
+
+def _ref(cat: Catalogue, key: str, **values: int) -> SectionRef | None:
+    ref = cat.guidance.sections.get(key)
+    if ref is None:
+        return None
+    return SectionRef(source=ref.source.format(**values), heading=ref.heading.format(**values))
+
+
+# ----- the answers -----
+def _start(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    background = next((b for b in cat.guidance.backgrounds if any(_phrase_in(m, q) for m in b.matches)), None)
+    placed = member.known_level if member else None
+    if placed:
+        level = cat.level(placed)
+        how = "the placement quiz put you at" if member and member.placement_level and not member.level else \
+            "you're at"
+        first = f"Start at {_level_name(level)}: {how} Level {level.number}, so work on {_level_contents(level)}."
+    elif background is not None:
+        level = cat.level(background.start_level)
+        first = (f"Start at {_level_name(level)}. {background.advice} Level {level.number} covers "
+                 f"{_level_contents(level)}.")
+    else:
+        level = cat.level(1)
+        first = (f"Start at {_level_name(level)} unless you already know its topics: it covers "
+                 f"{_level_contents(level)}. You don't have to start at the beginning: start where your gaps are.")
+    paragraphs = [Paragraph(first, _ref(cat, "start"))]
+    assess = ("Assess your current level first: go through each level's topics and mark them \"can teach it\", "
+              "\"can use it\" or \"gap\"; "
+              "your level is the highest one whose topics you can use.")
+    paragraphs.append(Paragraph(assess, _ref(cat, "assess")))
+    step = ("Next step: take the placement quiz to confirm where you stand." if not placed else
+            f"Next step: take a quiz on a Level {level.number} topic to find your first gap.")
+    return Guidance("start", tuple(paragraphs), step, f"Level {level.number}")
+
+
+def _timeline_level(cat: Catalogue, months: float) -> tuple[Level, bool]:
+    """The level the path's timeline puts you at after `months` (ranges join end to end), and whether
+    you'd be finishing it."""
+    for level in cat.levels:
+        if months <= level.duration_months[1]:
+            return level, months >= level.duration_months[1] - 0.5
+    return cat.levels[-1], True
+
+
+def _timeline(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    found = _DURATION.search(q)
+    if found:
+        months = _number(found.group(1)) * (12 if found.group(2).startswith(("y", "yr")) else
+                                            0.25 if found.group(2).startswith("w") else 1)
+    elif member and member.days_since_joined is not None:
+        months = member.days_since_joined / 30.4
+    else:
+        return None
+    level, finishing = _timeline_level(cat, months)
+    prev_end = next((lv.duration_months[1] for lv in cat.levels if lv.number == level.number - 1), 0)
+    span = f"months {prev_end}-{level.duration_months[1]} of the path's timeline" if prev_end else \
+        f"the first {level.duration_months[1]} months"
+    when = f"{months:g} months" if months < 24 or months % 12 else f"{months / 12:g} years"
+    first = (f"After {when} you'd be {'finishing' if finishing else 'in'} {_level_name(level)}, which is {span}: "
+             f"{_level_contents(level)}.")
+    if finishing and level.number < len(cat.levels):
+        nxt = cat.level(level.number + 1)
+        first += f" Next comes {_level_name(nxt)}."
+    paragraphs = [Paragraph(first, _ref(cat, "timeline")),
+                  Paragraph("The durations are guides, not deadlines: the ranges join end to end (Level 1 ends by "
+                            f"month {cat.levels[0].duration_months[1]}, Level 2 by month "
+                            f"{cat.levels[1].duration_months[1]}, Level 3 by month {cat.levels[2].duration_months[1]}"
+                            f", Level 4 by month {cat.levels[-1].duration_months[1]}), and consistency matters "
+                            "more than speed.")]
+    if member and member.known_level:
+        ahead = member.known_level - level.number
+        where = "on the path's pace" if ahead == 0 else ("ahead of the path's pace" if ahead > 0 else
+                                                         "behind the path's pace, which is fine: it's a guide")
+        paragraphs.append(Paragraph(f"You're at Level {member.known_level}: {where}."))
+    return Guidance("timeline", tuple(paragraphs), "Next step: set a goal for the next 3 months from your level's "
+                    "topics.", f"Level {level.number}")
+
+
+def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    found = _LEVEL.search(q)
+    track = _match_track(cat, q) if found is None and _TRACK_WORD.search(q) else None
+    if track is not None:
+        level = next(lv for lv in cat.levels if track in lv.tracks)
+        first = (f"{_track_name(track)} is a Level {level.number} track: the path plans {level.duration} for "
+                 f"Level {level.number}, covering {_titles(t.title for t in track.topics)}.")
+        return Guidance("duration", (Paragraph(first, _ref(cat, "level", level=level.number)),),
+                        "Next step: split it into monthly goals, one topic at a time.", _track_name(track))
+    if found is None:
+        if not re.search(r"whole path|entire path|the path|all (?:the |four )?levels|become an expert|expert", q):
+            return None
+        total = cat.levels[-1].duration_months[1]
+        first = (f"The whole path takes about {total} months: " +
+                 "; ".join(f"Level {lv.number} {lv.name} {lv.duration}" for lv in cat.levels) +
+                 ". The ranges join end to end, as a timeline of roughly two years to reach the end of Level 4.")
+        return Guidance("duration", (Paragraph(first, _ref(cat, "timeline")),),
+                        "Next step: check which level you're at and plan from there.", "The whole path")
+    level = cat.level(int(found.group(1) or found.group(2)))
+    first = f"{_level_name(level)}: the path plans {level.duration} for it, covering {_level_contents(level)}."
+    prev_end = next((lv.duration_months[1] for lv in cat.levels if lv.number == level.number - 1), 0)
+    if prev_end:
+        first += (f" On the path's timeline it runs to month {level.duration_months[1]} "
+                  f"(after month {prev_end}).")
+    return Guidance("duration", (Paragraph(first, _ref(cat, "level", level=level.number)),),
+                    "Next step: split it into monthly goals, one module at a time.", f"Level {level.number}")
+
+
+def _track(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    track = _match_track(cat, q)
+    if track is None:
+        background = next((b for b in cat.guidance.backgrounds if any(_phrase_in(m, q) for m in b.matches)), None)
+        if background is not None:
+            track = _match_track(cat, background.advice.lower())
+    if track is None and member and member.track:
+        track = _match_track(cat, f"track {member.track.lower()}")
+    if track is None:
+        all_tracks = [t for level in cat.levels for t in level.tracks]
+        lines = "; ".join(f"{_track_name(t)} ({t.suits})" for t in all_tracks)
+        first = f"Level 4 has {len(all_tracks)} tracks: {lines}."
+        return Guidance("track", (Paragraph(first, _ref(cat, "track")),
+                                  Paragraph("Pick by job first, then by the projects you want to build, with interest "
+                                            "as the tie-breaker.")),
+                        "Next step: tell me your role or what you'd like to work on and I'll suggest one.",
+                        "Level 4 tracks")
+    first = (f"{_track_name(track)}: it suits {track.suits}. It covers "
+             f"{_titles(t.title for t in track.topics)}.")
+    level = next(lv for lv in cat.levels if track in lv.tracks)
+    second = (f"It's a Level 4 track ({level.duration}); it builds on Levels 1-3, so pick by your job first, "
+              "then by the projects you want to build.")
+    return Guidance("track", (Paragraph(first, _ref(cat, "track")), Paragraph(second)),
+                    f"Next step: read its first topic, {track.topics[0].title}.", _track_name(track))
+
+
+def _cert_line(cert: Certification) -> str:
+    return (f"{cert.title} ({cert.difficulty}, {cert.study_months[0]}-{cert.study_months[1]} months of study): "
+            f"covers {_titles(cert.topics)}, and fits after Level {cert.fits_after_level}.")
+
+
+def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    named = [c for c in cat.certifications if _phrase_in(c.title, q) or
+             len(set(tokenize(c.title)) & set(tokenize(q))) >= 3]
+    scored = sorted(((sum(2 for k in c.interests if _phrase_in(k, q)), c) for c in cat.certifications),
+                    key=lambda x: -x[0])
+    level = member.known_level if member else None
+    track = _match_track(cat, q)
+    if track is not None and scored[0][0] == 0:
+        scored = sorted(((sum(2 for k in c.interests if any(_phrase_in(k, i) for i in track.interests)
+                              or _phrase_in(k, track.title.lower())), c) for c in cat.certifications),
+                        key=lambda x: -x[0])
+    if named:
+        cert = named[0]
+    elif scored[0][0] > 0:
+        cert = scored[0][1]
+    else:
+        reachable = [c for c in cat.certifications if level is None or c.fits_after_level <= max(level, 2)]
+        cert = min(reachable or list(cat.certifications),
+                   key=lambda c: (c.availability is not None, c.fits_after_level, c.study_months[0]))
+    paragraphs = [Paragraph(_cert_line(cert), SectionRef(source=(_ref(cat, "certification") or SectionRef(
+        source="", heading="")).source, heading=cert.title))]
+    if cert.availability:
+        paragraphs.append(Paragraph(f"Note: {cert.availability}"))
+    others = [c for c in cat.certifications if c is not cert]
+    if not named:
+        paragraphs.append(Paragraph("Choose by role, level and the platform your team uses; the others are " +
+                                    "; ".join(f"{c.title} ({c.difficulty}, after Level {c.fits_after_level})"
+                                              for c in others) + ". Prepare for one at a time.",
+                                    _ref(cat, "certification")))
+    if level is not None and level < cert.fits_after_level:
+        paragraphs.append(Paragraph(f"You're at Level {level}, so aim for it once you've finished Level "
+                                    f"{cert.fits_after_level}."))
+    return Guidance("certification", tuple(paragraphs),
+                    "Next step: pair the certification with a project that proves you can apply it.", cert.title)
+
+
+def _project(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    scored = sorted(((sum(2 for k in p.interests if _phrase_in(k, q)), i, p) for i, p in
+                     enumerate(cat.portfolio_projects)), key=lambda x: (-x[0], x[1]))
+    project: PortfolioProject = scored[0][2]
+    if scored[0][0] == 0 and member and member.track:
+        project = _match_project_for_track(cat, member.track) or project
+    first = f"{project.title}: {_titles(project.requirements)}."
+    ref = _ref(cat, "project")
+    paragraphs = [Paragraph(first, SectionRef(source=ref.source, heading=project.title) if ref else None)]
+    if scored[0][0] == 0:
+        paragraphs.append(Paragraph(f"The path lists {len(cat.portfolio_projects)} must-have portfolio projects: "
+                                    + _titles(p.title for p in cat.portfolio_projects) + "."))
+    return Guidance("project", tuple(paragraphs),
+                    "Next step: ship one visible increment a week as your weekly habit.", project.title)
+
+
+def _match_project_for_track(cat: Catalogue, track_id: str) -> PortfolioProject | None:
+    track = _match_track(cat, f"track {track_id.lower()}")
+    if track is None:
+        return None
+    for project in cat.portfolio_projects:
+        if any(_phrase_in(k, " ".join(track.interests)) for k in project.interests):
+            return project
+    return None
+
+
+def _weekly_hours(cat: Catalogue) -> tuple[float, float]:
+    """The habits' total time per week, from their budgets (min/day, hours/week, hours/month)."""
+    low = high = 0.0
+    for group in cat.habits.values():
+        unit = group.budget.unit
+        factor = {"min/day": 7 / 60, "hours/week": 1.0, "hours/month": 12 / 52}.get(unit, 0.0)
+        low += group.budget.low * factor
+        high += group.budget.high * factor
+    return low, high
+
+
+def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    found = _HOURS.search(q)
+    budgets = "; ".join(f"{cad} habits {group.budget}" for cad, group in cat.habits.items())
+    low, high = _weekly_hours(cat)
+    if found is None:
+        first = (f"The path's habits take {budgets}: roughly {low:.0f}-{high:.0f} hours a week if you do them all.")
+        return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits")),),
+                        "Next step: anchor the daily block to a fixed moment of your day.", "Time per week")
+    amount = _number(found.group(1))
+    unit, per = found.group(2), (found.group(3) or "week")
+    hours = amount / 60 if unit.startswith("m") else amount
+    weekly = hours * (7 if per.startswith("d") else 12 / 52 if per.startswith("mo") else 1)
+    said = f"{amount:g} {unit} a {'day' if per.startswith('d') else 'month' if per.startswith('mo') else 'week'}"
+    if weekly >= low:
+        verdict = f"Yes, {said} is enough: the path's habits add up to roughly {low:.0f}-{high:.0f} hours a week"
+    elif weekly >= low / 2:
+        verdict = (f"{said.capitalize()} is a workable start but below the path's pace: its habits add up to roughly "
+                   f"{low:.0f}-{high:.0f} hours a week, so expect the levels to take longer than their guide durations")
+    else:
+        verdict = (f"{said.capitalize()} is well below the path's pace: its habits add up to roughly "
+                   f"{low:.0f}-{high:.0f} hours a week, so the levels will take much longer than their guide durations")
+    first = f"{verdict} ({budgets})."
+    second = "Consistency matters more than the size of any session: small daily blocks beat a weekend marathon."
+    return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits")), Paragraph(second)),
+                    "Next step: spread the time over the week and keep your streak going.", "Time per week")
+
+
+def _next(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    found = _LEVEL.search(q)
+    current = int(found.group(1) or found.group(2)) if found else (member.known_level if member else None)
+    module_next = _next_module(cat, q) if not found else None
+    if module_next is not None:
+        done, following, in_level = module_next
+        first = f"{following}: after {done}, it's the next module of {_level_name(in_level)}."
+        return Guidance("next", (Paragraph(first, _ref(cat, "level", level=in_level.number)),),
+                        f"Next step: take a quiz on {done} to make sure it stuck, then start {following}.", following)
+    if current is None:
+        return None
+    if current >= len(cat.levels):
+        track = _match_track(cat, f"track {member.track.lower()}") if member and member.track and not found else None
+        if track is not None:
+            first = (f"{_track_name(track)}: keep going deep in your track's topics, "
+                     f"{_titles(t.title for t in track.topics)}, and run them in production.")
+            return Guidance("next", (Paragraph(first, _ref(cat, "track")),
+                                     Paragraph("Show it in a portfolio project and mentor others on it.")),
+                            f"Next step: take a quiz on {track.topics[0].title} to find your weakest topic.",
+                            _track_name(track))
+        first = ("After Level 4 you keep going deep: run your track's techniques in production, build the portfolio "
+                 "projects and mentor others.")
+        return Guidance("next", (Paragraph(first, _ref(cat, "project")),), "Next step: pick a portfolio project.",
+                        "Beyond Level 4")
+    nxt = cat.level(current + 1)
+    first = f"{_level_name(nxt)}: it comes after Level {current} and covers {_level_contents(nxt)}."
+    return Guidance("next", (Paragraph(first, _ref(cat, "next", level=current, next=current + 1)),),
+                    f"Next step: check you're ready for Level {nxt.number} with a quiz on Level {current} topics.",
+                    f"Level {nxt.number}")
+
+
+def _next_module(cat: Catalogue, q: str) -> tuple[str, str, Level] | None:
+    asked = set(tokenize(q))
+    for level in cat.levels:
+        modules = list(level.modules)
+        for i, module in enumerate(modules):
+            terms = set(tokenize(module.title))
+            if terms and terms <= asked and i + 1 < len(modules):
+                return module.title, modules[i + 1].title, level
+    return None
+
+
+def _habits(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"what are the daily habits?": the habits of that cadence (or all) with their time budget."""
+    cadences = [c for c in cat.habits if c in q] or list(cat.habits)
+    paragraphs = []
+    for cadence in cadences:
+        group = cat.habits[cadence]
+        items = "; ".join(item.description for item in group.items)
+        paragraphs.append(Paragraph(f"{cadence.capitalize()} habits ({group.budget}): {items}.",
+                                    SectionRef(source=(_ref(cat, "habits") or SectionRef(source="", heading="")).source,
+                                               heading=f"{cadence.capitalize()} habits")))
+    streak = f" Your streak is {member.streak} days: keep it going." if member and member.streak else ""
+    return Guidance("habits", tuple(paragraphs), "Next step: log today's habits to keep your streak." + streak,
+                    "Habits")
+
+
+_HABITS = re.compile(r"\b(?:what|which|list|show)\b.*\bhabits?\b|\b(?:daily|weekly|monthly) habits?\b")
+
+
+def _contents(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"what topics are in track C / level 2?": the track's topics or the level's modules."""
+    track = _match_track(cat, q) if _TRACK_WORD.search(q) else None
+    if track is not None:
+        first = f"{_track_name(track)} covers {_titles(t.covers or t.title for t in track.topics)}."
+        return Guidance("contents", (Paragraph(first, _ref(cat, "track")),),
+                        f"Next step: start with {track.topics[0].title}.", _track_name(track))
+    found = _LEVEL.search(q)
+    if found is None:
+        return None
+    level = cat.level(int(found.group(1) or found.group(2)))
+    first = f"{_level_name(level)} covers {_level_contents(level)}."
+    return Guidance("contents", (Paragraph(first, _ref(cat, "level", level=level.number)),),
+                    "Next step: pick the module you know least and start there.", f"Level {level.number}")
+
+
+_TRACK_WORD = re.compile(r"\btracks?\b|recommend|nlp|vision|time series|forecast|mlops")
+_CONTENTS = re.compile(r"\bwhat(?:'s| is| are)? (?:\w+ )?(?:topics|modules|in it|covered|inside)\b|"
+                       r"\bwhat (?:does|do) .*\bcover\b|\b(?:topics|modules|syllabus) (?:are )?(?:in|of)\b|"
+                       r"\bwhat(?:'s| is) in (?:it|track|level)")
+
+
+def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    number = _level_of_resource(cat, q) or _level_of_text(cat, q) or (member.known_level if member else None)
+    if number is None:
+        return None
+    level = cat.level(number)
+    if not level.resources:
+        return None
+    asked = set(tokenize(q))
+    ordered = sorted(level.resources, key=lambda r: -len(set(tokenize(f"{r.title} {r.author or ''}")) & asked))
+    items = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in ordered)
+    first = f"For {_level_name(level)} the path recommends: {items}."
+    return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number)),),
+                    "Next step: work through the main book alongside the matching modules, typing out the examples.",
+                    f"Level {number} resources")
+
+
+_CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inference|pipeline|dag|retrain|drift|"
+                      r"exercise|project)\b")
+
+# Order matters: the first intent whose pattern matches and whose answer applies wins.
+_ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, MemberContext | None], Guidance | None]],
+               ...] = (
+    ("time_budget", lambda q: bool(_HOURS.search(q) and _BUDGET_CUE.search(q)) or
+     bool(re.search(r"how (?:much time|many hours)", q) and re.search(r"\b(?:day|week|month)\b", q)), _time_budget),
+    ("timeline", lambda q: bool(_DURATION.search(q) and _TIMELINE_CUE.search(q)), _timeline),
+    ("certification", lambda q: bool(_CERT.search(q) and _CERT_CUE.search(q)), _certification),
+    ("track", lambda q: bool(_TRACK.search(q)), _track),
+    ("project", lambda q: bool(_PROJECT.search(q)), _project),
+    ("habits", lambda q: bool(_HABITS.search(q)) and not re.search(r"\bhow (?:do|can|should)\b|\bwhy\b", q),
+     _habits),
+    ("start", lambda q: bool(_START.search(q)), _start),
+    ("contents", lambda q: bool(_CONTENTS.search(q)), _contents),
+    ("next", lambda q: bool(_NEXT.search(q)), _next),
+    ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
+    ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
+)
+
+@dataclass
+class IntentRouter:
+    catalogue: Catalogue = field(default_factory=catalogue)
+
+    def route(self, question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:
+        """The guidance answer for a guidance question, or None for a question retrieval should answer.
+        `context` is the conversation a follow-up follows: the question alone decides whether it asks for
+        guidance ("is there a cert for that?"), the question plus its context what it is about ("track B")."""
+        q = re.sub(r"\s+", " ", question.lower()).strip()
+        about = f"{q} {context.lower()}".strip() if context else q
+        for _name, applies, answer in _ROUTES:
+            if applies(q):
+                guidance = answer(self.catalogue, about, member)
+                if guidance is not None:
+                    return guidance
+        if context and self.route(context, member) is not None:
+            # a follow-up to a guidance question ("which cert for data engineers?" → "how hard is it?")
+            for _name, applies, answer in _ROUTES:
+                if applies(about):
+                    guidance = answer(self.catalogue, about, member)
+                    if guidance is not None:
+                        return guidance
+        return None
+
+
+def route(question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:
+    return IntentRouter().route(question, member, context=context)
+
+
+def scope_line(cat: Catalogue) -> str:
+    """One line on what the mentor covers, from the catalogue (said with every refusal)."""
+    levels = ", ".join(f"{lv.number} {lv.name}" for lv in cat.levels)
+    tracks = sum(len(lv.tracks) for lv in cat.levels)
+    return (f"I can help with the path's levels ({levels}, with {tracks} specialization tracks), its "
+            "certifications, portfolio projects and learning habits.")

@@ -1,0 +1,137 @@
+"""Query understanding: what retrieval should search for a question typed in a conversation.
+
+Three steps, shared by the extractive and the LLM answerer:
+1. "show me the sources" / "where is that from?" asks for the previous answer's sources, not a new answer;
+2. a follow-up ("and how do I pick lambda?", "what about class weights?") is searched together with the
+   question it follows, so it inherits that question's subject;
+3. the glossary (knowledge/glossary.yaml) adds the curriculum's terms for spelling variants and everyday
+   phrasings, and names ML subjects the path does not teach.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from knowledge.glossary import CompiledGlossary, NotCovered
+from knowledge.lexical import tokenize
+
+if TYPE_CHECKING:
+    from knowledge.answer import Turn
+
+_SOURCES = re.compile(
+    r"^(?:(?:can|could) you )?(?:please )?(?:show|give|list|send|share|tell)(?: me)? (?:the |your |those |these )?"
+    r"(?:sources?|citations?|references?|links?)\b|^(?:what|which) (?:are|were|is|was) (?:the |your )?"
+    r"(?:sources?|citations?|references?)\b|^where(?:'s| is| was| did| does)? (?:that|this|it|you get that|"
+    r"you get this)(?: come)? from\b|^sources?\s*[?!.]*$|^(?:what's|what is) (?:that|this) based on\b|"
+    r"^where can i read (?:more|that|this)\b")
+_CONNECTIVE = re.compile(r"^(?:and|also|but|so|or|then|ok(?:ay)?,? (?:and|so)|what about|how about|what if|"
+                         r"same (?:for|with)|and what|why not|how so|in that case)\b")
+_PRONOUN = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|one|ones)\b")
+_SUBJECT = re.compile(
+    r"^(?:(?:so|ok|okay|hey|hi|quick q|quick question|question)[,:]?\s+)*(?:(?:can|could) you |pls |please )?"
+    r"(?:what(?:'s| is| are|s| r)|whats|explain|define|how (?:does|do)(?! i | we | you )|tell me about|"
+    r"what do you know about|eli5|"
+    r"teach me|do (?:we|you) cover|is there anything (?:on|about))\s+(?:me\s+)?(?:a |an |the )?"
+    r"(?P<subject>[^?.!,;:]+)")
+_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|"
+                          r"for (?:a|an|the|my|our)|"
+                          r"used for|and (?:how|why|when|what)|and when|like i'?m)\b.*$")
+FOLLOW_UP_MAX_TERMS = 3
+"""A question with at most this many content words and no subject of its own is a follow-up."""
+
+
+def wants_sources(text: str) -> bool:
+    return _SOURCES.search(text.lower().strip()) is not None
+
+
+def key_subject(text: str) -> str:
+    """The subject of a "what is X / explain X / how does X work" question ("" for other questions)."""
+    found = _SUBJECT.search(text.lower().strip())
+    if found is None:
+        return ""
+    return _SUBJECT_END.sub("", found.group("subject")).strip()
+
+
+def is_follow_up(text: str) -> bool:
+    lowered = text.lower().strip()
+    terms = tokenize(lowered)
+    if _CONNECTIVE.search(lowered):
+        return True
+    if len(terms) <= FOLLOW_UP_MAX_TERMS:
+        return True
+    return bool(_PRONOUN.search(lowered)) and len(terms) <= FOLLOW_UP_MAX_TERMS + 2
+
+
+def previous_questions(history: Sequence[Turn]) -> list[str]:
+    return [t.text for t in history if t.role == "user" and not wants_sources(t.text)]
+
+
+def subject_of_conversation(history: Sequence[Turn]) -> str:
+    """The question(s) a follow-up follows: the last user question, and the one before when that one was
+    itself a follow-up ("regularization?" → "and lambda?" → "and for trees?")."""
+    asked = previous_questions(history)
+    if not asked:
+        return ""
+    chain = [asked[-1]]
+    for earlier in reversed(asked[:-1]):
+        if not is_follow_up(chain[0]):
+            break
+        chain.insert(0, earlier)
+    return " ".join(chain)
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    """The member's question as typed (trimmed)."""
+    search: str
+    """What retrieval searches: the follow-up rewritten with its subject, plus glossary terms."""
+    follow_up: bool
+    not_covered: NotCovered | None
+    added_terms: tuple[str, ...] = ()
+    subject: str = ""
+    """The earlier question(s) a follow-up follows ("" for a question of its own)."""
+    focus: str = ""
+    """The question's own words with glossary terms (no subject): what a follow-up's answer should say."""
+
+
+_LEVEL_OR_TRACK = re.compile(r"\b(level|lvl|track)\s*([1-4a-e])\b", re.IGNORECASE)
+_AND_X = re.compile(r"^(?:and|or|also|what about|how about|same for|same with|and what about)\s+(?:the |a |an )?"
+                    r"(?P<x>[^?.!,;]+?)\s*[?.!]*$", re.IGNORECASE)
+
+
+def substitute(previous: str, text: str) -> str | None:
+    """"and level 3?" after "how long is level 2?" → "how long is level 3?"; "and kubernetes?" after "what
+    is docker?" → "what is kubernetes?": a follow-up that swaps the subject asks the same question again."""
+    found = _AND_X.search(text.strip())
+    if found is None:
+        return None
+    x = found.group("x").strip()
+    new_mention = _LEVEL_OR_TRACK.fullmatch(x)
+    old_mention = _LEVEL_OR_TRACK.search(previous)
+    if new_mention and old_mention and new_mention.group(1)[0].lower() == old_mention.group(1)[0].lower():
+        return previous[:old_mention.start()] + x + previous[old_mention.end():]
+    subject = key_subject(previous)
+    if subject and len(x.split()) <= 4 and subject in previous.lower():
+        start = previous.lower().index(subject)
+        return previous[:start] + x + previous[start + len(subject):]
+    return None
+
+
+def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -> Query:
+    subject = subject_of_conversation(history)
+    follow_up = bool(subject) and is_follow_up(text)
+    swapped = substitute(previous_questions(history)[-1], text) if follow_up else None
+    if swapped is not None:  # a question of its own now
+        expansion = glossary.expand(swapped)
+        return Query(swapped, expansion.query, False, expansion.not_covered, expansion.added, "",
+                     expansion.query)
+    base = f"{subject} {text}" if follow_up else text
+    expansion = glossary.expand(base, context=subject)
+    focus = glossary.expand(text, context=subject).query if follow_up else expansion.query
+    not_covered = expansion.not_covered if not follow_up else glossary.not_covered(text)
+    return Query(text, expansion.query, follow_up, not_covered, expansion.added,
+                 subject if follow_up else "", focus)
