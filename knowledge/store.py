@@ -135,11 +135,10 @@ class VectorStore:
 
     def query(self, embedding: np.ndarray, *, n: int, where: dict[str, Any] | None = None
               ) -> list[tuple[StoredChunk, float]]:
-        """Nearest chunks with their cosine similarity (1 - cosine distance)."""
-        total = self.count()
-        if total == 0:
-            return []
-        got = self._collection.query(query_embeddings=[embedding], n_results=min(n, total), where=where,
+        """Nearest chunks with their cosine similarity (1 - cosine distance). Chroma returns fewer than `n`
+        when the collection holds fewer (none when empty), so no `count()` first: it costs as much as the
+        query."""
+        got = self._collection.query(query_embeddings=[embedding], n_results=n, where=where,
                                      include=["documents", "metadatas", "distances"])
         ids = got["ids"][0]
         docs = (got["documents"] or [[]])[0]

@@ -35,10 +35,12 @@ def test_quick_run_prints_every_section_as_a_table(quick: subprocess.CompletedPr
     assert ignoring and {"DATABASE_URL", "MLPATH_TOP_K"} <= set(ignoring.group(1).split(", "))
     for title in ("### Ingest", "### Retrieval and answers",
                   "### Quality and speed against the textbook LangChain RAG pipeline",
-                  "### Slack acknowledgements", "### Memory", "### Scheduler scale"):
+                  "### Slack acknowledgements", "### Memory", "### Scheduler scale",
+                  "### Where the memory of `mlpath serve` goes"):
         assert title in out
     assert out.count("| measure | value |") == 5
     assert "| measure | mlpath | textbook LangChain | mlpath ÷ textbook |" in out
+    assert "| stage | RSS after it | anonymous | file-backed | peak so far |" in out
 
 
 def test_quick_run_reports_its_checks_held(quick: subprocess.CompletedProcess[str]) -> None:
@@ -53,6 +55,12 @@ def test_quick_run_reports_its_checks_held(quick: subprocess.CompletedProcess[st
     assert "every one of those 20 requests answered exactly once | yes |" in out
     assert re.search(r"\| peak RSS of `mlpath serve --http`, after warm-up \| \d+ MiB \|", out)
     assert re.search(r"after 50 more questions .* each answered exactly once: yes \|", out)
+    # The cold one-shot ask and its reference both ran; the encoder's share of retrieval is shown.
+    assert re.search(r"\| cold `mlpath ask` \(new process\) .* \| [\d.]+ s ÷ [\d.]+ s = \*\*[\d.]+×\*\* \|", out)
+    assert re.search(r"\| of which: embedding the question, p50 \| .* \(ONNX Runtime\) \| .* \(sentence-transformers\) \|", out)
+    # Serve's memory, stage by stage, with the model on ONNX Runtime (no torch in the bot).
+    assert re.search(r"\| embedding model loaded \(onnx\) \| \d+ MiB \|", out)
+    assert re.search(r"\| 20 questions, 8 threads at once \| \d+ MiB \|", out)
     # Planning is a constant number of queries; every paced DM reached the fake Slack.
     assert re.search(r"\| plan who is due, 1,000 members, SQLite .* \(\d+ due, 2 queries\) \|", out)
     assert "50 sent, 50 received" in out and "6 sent, 6 received" in out
