@@ -458,8 +458,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         report = scheduler.tick()
         print(f"nudges: {report.line()}")
         return 0
+    from mlpath import metrics
+
     try:
-        scheduler.run_forever(stop)
+        scheduler.run_forever(stop, on_tick=metrics.SCHEDULER_TICKS.inc)
     finally:
         if ops is not None:
             ops.close()

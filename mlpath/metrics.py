@@ -54,6 +54,8 @@ NUDGES_SENT = Counter(
 NUDGES_FAILED = Counter(
     "mlpath_nudges_failed", "Reminder DMs that could not be sent, by Slack's error (e.g. account_inactive).",
     ["kind", "error"], registry=REGISTRY)
+SCHEDULER_TICKS = Counter(
+    "mlpath_scheduler_ticks", "Checks done by a long-running scheduler (`mlpath scheduler`).", registry=REGISTRY)
 LISTENER_RUNS = Counter(
     "mlpath_listener_runs", "Work done after a Slack acknowledgement, by listener (counted when it ends, also "
     "when it fails).", ["listener"], registry=REGISTRY)

@@ -25,6 +25,7 @@ from progress.models import Claim, Delivery, HabitCheckin, Member, XpEvent
 from tests.bot.conftest import SECRET, BotServer
 from tests.bot.test_http_bot import click, mention
 from tests.conftest import free_port
+from tests.progress.test_scheduler_processes import wait_for_more_ticks
 
 PG_URL = os.environ.get("MLPATH_TEST_POSTGRES_URL")
 pytestmark = [
@@ -128,8 +129,12 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
                                            headers={"X-Slack-Retry-Num": "1"} if pair[0] is b else None)[0],
                 [(server, event, i) for i, event in enumerate(events) for server in (a, b)]))
         assert statuses == [200] * 8
-        posts = slack.wait_for("chat.postMessage", count=4, timeout=120)
-        time.sleep(3)  # room for a second answer to show up, if there were one
+        slack.wait_for("chat.postMessage", count=4, timeout=120)
+        # every delivery that was not dropped as a duplicate has finished its work in one replica or the other
+        deadline = time.monotonic() + 120
+        while sum(sample(r.metrics(), 'mlpath_listener_runs_total{listener="on_mention"}') for r in replicas) < 4:
+            assert time.monotonic() < deadline, "the replicas did not finish their answers"
+            time.sleep(0.1)
         posts = slack.calls_to("chat.postMessage")
         assert sorted(p.params["thread_ts"] for p in posts) == ["300.0", "300.1", "300.2", "300.3"]
         assert all("Level 3" in json.dumps(p.params["blocks"]) for p in posts)
@@ -184,13 +189,21 @@ def test_two_replicas_answer_each_event_once_and_lose_no_progress(tmp_path, slac
             db.dispose()
         assert len(members) >= 2
         sched_env = {**env, "MLPATH_SCHEDULER_INTERVAL": "0.5", "MLPATH_NUDGE_CUTOFF_HOURS": "24"}
-        schedulers = [subprocess.Popen([str(exe), "scheduler"], env=sched_env, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        sched_ports = [free_port(), free_port()]
+        schedulers = [subprocess.Popen([str(exe), "scheduler"], env={**sched_env, "METRICS_PORT": str(port)},
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                      for port in sched_ports]
         try:
             deadline = time.monotonic() + 120
             while len(slack.dms()) < len(members) and time.monotonic() < deadline:
                 time.sleep(0.2)
-            time.sleep(3)  # several more ticks of both schedulers
+            while True:  # both serve /metrics once they run
+                try:
+                    wait_for_more_ticks(sched_ports, 3)  # both check again: nothing more may be sent
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
         finally:
             for p in schedulers:
                 p.send_signal(signal.SIGTERM)

@@ -12,6 +12,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from websockets.sync.server import serve
 
 from bot.app import build_app
+from mlpath import metrics
+from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
 
 
@@ -76,12 +78,16 @@ def test_socket_mode_answers_a_mention_once_and_acks_every_envelope(slack, curri
         assert open_call.headers.get("Authorization") == "Bearer xapp-1-test"
         event = {"type": "app_mention", "user": "U1", "text": "<@UBOT> what is cross-validation?",
                  "ts": "900.1", "channel": "C1"}
+        mentions_before = listener_runs("on_mention")
+        duplicates_before = metrics.value("mlpath_slack_duplicate_events_total", where="process")
         ws.send_event("env-1", "EvS1", event)
         post = slack.wait_for("chat.postMessage")[0].params
         assert post["thread_ts"] == "900.1" and "Cross-validation" in json.dumps(post["blocks"])
         ws.send_event("env-2", "EvS1", event, retry_attempt=1)  # Slack's redelivery of the same event
         wait(lambda: {a["envelope_id"] for a in ws.acks} >= {"env-1", "env-2"})
-        time.sleep(1.0)
+        # the redelivery is dropped before its ack; the first delivery's work has ended
+        assert metrics.value("mlpath_slack_duplicate_events_total", where="process") == duplicates_before + 1
+        wait_listener("on_mention", mentions_before)
         assert len(slack.calls_to("chat.postMessage")) == 1
     finally:
         handler.close()

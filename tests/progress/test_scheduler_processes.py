@@ -66,6 +66,24 @@ def _zones_away_from_midnight(now: datetime) -> list[str]:
     return out
 
 
+def scheduler_ticks(port: int) -> float:
+    """`mlpath_scheduler_ticks_total` of the scheduler serving METRICS_PORT=port."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("mlpath_scheduler_ticks_total"))
+
+
+def wait_for_more_ticks(ports: list[int], more: int, timeout: float = 90) -> None:
+    """Wait until every scheduler has finished `more` further checks (what the processes count themselves, not a
+    sleep): after that, anything they would have sent twice would have been sent."""
+    targets = [scheduler_ticks(port) + more for port in ports]
+    deadline = time.monotonic() + timeout
+    while any(scheduler_ticks(port) < target for port, target in zip(ports, targets, strict=True)):
+        assert time.monotonic() < deadline, "the schedulers stopped ticking"
+        time.sleep(0.1)
+
+
 def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, progress, slack,
                                                                          tmp_path):
     zones = _zones_away_from_midnight(datetime.now(UTC))
@@ -79,7 +97,7 @@ def test_two_long_running_schedulers_send_each_dm_once_and_stop_cleanly(db_url, 
         deadline = time.monotonic() + 90
         while len(slack.dms()) < 30 and time.monotonic() < deadline:
             time.sleep(0.2)
-        time.sleep(3)  # several more ticks of both schedulers
+        wait_for_more_ticks(ports, 3)  # both schedulers check again: nothing more may be sent
         sent = 0.0
         for port in ports:  # each scheduler serves its own /healthz and /metrics
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as resp:
