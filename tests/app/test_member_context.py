@@ -10,7 +10,7 @@ from tests.app.test_application import ANN, TERMINAL, make_app, progress  # noqa
 
 def test_guidance_answers_use_the_members_level_and_track(curriculum_mentor, progress):  # noqa: F811
     app = make_app(curriculum_mentor, progress)
-    progress.set_level(ANN.member, 4, track="B")
+    progress.set_level(ANN.member, 4, track="B", create=True)
     view = app.ask(ANN, "what should i do next?")
     assert isinstance(view, res.AnswerView)
     assert view.answer.text.startswith("Track B — Natural Language Processing")

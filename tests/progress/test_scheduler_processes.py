@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,9 +68,13 @@ def _zones_away_from_midnight(now: datetime) -> list[str]:
 
 
 def scheduler_ticks(port: int) -> float:
-    """`mlpath_scheduler_ticks_total` of the scheduler serving METRICS_PORT=port."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
-        text = resp.read().decode()
+    """`mlpath_scheduler_ticks_total` of the scheduler serving METRICS_PORT=port; 0 while it is not serving yet
+    (it serves /metrics before its first check, so a scheduler that does not answer has not checked yet)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+    except urllib.error.URLError:
+        return 0.0
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith("mlpath_scheduler_ticks_total"))
 
