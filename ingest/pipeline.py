@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,8 +28,8 @@ from mlpath.errors import UserError
 
 BUNDLED_PREFIX = "curriculum/"
 EMBED_BATCH = 32
-"""Chunks per embed-and-store step: one batch of the embedder (so the progress moves once per model call),
-and what a killed run loses at most."""
+"""Chunks per embed-and-store step for an encoder that does not plan its batches (the embedder does: one
+step per model call, at most its batch size); a step is what a killed run loses at most."""
 
 Warn = Callable[[str], None]
 Progress = Callable[[str, int, int], None]
@@ -189,20 +190,35 @@ def ingest(
                         and src not in summary.skipped):
                     to_delete.append(chunk_id)
 
-    # Longest first, across files: each batch then holds texts of about the same length, so the encoder
-    # pads little (it pads every text of a batch to the batch's longest). In file order a batch mixed
-    # 20-token headings with 256-token paragraphs.
-    to_embed.sort(key=lambda c: -len(c.embed_text))
+    # Batches of about the same length, across files: the encoder pads every text of a batch to the
+    # batch's longest (in file order a batch mixed 20-token headings with 256-token paragraphs). An encoder
+    # that plans its own batches (`batches`, by token count) is followed exactly, so ingest pays the
+    # padding of one encode call over all texts and no more; otherwise longest first by characters.
+    plan = getattr(embedder, "batches", None)
+    if plan is not None and to_embed:
+        groups = [[to_embed[i] for i in group] for group in plan([c.embed_text for c in to_embed])]
+    else:
+        to_embed.sort(key=lambda c: -len(c.embed_text))
+        groups = [to_embed[start:start + EMBED_BATCH] for start in range(0, len(to_embed), EMBED_BATCH)]
     if to_embed:
         report("embedding", 0, len(to_embed))
-    for start in range(0, len(to_embed), EMBED_BATCH):
-        batch = to_embed[start:start + EMBED_BATCH]
-        vectors = embedder.encode([c.embed_text for c in batch])
-        store.upsert([c.id for c in batch], [c.text for c in batch], [c.metadata() for c in batch],
-                     vectors)
-        summary.added += len(batch)
-        summary.embedded += len(batch)
-        report("embedding", summary.added, len(to_embed))
+    # The store writes batch n on a second thread while the encoder embeds batch n+1 (the encoder and
+    # Chroma's Rust core both release the GIL): ingest then runs at the encoder's pace instead of the sum
+    # of the two. At most one write is in flight, so a killed run still loses at most one batch.
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store") as writer:
+        for batch in groups:
+            vectors = embedder.encode([c.embed_text for c in batch])
+            if pending is not None:
+                pending.result()
+                report("embedding", summary.added, len(to_embed))
+            pending = writer.submit(store.upsert, [c.id for c in batch], [c.text for c in batch],
+                                    [c.metadata() for c in batch], vectors)
+            summary.added += len(batch)
+            summary.embedded += len(batch)
+        if pending is not None:
+            pending.result()
+            report("embedding", summary.added, len(to_embed))
     store.update_metadata([c.id for c in to_update], [c.metadata() for c in to_update])
     summary.updated = len(to_update)
     unique_deletes = sorted(set(to_delete))

@@ -145,18 +145,25 @@ class OnnxEncoder:
         with self._run_lock:
             return np.asarray(self.session.run(None, feeds, options)[0], dtype=np.float32)
 
-    def encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+    def _plan(self, rows: list[list[int]], batch_size: int) -> list[list[int]]:
         """Batches of similar length (longest first, as sentence-transformers does): less padding."""
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
-        order = sorted(range(len(texts)), key=lambda i: -len(rows[i]))
-        start = 0
+        order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))
+        groups, start = [], 0
         while start < len(order):
             width = max(1, len(rows[order[start]]))
             size = max(1, min(batch_size, BATCH_TOKENS // width))
-            chosen = order[start:start + size]
-            out[chosen] = self._run([rows[i] for i in chosen])
+            groups.append(order[start:start + size])
             start += size
+        return groups
+
+    def batches(self, texts: Sequence[str], *, batch_size: int) -> list[list[int]]:
+        return self._plan([e.ids for e in self.tokenizer.encode_batch(list(texts))], batch_size)
+
+    def encode(self, texts: Sequence[str], *, batch_size: int) -> np.ndarray:
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        rows = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+        for chosen in self._plan(rows, batch_size):
+            out[chosen] = self._run([rows[i] for i in chosen])
         return out
 
 
@@ -269,6 +276,15 @@ class Embedder:
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """The model calls one `encode(texts)` makes, as lists of indices into `texts`. Ingest encodes and
+        stores batch by batch in exactly this plan, so it pays no padding beyond what a single call pays."""
+        self._load()
+        if self._onnx is not None:
+            return self._onnx.batches(texts, batch_size=self.batch_size)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # as sentence-transformers sorts
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
 
 def export_onnx(model_dir: Path, path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.pipeline import ingest
@@ -104,6 +105,43 @@ class _DiesAfterOneBatch:
         if self.calls > 1:
             raise KeyboardInterrupt
         return self.real.encode(texts)
+
+    def batches(self, texts):
+        return self.real.batches(texts)
+
+
+class _Recording:
+    """The real embedder, recording the texts of every encode call."""
+
+    def __init__(self, real):
+        self.real = real
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        return self.real.encode(texts)
+
+    def batches(self, texts):
+        return self.real.batches(texts)
+
+
+def test_ingest_encodes_in_the_embedders_own_batches_and_stores_what_one_call_gives(make_mentor, tmp_path):
+    """Ingest follows the encoder's plan (one model call per batch, by token count), so it pads no more
+    than one encode call over all texts would; the stored vectors are those of that one call."""
+    mentor = make_mentor()
+    folder = tmp_path / "mixed"
+    for i in range(70):  # short and long chunks, interleaved across files
+        body = f"Fact {i} about feature stores." if i % 2 else " ".join(["drift monitoring"] * (20 + i))
+        write(folder / f"note{i:02d}.md", f"# Note {i}\n\n{body}\n")
+    recording = _Recording(mentor.embedder)
+    ingest([folder], store=mentor.store, embedder=recording)
+    stored, vectors = mentor.store.all_chunks_with_embeddings()
+    texts = [f"{c.metadata['section']}\n\n{c.text}" for c in stored]
+    plan = mentor.embedder.batches(texts)
+    assert len(plan) > 1
+    assert sorted(sorted(call) for call in recording.calls) == sorted(sorted(texts[i] for i in g) for g in plan)
+    once = mentor.embedder.encode(texts)
+    assert np.allclose(np.asarray(vectors), once, atol=1e-5)
 
 
 def test_an_ingest_killed_halfway_is_completed_by_the_next_run_without_duplicates(make_mentor, tmp_path):
