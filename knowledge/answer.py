@@ -24,7 +24,7 @@ from knowledge.catalogue import SectionRef
 from knowledge.embedding import Embedder
 from knowledge.glossary import CompiledGlossary, NotCovered, glossary
 from knowledge.intents import Guidance, IntentRouter, scope_line
-from knowledge.lexical import tokenize
+from knowledge.lexical import STOPWORDS, tokenize
 from knowledge.member import MemberContext
 from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
 from knowledge.retrieval import Hit, Retriever, SearchResult
@@ -197,6 +197,8 @@ FOLLOW_UP_FACTOR = 0.8
 def _word_forms(word: str) -> tuple[str, ...]:
     """The word and its likely stems ("started" → "start"), for the curriculum vocabulary check."""
     forms = [word]
+    if word.endswith("ied") and len(word) > 5:
+        forms.append(word[:-3] + "y")  # "retried" → "retry"
     for suffix in ("ing", "ed", "er", "es", "s", "ly", "al"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             stem = word[: -len(suffix)]
@@ -214,6 +216,88 @@ def _answered(history: Sequence[Turn]) -> bool:
 
 
 REFUSAL_START = "The learning path doesn't cover that"
+RARE_TERM_CONFIDENCE = 0.45
+"""A question with a rare word the path never uses is refused below this retrieval confidence (tuned on the
+tune halves, docs/evalsets.md): only a strong match shows the path covers it after all."""
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+_ASKED_SUBJECT = re.compile(
+    r"\b(?:learn(?:ing)?|study(?:ing)?|become|becoming|build|building|better at|good at|start(?:ing)? with|"
+    r"(?:courses?|books?|classes|lessons|tutorials?) (?:on|in|for|about)|(?:cert|certification|certificate|exam)s? "
+    r"(?:for|in|to become)|at the|into my|with my)\s+(?:an? |the |my |some |more |this )?(?P<w>[a-z]+)|"
+    r"\b(?P<v>[a-z]+) (?:routine|training|lessons|classes|season|recipe)\b")
+_SITUATION = frozenset([
+    "week", "weekend", "weekends", "month", "year", "day", "evening", "morning", "night", "work", "job", "team",
+    "manager", "boss", "company", "newborn", "baby", "kids", "family", "school", "university", "degree", "commute",
+    "lunch", "free", "spare", "time", "life", "schedule", "level", "track", "path", "basics", "beginning", "start",
+    "fundamentals", "foundation", "career", "role"
+])
+"""Words of a member's situation that follow "with my", "at the", "into my" and are not a subject."""
+
+
+class Vocabulary:
+    """Which of a question's words the path knows: for spelling repair and scope gating.
+
+    A word is known when the curriculum uses it (in any light inflection), the glossary knows it, or it is
+    everyday English (the embedding model's whole-word vocabulary). An unknown word close to a curriculum
+    word is a misspelling and is repaired ("valdiation" → "validation"); one close to none is rare."""
+
+    def __init__(self, terms: dict[str, float], common: frozenset[str], glossary: CompiledGlossary) -> None:
+        self.terms = terms
+        self.common = common
+        self.glossary = glossary
+        self._long = [t for t in terms if len(t) >= 5 and t.isalpha()]
+        self._memo: dict[str, str | None] = {}
+
+    def known(self, word: str) -> bool:
+        if self.glossary.knows(word) or any(t in self.terms for t in tokenize(word)):
+            return True
+        if any(form in self.terms or form in self.common for form in _word_forms(word)):
+            return True
+        # a compound of two known words: "finetuning", "dataset", "hyperparams"
+        return any(word[:i] in self.common and (word[i:] in self.common or word[i:] in self.terms)
+                   for i in range(3, len(word) - 2))
+
+    def _repair(self, word: str) -> str | None:
+        """The curriculum word `word` misspells, or None."""
+        if word not in self._memo:
+            found = process.extractOne(word, self._long, scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY)
+            self._memo[word] = str(found[0]) if found else None
+        return self._memo[word]
+
+    def correct(self, text: str) -> str:
+        """`text` with misspelt words replaced by the curriculum word they misspell."""
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            lowered = word.lower()
+            if len(lowered) < 5 or not lowered.isalpha() or self.known(lowered):
+                return word
+            return self._repair(lowered) or word
+        return _WORD.sub(fix, text)
+
+    def foreign_subject(self, text: str) -> str:
+        """The subject of a guidance-worded question when the path never uses it ("learn guitar", "courses
+        on pottery", "marathon training"): everyday English the curriculum does not know. "" otherwise."""
+        lowered, pos = text.lower(), 0
+        while (found := _ASKED_SUBJECT.search(lowered, pos)) is not None:
+            pos = found.start() + 1  # overlapping: "books for learning spanish"
+            word = found.group("w") or found.group("v") or ""
+            if len(word) < 4 or word in _SITUATION or word in STOPWORDS or not word.isalpha():
+                continue
+            if not self.glossary.knows(word) and not any(form in self.terms for form in _word_forms(word)) \
+                    and not self._repair(word):
+                return word
+        return ""
+
+    def rare(self, text: str) -> list[str]:
+        """Words of `text` that are neither known nor a misspelling nor a form of a curriculum word."""
+        out = []
+        for word in _WORD.findall(text.lower()):
+            if len(word) < 4 or not word.isalpha() or self.known(word) or self._repair(word):
+                continue
+            if any(word.startswith(t) or (len(word) >= 5 and t.startswith(word)) for t in self._long):
+                continue  # "dockerising" (docker), "hyperparam" (hyperparameter)
+            out.append(word)
+        return out
 
 
 @dataclass(frozen=True)
@@ -240,6 +324,11 @@ class ExtractiveAnswerer:
     glossary: CompiledGlossary = field(default_factory=glossary, repr=False)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vocabulary: Vocabulary | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.router.encode is None:
+            self.router.encode = self.embedder.encode
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, cached: the same sections answer many questions, so after warm-up an
@@ -274,21 +363,35 @@ class ExtractiveAnswerer:
         """Understand, route and retrieve: the steps before an answer is written, shared with the LLM
         answerer so that sources, guidance, scope and refusals follow one set of rules."""
         text, trimmed = prepare_question(question, self.max_question_chars)
-        query = understand(text, history, self.glossary)
+        words = self._words()
+        query = understand(words.correct(text), history, self.glossary)
         if wants_sources(text):
             return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
+        if query.not_covered is not None:  # "is speech-to-text part of track B?" too: not covered
+            result = self.retriever.search(query.search, k=self.k, prefer_level=level)
+            return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
         context = " ".join([query.subject if query.follow_up else "", *query.added_terms]).strip()
-        guidance = self.router.route(query.text, member, context=context)
+        guidance = self.router.route(query.text, member, context=context, follow_up=query.follow_up)
+        foreign = "" if query.follow_up else words.foreign_subject(query.text)
+        if foreign:  # "which certification to become an electrician?": guidance wording, another subject
+            result = self.retriever.search(query.search, k=self.k, prefer_level=level)
+            return Prepared(text, trimmed, query, final=self._refusal(text, [], result.confidence, trimmed,
+                                                                       query=query, subject=foreign))
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
         result = self.retriever.search(query.search, k=self.k, prefer_level=level)
-        if query.not_covered is not None:
-            return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
-        unknown = [] if query.follow_up else self._unknown_subject_words(text)
+        unknown = [] if query.follow_up else self._unknown_subject_words(query.text)
         if unknown:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
-                                                                       query=query, subject=key_subject(text)))
+                                                                       query=query, subject=key_subject(query.text)))
+        rare = [] if query.follow_up else words.rare(query.text)
+        if rare and result.confidence < RARE_TERM_CONFIDENCE:
+            # a word the path never uses and everyday English doesn't know ("simclr", "homomorphic"): the
+            # question is about something the path does not teach, unless a section matches it strongly
+            subject = key_subject(query.text) or ", ".join(rare)
+            return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
+                                                                       query=query, subject=subject))
         threshold = self.threshold
         if query.follow_up and _answered(history):
             threshold *= FOLLOW_UP_FACTOR  # the conversation already established the subject is on the path
@@ -296,6 +399,14 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
                                                                        trimmed, query=query))
         return Prepared(text, trimmed, query, result=result)
+
+    def _words(self) -> Vocabulary:
+        """The curriculum's words (the BM25 index's terms) with everyday English, rebuilt after an ingest."""
+        terms = self.retriever.corpus().bm25.idf
+        with self._lock:
+            if self._vocabulary is None or self._vocabulary.terms is not terms:
+                self._vocabulary = Vocabulary(terms, self.embedder.common_words(), self.glossary)
+            return self._vocabulary
 
     def _unknown_subject_words(self, text: str) -> list[str]:
         """Words of the question's subject ("what is naive Bayes?") that occur nowhere in the curriculum,

@@ -191,6 +191,7 @@ class Embedder:
         self._model: Any = None
         self._onnx: OnnxEncoder | None = None
         self._lock = threading.Lock()
+        self._common: frozenset[str] | None = None
         self.encoded = 0
         """How many texts this embedder has encoded (the ingest reports it; tests assert on it)."""
 
@@ -276,6 +277,18 @@ class Embedder:
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
+
+    def common_words(self) -> frozenset[str]:
+        """The whole words of the model's WordPiece vocabulary (about 20,000 everyday English words and
+        common technical ones). A word outside it and outside the curriculum is rare: a misspelling, or a
+        subject the path never mentions ("simclr", "homomorphic"). Read from tokenizer.json, no model load."""
+        if self._common is None:
+            try:
+                vocab = json.loads((self.path / "tokenizer.json").read_text())["model"]["vocab"]
+            except (OSError, ValueError, KeyError, TypeError):
+                vocab = {}
+            self._common = frozenset(w for w in vocab if w.isalpha() and w.isascii() and w.islower())
+        return self._common
 
     def batches(self, texts: Sequence[str]) -> list[list[int]]:
         """The model calls one `encode(texts)` makes, as lists of indices into `texts`. Ingest encodes and

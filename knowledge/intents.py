@@ -14,6 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
 
 from knowledge.catalogue import Catalogue, Certification, Level, PortfolioProject, SectionRef, Track, catalogue
 from knowledge.lexical import tokenize
@@ -55,7 +59,7 @@ def _number(text: str) -> float:
 _DURATION = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(months?|mos?|years?|yrs?|weeks?)\b")
 _HOURS = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(hours?|hrs?|h|minutes?|mins?)\b\s*(?:a|per|/|each|every)?\s*"
                     r"(day|daily|week|weekly|wk|month|monthly)?")
-_LEVEL = re.compile(r"\blevel\s*([1-4])\b|\bl([1-4])\b")
+_LEVEL = re.compile(r"\b(?:level|lvl)\s*([1-4])\b|\bl([1-4])\b")
 _TRACK_LETTER = re.compile(r"\btrack\s+([a-e])\b")
 
 _TIMELINE_CUE = re.compile(
@@ -70,10 +74,12 @@ _START = re.compile(
     r"(?:skip|jump) (?:level|ahead|straight)|what should i (?:learn|study|do) first|first step|"
     r"(?:have|need|got) to start|start (?:from|at|with) (?:level|lvl|l)\s*\d|where (?:do|should) i (?:fit|slot in)")
 _TRACK = re.compile(
-    r"(?:which|what|a|best|right|good) (?:specialization |specialisation |level 4 )?tracks?\b|tracks? (?:for|should|"
+    r"(?:which|what|a|best|right|good) (?:specialization |specialisation |(?:level|lvl) ?4 )?tracks?\b|"
+    r"tracks? (?:for|should|"
     r"would|to pick|to choose|suits?|fits?)|(?:pick|choose|select) (?:a |my |the )?(?:specialization|specialisation|"
     r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
-    r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)")
+    r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)|"
+    r"(?:out of|between|from) (?:tracks? )?a ?(?:-|–|to) ?e\b")
 _CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
 _CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
                        r"is there|any|"
@@ -503,6 +509,21 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance
                     f"Level {number} resources")
 
 
+def _progress(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"how do I know I'm getting better?": the path's success metrics, by group."""
+    paragraphs = []
+    for group in cat.success_metrics:
+        items = "; ".join(item.text for item in group.items)
+        paragraphs.append(Paragraph(f"{group.title}: {items}.",
+                                    SectionRef(source="curriculum/success-metrics.md", heading=group.title)))
+    first = Paragraph("Measure yourself against the path's success metrics, in three groups: " +
+                      _titles(g.title.lower() for g in cat.success_metrics) + ".")
+    level = f" at Level {member.known_level}" if member and member.known_level else ""
+    return Guidance("progress", (first, *paragraphs),
+                    f"Next step: mark each metric \"yes\", \"partly\" or \"not yet\"{level}, and turn one "
+                    "\"not yet\" into a 3-month goal.", "Success metrics")
+
+
 _CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inference|pipeline|dag|retrain|drift|"
                       r"exercise|project)\b")
 
@@ -524,21 +545,110 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
 )
 
+_HANDLERS: dict[str, Callable[[Catalogue, str, MemberContext | None], Guidance | None]] = {
+    name: answer for name, _applies, answer in _ROUTES} | {"progress": _progress}
+
+INTENT_SIMILARITY = 0.5
+"""A question no pattern catches goes to the intent of its nearest example (knowledge/intent_examples.yaml)
+when the cosine similarity is at least this (tuned on the tune halves, docs/evalsets.md)."""
+TRACK_SIMILARITY = 0.30
+TRACK_MARGIN = 0.03
+"""A track question naming no track and no known interest gets the track whose description is nearest by
+meaning, when it is at least this similar and this much ahead of the runner-up."""
+
+Encode = Callable[[list[str]], "np.ndarray"]
+
+
+_INTENT_CUES = {
+    "start": r"start|begin|first|beginner|new to|background|skip|jump|zero|scratch",
+    "timeline": r"months?|years?|weeks?|behind|pace|how far|ahead|by now",
+    "duration": r"how long|months?|years?|total|takes?|last",
+    "track": r"tracks?|speciali[sz]|level 4|lvl 4|a-e|a to e|which (?:area|field|direction)",
+    "certification": r"cert|exam|credential|certificate",
+    "project": r"projects?|portfolio|build|github|show",
+    "time_budget": r"hours?|hrs?|time|weekends?|days?|weeks?|enough",
+    "habits": r"daily|weekly|monthly|routine|habits?|each day|every day|every week",
+    "next": r"next|now what|after|done|finished|completed|wrapped up",
+    "resources": r"books?|course|read|resources?|textbook|tutorial|practi[sc]e|free|learn",
+    "progress": r"progress|improv|better|measure|success|metrics?|expert|made it",
+}
+"""A question routed by meaning must also say something of its intent: "how do I choose which samples to
+label next" is near "which track should I choose" by meaning but names no track."""
+
+
+def load_examples(path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    data = yaml.safe_load((path or Path(__file__).with_name("intent_examples.yaml")).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("intent_examples.yaml: expected intents with lists of example questions")
+    unknown = set(data) - set(_INTENT_CUES) - {"none"}
+    if unknown:
+        raise ValueError(f"intent_examples.yaml: unknown intents {sorted(unknown)}")
+    return {str(k): tuple(str(q) for q in v) for k, v in data.items()}
+
+
 @dataclass
 class IntentRouter:
     catalogue: Catalogue = field(default_factory=catalogue)
+    encode: Encode | None = None
+    """The embedding model (normalised vectors); without it only the patterns route."""
+    examples: dict[str, tuple[str, ...]] = field(default_factory=load_examples)
+    _vectors: tuple[list[str], np.ndarray, list[Track], np.ndarray] | None = field(default=None, repr=False)
 
-    def route(self, question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:
+    def _embedded(self) -> tuple[list[str], np.ndarray, list[Track], np.ndarray]:
+        assert self.encode is not None
+        if self._vectors is None:
+            labels = [intent for intent, texts in self.examples.items() for _ in texts]
+            vectors = self.encode([text for texts in self.examples.values() for text in texts])
+            tracks = [t for level in self.catalogue.levels for t in level.tracks]
+            described = self.encode([f"{t.title}: {t.suits}. {', '.join(t.interests)}. "
+                                     f"{', '.join(x.title for x in t.topics)}" for t in tracks])
+            self._vectors = (labels, vectors, tracks, described)
+        return self._vectors
+
+    def nearest_intent(self, question: str) -> tuple[str, float]:
+        """The intent of the example nearest to `question` by meaning ("none" = a concept question)."""
+        labels, vectors, _, _ = self._embedded()
+        assert self.encode is not None
+        sims = vectors @ self.encode([question])[0]
+        best = int(np.argmax(sims))
+        return labels[best], float(sims[best])
+
+    def nearest_track(self, question: str) -> Track | None:
+        _, _, tracks, described = self._embedded()
+        assert self.encode is not None
+        sims = described @ self.encode([question])[0]
+        order = np.argsort(-sims)
+        if sims[order[0]] >= TRACK_SIMILARITY and sims[order[0]] - sims[order[1]] >= TRACK_MARGIN:
+            return tracks[int(order[0])]
+        return None
+
+    def _answer(self, name: str, about: str, member: MemberContext | None) -> Guidance | None:
+        if name in ("track", "certification") and self.encode is not None and _match_track(self.catalogue, about) \
+                is None and not any(_phrase_in(m, about) for b in self.catalogue.guidance.backgrounds
+                                    for m in b.matches):
+            track = self.nearest_track(about)
+            if track is not None:
+                about = f"{about} track {track.id.lower()}"
+        return _HANDLERS[name](self.catalogue, about, member)
+
+    def route(self, question: str, member: MemberContext | None = None, *, context: str = "",
+              follow_up: bool = False) -> Guidance | None:
         """The guidance answer for a guidance question, or None for a question retrieval should answer.
         `context` is the conversation a follow-up follows: the question alone decides whether it asks for
         guidance ("is there a cert for that?"), the question plus its context what it is about ("track B")."""
         q = re.sub(r"\s+", " ", question.lower()).strip()
         about = f"{q} {context.lower()}".strip() if context else q
-        for _name, applies, answer in _ROUTES:
+        for name, applies, _answer in _ROUTES:
             if applies(q):
-                guidance = answer(self.catalogue, about, member)
+                guidance = self._answer(name, about, member)
                 if guidance is not None:
                     return guidance
+        if not follow_up and self.encode is not None:
+            # no pattern: the nearest example by meaning (a follow-up's words alone are too few for this)
+            intent, similarity = self.nearest_intent(q)
+            if intent != "none" and similarity >= INTENT_SIMILARITY and re.search(
+                    rf"\b(?:{_INTENT_CUES[intent]})", q):
+                return self._answer(intent, q, member)
         if context and self.route(context, member) is not None:
             # a follow-up to a guidance question ("which cert for data engineers?" → "how hard is it?")
             for _name, applies, answer in _ROUTES:
