@@ -29,13 +29,13 @@ from knowledge.member import MemberContext
 from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
 from knowledge.retrieval import Hit, Retriever, SearchResult
 
-MAX_ANSWER_SENTENCES = 4
-MAX_ANSWER_WORDS = 110
+MAX_ANSWER_SENTENCES = 5
+MAX_ANSWER_WORDS = 130
 NEAREST_SECTIONS = 3
 SENTENCE_CACHE_SIZE = 20_000
 DEFINITION_BONUS = 0.1
 WINDOW_SENTENCES = 6
-WINDOW_WORDS = 100
+WINDOW_WORDS = 120
 """The top section's excerpt: at most this many consecutive sentences and words (plus the definition)."""
 
 

@@ -242,6 +242,11 @@ class AnswerReport:
     def false_refusals(self) -> float:
         return self._mean([1.0 if r.refused else 0.0 for r in self.results if r.item.in_scope])
 
+    def answer_words(self) -> float:
+        """Mean length in words of the in-scope answers that were not refused: coverage rises with length,
+        so the two are reported together."""
+        return self._mean([float(len(r.text.split())) for r in self.results if r.item.in_scope and not r.refused])
+
     def kinds(self) -> list[str]:
         return sorted({r.item.kind for r in self.results})
 
@@ -265,6 +270,7 @@ class AnswerReport:
             "coverage": round(self.coverage(), 4),
             "refusal": round(self.refusal(), 4),
             "false_refusals": round(self.false_refusals(), 4),
+            "answer_words": round(self.answer_words(), 1),
             "kinds": per_kind,
         }
 

@@ -22,6 +22,7 @@ import yaml
 from knowledge.catalogue import Catalogue, Certification, Level, PortfolioProject, SectionRef, Track, catalogue
 from knowledge.lexical import tokenize
 from knowledge.member import MemberContext
+from knowledge.query import refers_back
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ def _level_of_resource(cat: Catalogue, text: str) -> int | None:
     for level in cat.levels:
         for resource in level.resources:
             name = set(tokenize(resource.title.split(":")[0])) - {"course", "book"}
-            if name and name <= asked:
+            surname = tokenize(resource.author)[-1:] if resource.author else []
+            if (name and name <= asked) or (surname and surname[0] in asked):  # "that kleppmann book"
                 return level.number
     return None
 
@@ -209,13 +211,45 @@ def _start(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
     return Guidance("start", tuple(paragraphs), step, f"Level {level.number}")
 
 
-def _timeline_level(cat: Catalogue, months: float) -> tuple[Level, bool]:
-    """The level the path's timeline puts you at after `months` (ranges join end to end), and whether
-    you'd be finishing it."""
+def _cumulative(cat: Catalogue) -> list[tuple[Level, float, float]]:
+    """Each level with the months by which it is done, fastest and slowest: each level's range is the time
+    it takes on its own (content/overview.md), so the ends add up (Level 2 is done after 9-18 months)."""
+    out, low, high = [], 0.0, 0.0
     for level in cat.levels:
-        if months <= level.duration_months[1]:
-            return level, months >= level.duration_months[1] - 0.5
+        low, high = low + level.duration_months[0], high + level.duration_months[1]
+        out.append((level, low, high))
+    return out
+
+
+def _timeline_level(cat: Catalogue, months: float) -> tuple[Level, bool]:
+    """The level a member who started `months` ago would typically be in (at the middle of every range), and
+    whether they'd be finishing it."""
+    for level, low, high in _cumulative(cat):
+        middle = (low + high) / 2
+        if months <= middle:
+            return level, months >= middle - 1
     return cat.levels[-1], True
+
+
+def _path_total(cat: Catalogue) -> str:
+    _, low, high = _cumulative(cat)[-1]
+    return f"{low:g}-{high:g} months, about {int(low // 12)} to {-int(-high // 12)} years"
+
+
+def _level_durations(cat: Catalogue) -> str:
+    return ", ".join(f"Level {lv.number} {lv.duration}" for lv in cat.levels)
+
+
+def _level_by_name(cat: Catalogue, q: str) -> Level | None:
+    """The level a member says they are on ("still on foundations", "i'm on level 1")."""
+    found = re.search(r"\b(?:on|in|at|doing|stuck (?:on|in))\s+(?:the\s+)?(?:level|lvl)\s*([1-4])\b", q)
+    if found:
+        return cat.level(int(found.group(1)))
+    for level in cat.levels:
+        name = level.name.lower().split(" and ")[0]
+        if re.search(rf"\b(?:on|in|at|doing|stuck (?:on|in))\s+(?:the\s+)?{re.escape(name)}\b", q):
+            return level
+    return None
 
 
 def _timeline(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
@@ -228,26 +262,30 @@ def _timeline(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
     else:
         return None
     level, finishing = _timeline_level(cat, months)
-    prev_end = next((lv.duration_months[1] for lv in cat.levels if lv.number == level.number - 1), 0)
-    span = f"months {prev_end}-{level.duration_months[1]} of the path's timeline" if prev_end else \
-        f"the first {level.duration_months[1]} months"
+    done_by = {lv.number: (low, high) for lv, low, high in _cumulative(cat)}
+    before = done_by.get(level.number - 1)
+    span = (f"after Level {level.number - 1}, which is typically done after {before[0]:g}-{before[1]:g} months"
+            if before else "the first level")
     when = f"{months:g} months" if months < 24 or months % 12 else f"{months / 12:g} years"
-    first = (f"After {when} you'd be {'finishing' if finishing else 'in'} {_level_name(level)}, which is {span}: "
-             f"{_level_contents(level)}.")
+    where = "finishing" if finishing else "in"
+    if before and before[0] <= months <= before[1]:
+        where = f"finishing Level {level.number - 1} or starting"
+    first = f"After {when} you'd typically be {where} {_level_name(level)}, {span}: {_level_contents(level)}."
     if finishing and level.number < len(cat.levels):
         nxt = cat.level(level.number + 1)
         first += f" Next comes {_level_name(nxt)}."
     paragraphs = [Paragraph(first, _ref(cat, "timeline")),
-                  Paragraph("The durations are guides, not deadlines: the ranges join end to end (Level 1 ends by "
-                            f"month {cat.levels[0].duration_months[1]}, Level 2 by month "
-                            f"{cat.levels[1].duration_months[1]}, Level 3 by month {cat.levels[2].duration_months[1]}"
-                            f", Level 4 by month {cat.levels[-1].duration_months[1]}), and consistency matters "
-                            "more than speed.")]
+                  Paragraph("The durations are guides, not deadlines: each range is the time that level takes on its "
+                            f"own ({_level_durations(cat)}), so the whole path adds up to {_path_total(cat)}; "
+                            "consistency matters more than speed.")]
+    said = _level_by_name(cat, q)
+    if said is not None and not (member and member.known_level):
+        member = MemberContext(level=said.number)
     if member and member.known_level:
         ahead = member.known_level - level.number
         where = "on the path's pace" if ahead == 0 else ("ahead of the path's pace" if ahead > 0 else
                                                          "behind the path's pace, which is fine: it's a guide")
-        paragraphs.append(Paragraph(f"You're at Level {member.known_level}: {where}."))
+        paragraphs.append(Paragraph(f"You're at {_level_name(cat.level(member.known_level))}: {where}."))
     return Guidance("timeline", tuple(paragraphs), "Next step: set a goal for the next 3 months from your level's "
                     "topics.", f"Level {level.number}")
 
@@ -264,18 +302,18 @@ def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
     if found is None:
         if not re.search(r"whole path|entire path|the path|all (?:the |four )?levels|become an expert|expert", q):
             return None
-        total = cat.levels[-1].duration_months[1]
-        first = (f"The whole path takes about {total} months: " +
-                 "; ".join(f"Level {lv.number} {lv.name} {lv.duration}" for lv in cat.levels) +
-                 ". The ranges join end to end, as a timeline of roughly two years to reach the end of Level 4.")
+        first = (f"Each level takes its own time ({_level_durations(cat)}), so the whole path adds up to "
+                 f"{_path_total(cat)}. The ranges are guides, not deadlines.")
         return Guidance("duration", (Paragraph(first, _ref(cat, "timeline")),),
                         "Next step: check which level you're at and plan from there.", "The whole path")
     level = cat.level(int(found.group(1) or found.group(2)))
     first = f"{_level_name(level)}: the path plans {level.duration} for it, covering {_level_contents(level)}."
-    prev_end = next((lv.duration_months[1] for lv in cat.levels if lv.number == level.number - 1), 0)
-    if prev_end:
-        first += (f" On the path's timeline it runs to month {level.duration_months[1]} "
-                  f"(after month {prev_end}).")
+    done_by = {lv.number: (low, high) for lv, low, high in _cumulative(cat)}
+    if level.number > 1:
+        low, high = done_by[level.number - 1]
+        first += (f" That is its own time, after Levels 1-{level.number - 1} (typically {low:g}-{high:g} months "
+                  "together).") if level.number > 2 else (
+            f" That is its own time, after Level 1 ({low:g}-{high:g} months).")
     return Guidance("duration", (Paragraph(first, _ref(cat, "level", level=level.number)),),
                     "Next step: split it into monthly goals, one module at a time.", f"Level {level.number}")
 
@@ -504,7 +542,9 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance
     ordered = sorted(level.resources, key=lambda r: -len(set(tokenize(f"{r.title} {r.author or ''}")) & asked))
     items = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in ordered)
     first = f"For {_level_name(level)} the path recommends: {items}."
-    return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number)),),
+    when = f"Use them alongside the level's modules: {_level_contents(level)}." if level.modules else ""
+    return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number)),
+                                  *((Paragraph(when),) if when else ())),
                     "Next step: work through the main book alongside the matching modules, typing out the examples.",
                     f"Level {number} resources")
 
@@ -544,6 +584,10 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
     ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
 )
+
+_NAMED_INTENTS = frozenset({"certification", "project", "track", "resources", "habits", "time_budget", "timeline"})
+"""Intents a question names by their own nouns ("is there a cert for that?"): a follow-up that names one asks
+for it; one that does not ("which one of those first?") asks for more of the previous answer's kind."""
 
 _HANDLERS: dict[str, Callable[[Catalogue, str, MemberContext | None], Guidance | None]] = {
     name: answer for name, _applies, answer in _ROUTES} | {"progress": _progress}
@@ -638,6 +682,15 @@ class IntentRouter:
         guidance ("is there a cert for that?"), the question plus its context what it is about ("track B")."""
         q = re.sub(r"\s+", " ", question.lower()).strip()
         about = f"{q} {context.lower()}".strip() if context else q
+        names = {name for name, applies, _answer in _ROUTES if applies(q)}
+        if follow_up and context and refers_back(q) and not names & _NAMED_INTENTS:
+            # "which one of those first?" after "what certifications are there?": the same kind of answer,
+            # about what the follow-up adds ("if I'm a data engineer")
+            previous = self.route(context, member)
+            if previous is not None:
+                guidance = self._answer(previous.intent, about, member)
+                if guidance is not None:
+                    return guidance
         for name, applies, _answer in _ROUTES:
             if applies(q):
                 guidance = self._answer(name, about, member)

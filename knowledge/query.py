@@ -39,6 +39,18 @@ _SUBJECT = re.compile(
 _SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|"
                           r"for (?:a|an|the|my|our)|"
                           r"used for|and (?:how|why|when|what)|and when|like i'?m)\b.*$")
+_BACK_REFERENCE = re.compile(
+    r"\b(?:of|from|between) (?:those|these|them|the two|both)\b|^(?:\w+ )?(?:which|what) one\b|"
+    r"\bthe [\w-]+ one\b|\b(?:in|for|with|about|on|take) (?:it|that|this|those|these|them)\b|"
+    r"\b(?:that|this|those|these) (?:one|ones|level|track|cert|certification|project|book|course|habits?)\b")
+
+
+def refers_back(text: str) -> bool:
+    """"which one of those first?", "what does the real-time one need?", "how long will that level take?":
+    words that point at the previous answer, whatever the question's length."""
+    return _BACK_REFERENCE.search(text.lower().strip()) is not None
+
+
 FOLLOW_UP_MAX_TERMS = 3
 """A question with at most this many content words and no subject of its own is a follow-up."""
 
@@ -58,7 +70,7 @@ def key_subject(text: str) -> str:
 def is_follow_up(text: str) -> bool:
     lowered = text.lower().strip()
     terms = tokenize(lowered)
-    if _CONNECTIVE.search(lowered):
+    if _CONNECTIVE.search(lowered) or refers_back(lowered):
         return True
     if len(terms) <= FOLLOW_UP_MAX_TERMS:
         return True

@@ -293,6 +293,7 @@ def _eval_answers(args: argparse.Namespace) -> int:
     print(f"coverage       {report.coverage():.3f}  (key points found in in-scope answers)")
     print(f"refusal        {report.refusal():.3f}  (out-of-scope questions refused)")
     print(f"false refusals {report.false_refusals():.3f}  (in-scope questions refused)")
+    print(f"answer length  {report.answer_words():.0f} words  (mean, in-scope answers, closing line included)")
     for kind, entry in summary["kinds"].items():
         figures = "  ".join(f"{name} {entry[name]:.3f}" for name in ("coverage", "refusal") if name in entry)
         print(f"  {kind:<13}{entry['questions']:>3}  {figures}")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from knowledge import package_dir
 from knowledge.answer import Turn
 from knowledge.evaluation import evaluate_answers, load_answer_evalset
+from knowledge.intents import load_examples
 from knowledge.member import MemberContext
 
 # The held-out half of knowledge/evalset-members.jsonl, measured when the figures were last reported
@@ -35,8 +38,19 @@ def test_a_guidance_answer_names_the_track_and_cites_the_content(curriculum_ment
 def test_the_members_own_state_shapes_guidance(curriculum_mentor):
     placed = curriculum_mentor.ask("where should I start?", member=MemberContext(placement_level=2))
     assert placed.text.startswith("Start at Level 2") and "placement quiz put you at Level 2" in placed.text
-    ahead = curriculum_mentor.ask("I'm 5 months in, where should I be?", member=MemberContext(level=2))
-    assert "You're at Level 2: ahead of the path's pace" in ahead.text
+    ahead = curriculum_mentor.ask("I'm 5 months in, where should I be?", member=MemberContext(level=3))
+    assert "You're at Level 3 — MLOps and Production Systems (12-18 months): ahead of the path's pace" in ahead.text
+
+
+def test_timeline_answers_read_each_levels_range_as_its_own_time_as_the_content_does(curriculum_mentor):
+    """content/overview.md: each range is the time that level takes on its own, so the ends add up."""
+    behind = curriculum_mentor.ask("8 months and im still on foundations... am i behind?")
+    assert behind.text.startswith("After 8 months you'd typically be in Level 2")
+    assert "You're at Level 1 — Foundations (3-6 months): behind the path's pace" in behind.text
+    whole = curriculum_mentor.ask("how long does the whole path take end to end?")
+    assert "39-60 months, about 3 to 5 years" in whole.text
+    level3 = curriculum_mentor.ask("how long does level 3 take?")
+    assert "after Levels 1-2 (typically 9-18 months together)" in level3.text
 
 
 def test_a_symptom_in_everyday_words_reaches_the_concept(curriculum_mentor):
@@ -98,3 +112,47 @@ def test_a_weak_quiz_topic_changes_the_closing_line(curriculum_mentor):
     assert plain.text.splitlines()[-1].startswith("Next step: check yourself with a quiz on Handling imbalanced data")
     weak = curriculum_mentor.ask("what does SMOTE actually do?", member=MemberContext(weak_topics=("imbalanced-data",)))
     assert "you missed a quiz question on Handling imbalanced data" in weak.text.splitlines()[-1]
+
+
+def test_a_misspelt_question_is_repaired_against_the_curriculums_words(curriculum_mentor):
+    answer = curriculum_mentor.ask("whats the point of a valdiation set if i already have a test set")
+    assert answer.grounded and "validation" in answer.text.lower()
+    words = curriculum_mentor.extractive._words()
+    assert words.correct("complete begginer, where do i start") == "complete beginner, where do i start"
+    assert words.correct("my tasks were retried twice") == "my tasks were retried twice"  # an inflection, no typo
+
+
+def test_a_question_about_a_term_the_path_never_uses_is_refused_and_names_it(curriculum_mentor):
+    answer = curriculum_mentor.ask("how does the simclr loss work")
+    assert not answer.grounded and "simclr" in answer.text
+    words = curriculum_mentor.extractive._words()
+    assert words.rare("whats the deal with dockerising my model") == []  # chat spelling, a form of "docker"
+    assert words.rare("which library do ppl use for lora finetuning") == []  # a compound of known words
+
+
+def test_guidance_questions_no_pattern_catches_are_routed_by_meaning(curriculum_mentor):
+    recs = curriculum_mentor.ask("personalised product recs for an online shop is my jam. track?")
+    assert recs.grounded and recs.text.startswith("Track C")
+    better = curriculum_mentor.ask("how can i tell i'm actually improving, what should i be measuring")
+    assert better.grounded and "success metrics" in better.text and "Technical skills" in better.text
+    # near a guidance example by meaning, but it says nothing of a track: retrieval answers or refuses it
+    samples = curriculum_mentor.ask("active learning: how do i choose which samples to label next")
+    assert "Track" not in samples.text.split("\n")[0]
+
+
+def test_guidance_worded_questions_about_another_subject_are_refused(curriculum_mentor):
+    for question, subject in [("is 2 hours a week enough to learn guitar", "guitar"),
+                              ("best books for learning spanish", "spanish"),
+                              ("which certification do i need to become an electrician", "electrician")]:
+        answer = curriculum_mentor.ask(question)
+        assert not answer.grounded and f"({subject})" in answer.text, question
+    newborn = curriculum_mentor.ask("i can only do like 2 hours a week with a newborn, is that enough")
+    assert newborn.grounded and "8-14 hours a week" in newborn.text
+
+
+def test_intent_examples_name_only_known_intents(tmp_path):
+    assert {"start", "track", "none"} <= set(load_examples())
+    bad = tmp_path / "examples.yaml"
+    bad.write_text("astrology:\n  - what's my sign\n")
+    with pytest.raises(ValueError, match="unknown intents"):
+        load_examples(bad)
