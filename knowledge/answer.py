@@ -24,7 +24,7 @@ from knowledge.catalogue import SectionRef
 from knowledge.embedding import Embedder
 from knowledge.glossary import CompiledGlossary, NotCovered, glossary
 from knowledge.intents import Guidance, IntentRouter, scope_line
-from knowledge.lexical import STOPWORDS, tokenize
+from knowledge.lexical import STOPWORDS, token_set, tokenize
 from knowledge.member import MemberContext
 from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
 from knowledge.retrieval import Hit, Retriever, SearchResult
@@ -220,10 +220,12 @@ RARE_TERM_CONFIDENCE = 0.45
 """A question with a rare word the path never uses is refused below this retrieval confidence (tuned on the
 tune halves, docs/evalsets.md): only a strong match shows the path covers it after all."""
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+SPECIFIC_IDF = 2.5
 _ASKED_SUBJECT = re.compile(
     r"\b(?:learn(?:ing)?|study(?:ing)?|become|becoming|build|building|better at|good at|start(?:ing)? with|"
     r"(?:courses?|books?|classes|lessons|tutorials?) (?:on|in|for|about)|(?:cert|certification|certificate|exam)s? "
-    r"(?:for|in|to become)|at the|into my|with my)\s+(?:an? |the |my |some |more |this )?(?P<w>[a-z]+)|"
+    r"(?:for|in|to become)|at the|into my|with my)\s+(?:(?:with|for|on|about|in) )?(?:an? |the |my |some |more |this )?"
+    r"(?P<w>[a-z]+)|"
     r"\b(?P<v>[a-z]+) (?:routine|training|lessons|classes|season|recipe)\b")
 _SITUATION = frozenset([
     "week", "weekend", "weekends", "month", "year", "day", "evening", "morning", "night", "work", "job", "team",
@@ -273,6 +275,11 @@ class Vocabulary:
                 return word
             return self._repair(lowered) or word
         return _WORD.sub(fix, text)
+
+    def specific(self, term: str) -> bool:
+        """A curriculum term that is rare in it (BM25 idf ≥ 2.5: at most about 1 chunk in 12): "psi",
+        "smote", "xgboost"; not "level", "model", "data"."""
+        return self.terms.get(term, 0.0) >= SPECIFIC_IDF
 
     def foreign_subject(self, text: str) -> str:
         """The subject of a guidance-worded question when the path never uses it ("learn guitar", "courses
@@ -364,7 +371,7 @@ class ExtractiveAnswerer:
         answerer so that sources, guidance, scope and refusals follow one set of rules."""
         text, trimmed = prepare_question(question, self.max_question_chars)
         words = self._words()
-        query = understand(words.correct(text), history, self.glossary)
+        query = understand(words.correct(text), history, self.glossary, specific=words.specific)
         if wants_sources(text):
             return Prepared(text, trimmed, query, final=self._previous_sources(text, history, level, trimmed))
         if query.not_covered is not None:  # "is speech-to-text part of track B?" too: not covered
@@ -546,8 +553,13 @@ class ExtractiveAnswerer:
         svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(search))
         shown = history_text or ""
+        # a follow-up that asks about a name the previous answer used ("what psi values count as bad?") may
+        # be given that sentence again; other sentences already shown are avoided
+        words = self._words()
+        asked_names = {t for t in tokenize(query.text) if words.specific(t)} if query is not None else set()
         scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
-                                           - (SHOWN_PENALTY if s in shown else 0.0)
+                                           - (SHOWN_PENALTY if s in shown and not asked_names & token_set(s)
+                                              else 0.0)
                                            for s, label in zip(flat, labels, strict=True)])
                   + definition_bonus)
         wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up

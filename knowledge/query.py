@@ -11,7 +11,7 @@ Three steps, shared by the extractive and the LLM answerer:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -133,9 +133,37 @@ def substitute(previous: str, text: str) -> str | None:
     return None
 
 
-def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary) -> Query:
+CONTINUES_MAX_TERMS = 8
+"""A question of at most this many content words that reuses a name from the previous answer ("what psi
+values count as bad?" after an answer on drift that named PSI) continues its topic."""
+
+
+def continues_answer(text: str, history: Sequence[Turn], specific: Callable[[str], bool] | None) -> bool:
+    if specific is None:
+        return False
+    terms = tokenize(text)
+    if not terms or len(terms) > CONTINUES_MAX_TERMS:
+        return False
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    if last is None or not last.citations:  # a refusal or no answer: nothing to continue
+        return False
+    names = {t for name in _NAME.findall(last.text) for t in tokenize(name)}
+    return any(term in names and specific(term) for term in terms)
+
+
+_NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b(?:[A-Z]{2,}[A-Za-z0-9]*|[A-Z][a-z0-9]+[A-Z][A-Za-z0-9]*|"
+                   r"(?<=\s)[A-Z][a-z0-9]+)")
+"""Names in an answer: acronyms (PSI, SMOTE), camel case (XGBoost, LightGBM) and capitalised words inside a
+sentence (Feast, Airflow): what a member refers to in lower case when they continue the topic."""
+
+
+def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary,
+               specific: Callable[[str], bool] | None = None) -> Query:
+    """`specific` tells a word that names something particular in the curriculum (rare in it, not everyday
+    English) from a general one; with it, a question reusing such a word of the previous answer is a
+    follow-up to it."""
     subject = subject_of_conversation(history)
-    follow_up = bool(subject) and is_follow_up(text)
+    follow_up = bool(subject) and (is_follow_up(text) or continues_answer(text, history, specific))
     swapped = substitute(previous_questions(history)[-1], text) if follow_up else None
     if swapped is not None:  # a question of its own now
         expansion = glossary.expand(swapped)
