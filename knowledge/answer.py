@@ -185,6 +185,14 @@ NEAR_MISS_FACTOR = 0.8
 and it shares a word with the question: unrelated "nearest sections" are noise."""
 
 
+PITFALL_BONUS = 0.1
+_PITFALL_LABELS = ("common pitfall", "common pitfalls", "pitfall")
+_SYMPTOM = re.compile(
+    r"\b(?:keeps?|kept|never|always|fell apart|falls apart|wrong|worse|fails?|failing|failed|broke|broken|crawls?|"
+    r"too (?:slow|good|high|low)|way (?:higher|lower|worse|off)|(?:higher|lower) than|doesn'?t|don'?t|won'?t|"
+    r"isn'?t|stopped|vanish\w*|drops?|dropped|explod\w*|goes? off|ignor\w*|same (?:kind|thing)|boring|"
+    r"stuck|nothing (?:changed|touched)|nobody touched|suddenly|randomly|twice|duplicat\w*)\b", re.IGNORECASE)
+"""Words that describe a problem rather than ask for a definition."""
 SHOWN_PENALTY = 0.3
 """A follow-up's answer avoids sentences the previous answer already gave."""
 TYPO_SIMILARITY = 85
@@ -219,14 +227,15 @@ REFUSAL_START = "The learning path doesn't cover that"
 RARE_TERM_CONFIDENCE = 0.45
 """A question with a rare word the path never uses is refused below this retrieval confidence (tuned on the
 tune halves, docs/evalsets.md): only a strong match shows the path covers it after all."""
-_WORD = re.compile(r"[a-z][a-z'-]*[a-z]")
+_WORD = re.compile(r"[a-z][a-z-]*[a-z]")
 SPECIFIC_IDF = 2.5
 _ASKED_SUBJECT = re.compile(
-    r"\b(?:learn(?:ing)?|study(?:ing)?|become|becoming|build|building|better at|good at|start(?:ing)? with|"
-    r"(?:courses?|books?|classes|lessons|tutorials?) (?:on|in|for|about)|(?:cert|certification|certificate|exam)s? "
-    r"(?:for|in|to become)|at the|into my|with my)\s+(?:(?:with|for|on|about|in) )?(?:an? |the |my |some |more |this )?"
-    r"(?P<w>[a-z]+)|"
-    r"\b(?P<v>[a-z]+) (?:routine|training|lessons|classes|season|recipe)\b")
+    r"\b(?:learn(?:ing)?(?: to)?|study(?:ing)?|become|becoming|build|building|(?:better|good|decent) at|"
+    r"start(?:ing)? with|(?:courses?|books?|classes|lessons|tutorials?) (?:on|in|for|about)|"
+    r"(?:cert|certification|certificate|exam)s? (?:for|in|to become)|at the|into my|with my|"
+    r"(?:careers?|switch(?:ing)?|move|moving) into|pass(?:ing)? (?:the|my|an?))\s+"
+    r"(?:(?:with|for|on|about|in) )?(?:an? |the |my |some |more |this )?(?P<w>[a-z]+)|"
+    r"\b(?P<v>[a-z]+)(?:'s)? (?:routine|training|lessons|classes|season|recipe|portfolio|exam)\b")
 _SITUATION = frozenset([
     "week", "weekend", "weekends", "month", "year", "day", "evening", "morning", "night", "work", "job", "team",
     "manager", "boss", "company", "newborn", "baby", "kids", "family", "school", "university", "degree", "commute",
@@ -290,8 +299,10 @@ class Vocabulary:
             word = found.group("w") or found.group("v") or ""
             if len(word) < 4 or word in _SITUATION or word in STOPWORDS or not word.isalpha():
                 continue
-            if not self.glossary.knows(word) and not any(form in self.terms for form in _word_forms(word)) \
-                    and not self._repair(word):
+            if self.glossary.knows(word) or any(form in self.terms for form in _word_forms(word)):
+                continue
+            # an English word the path never uses ("paramedic") is a subject, not a misspelling of one
+            if word in self.common or not self._repair(word):
                 return word
         return ""
 
@@ -539,8 +550,13 @@ class ExtractiveAnswerer:
         flat = [s for _, sents in per_hit for s in sents]
         labels = [label for f in flagged for _, _, label in f]
         follow_up = query is not None and query.follow_up
-        definition_bonus = np.array([DEFINITION_BONUS if d and not follow_up else 0.0
-                                     for f in flagged for _, d, _ in f])
+        # a problem described ("my knn just follows the salary column") wants the diagnosis and the fix,
+        # which the content writes as "Common pitfall" paragraphs, more than the definition
+        symptom = _SYMPTOM.search(question) is not None and _DEFINITION_Q.search(question) is None
+        plain = follow_up or symptom
+        definition_bonus = np.array([(DEFINITION_BONUS if d and not plain else 0.0)
+                                     + (PITFALL_BONUS if symptom and label.lower() in _PITFALL_LABELS else 0.0)
+                                     for f in flagged for _, d, label in f])
         if not flat:  # e.g. a chunk that is only code: show its section instead
             top = hits[0]
             citation = Citation(1, top.section, top.source)
@@ -577,7 +593,7 @@ class ExtractiveAnswerer:
             if not sents:
                 continue
             if ci == 0:
-                chosen = _window(sents, local, [d and not follow_up for _, d, _ in flags], wants_definition)
+                chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition)
             else:
                 order = [int(j) for j in np.argsort(-local)]
                 j = next((j for j in order if stands_alone(sents[j])), None)

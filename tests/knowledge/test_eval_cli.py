@@ -13,7 +13,7 @@ def test_eval_scores_answers_per_kind_and_split(use_data, capsys, tmp_path):  # 
         {"id": "a", "q": "is there a track for infra people", "kind": "guidance", "in_scope": True,
          "key_points": [["Track E"], ["Feature stores"]], "split": "tune"},
         {"id": "b", "q": "and how do i pick lambda?", "after": "what is regularization?", "kind": "followup",
-         "in_scope": True, "key_points": [["regularisation", "regularization"], ["no such phrase"]], "split": "tune"},
+         "in_scope": True, "key_points": [["validation curve"], ["no such phrase"]], "split": "tune"},
         {"id": "c", "q": "best sourdough recipe?", "kind": "out_of_scope", "in_scope": False, "key_points": [],
          "split": "tune"},
         {"id": "d", "q": "what are graph neural networks?", "kind": "borderline", "in_scope": False,
