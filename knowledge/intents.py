@@ -350,8 +350,9 @@ def _cert_line(cert: Certification) -> str:
 
 
 def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    asked = set(tokenize(re.sub(r"\bml\b", "machine learning", q)))  # "the databricks ml professional"
     named = [c for c in cat.certifications if _phrase_in(c.title, q) or
-             len(set(tokenize(c.title)) & set(tokenize(q))) >= 3]
+             len(set(tokenize(c.title)) & asked) >= 3]
     scored = sorted(((sum(2 for k in c.interests if _phrase_in(k, q)), c) for c in cat.certifications),
                     key=lambda x: -x[0])
     level = member.known_level if member else None
@@ -564,6 +565,11 @@ def _progress(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
                     "\"not yet\" into a 3-month goal.", "Success metrics")
 
 
+_EXPLAIN = re.compile(r"^(?:(?:can|could) you |pls |please )?(?:explain|eli5|what(?:'s| is| are| does)|whats|define|"
+                      r"how (?:does|do) (?!i\b|we\b))")
+"""A request to explain something ("explain bias vs variance like i'm new to this") is not a request for
+where to start, whatever it says of the asker."""
+
 _CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inference|pipeline|dag|retrain|drift|"
                       r"exercise|project)\b")
 
@@ -578,7 +584,7 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("project", lambda q: bool(_PROJECT.search(q)), _project),
     ("habits", lambda q: bool(_HABITS.search(q)) and not re.search(r"\bhow (?:do|can|should)\b|\bwhy\b", q),
      _habits),
-    ("start", lambda q: bool(_START.search(q)), _start),
+    ("start", lambda q: bool(_START.search(q)) and not _EXPLAIN.search(q), _start),
     ("contents", lambda q: bool(_CONTENTS.search(q)), _contents),
     ("next", lambda q: bool(_NEXT.search(q)), _next),
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),

@@ -122,6 +122,8 @@ def substitute(previous: str, text: str) -> str | None:
     if found is None:
         return None
     x = found.group("x").strip()
+    if re.match(r"(?:for|with|in|on|about|when|if|during|without|at)\b", x):
+        return None  # "and for time series data?" narrows the question; it does not swap its subject
     new_mention = _LEVEL_OR_TRACK.fullmatch(x)
     old_mention = _LEVEL_OR_TRACK.search(previous)
     if new_mention and old_mention and new_mention.group(1)[0].lower() == old_mention.group(1)[0].lower():
