@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.catalogue import SectionRef
+from knowledge.catalogue import SectionRef, catalogue_words
 from knowledge.embedding import Embedder
 from knowledge.glossary import CompiledGlossary, NotCovered, glossary
 from knowledge.intents import Guidance, IntentRouter, scope_line
@@ -252,15 +252,17 @@ class Vocabulary:
     everyday English (the embedding model's whole-word vocabulary). An unknown word close to a curriculum
     word is a misspelling and is repaired ("valdiation" → "validation"); one close to none is rare."""
 
-    def __init__(self, terms: dict[str, float], common: frozenset[str], glossary: CompiledGlossary) -> None:
+    def __init__(self, terms: dict[str, float], common: frozenset[str], glossary: CompiledGlossary,
+                 catalogue: frozenset[str] = frozenset()) -> None:
         self.terms = terms
+        self.catalogue = catalogue
         self.common = common
         self.glossary = glossary
         self._long = [t for t in terms if len(t) >= 5 and t.isalpha()]
         self._memo: dict[str, str | None] = {}
 
     def known(self, word: str) -> bool:
-        if self.glossary.knows(word) or any(t in self.terms for t in tokenize(word)):
+        if word in self.catalogue or self.glossary.knows(word) or any(t in self.terms for t in tokenize(word)):
             return True
         if any(form in self.terms or form in self.common for form in _word_forms(word)):
             return True
@@ -297,9 +299,10 @@ class Vocabulary:
         while (found := _ASKED_SUBJECT.search(lowered, pos)) is not None:
             pos = found.start() + 1  # overlapping: "books for learning spanish"
             word = found.group("w") or found.group("v") or ""
-            if len(word) < 4 or word in _SITUATION or word in STOPWORDS or not word.isalpha():
+            if len(word) < 3 or word in _SITUATION or word in STOPWORDS or not word.isalpha():
                 continue
-            if self.glossary.knows(word) or any(form in self.terms for form in _word_forms(word)):
+            if word in self.catalogue or self.glossary.knows(word, stems=False) or any(
+                    form in self.terms for form in _word_forms(word)):
                 continue
             # an English word the path never uses ("paramedic") is a subject, not a misspelling of one
             if word in self.common or not self._repair(word):
@@ -423,7 +426,8 @@ class ExtractiveAnswerer:
         terms = self.retriever.corpus().bm25.idf
         with self._lock:
             if self._vocabulary is None or self._vocabulary.terms is not terms:
-                self._vocabulary = Vocabulary(terms, self.embedder.common_words(), self.glossary)
+                self._vocabulary = Vocabulary(terms, self.embedder.common_words(), self.glossary,
+                                              catalogue_words(self.router.catalogue))
             return self._vocabulary
 
     def _unknown_subject_words(self, text: str) -> list[str]:
@@ -571,8 +575,8 @@ class ExtractiveAnswerer:
         shown = history_text or ""
         # a follow-up that asks about a name the previous answer used ("what psi values count as bad?") may
         # be given that sentence again; other sentences already shown are avoided
-        words = self._words()
-        asked_names = {t for t in tokenize(query.text) if words.specific(t)} if query is not None else set()
+        vocabulary = self._words()
+        asked_names = {t for t in tokenize(query.text) if vocabulary.specific(t)} if query is not None else set()
         scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
                                            - (SHOWN_PENALTY if s in shown and not asked_names & token_set(s)
                                               else 0.0)

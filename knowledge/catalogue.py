@@ -7,6 +7,7 @@ with a message that names the file and the offending entry.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -331,3 +332,17 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 def catalogue() -> Catalogue:
     """The bundled catalogue, loaded once."""
     return load_catalogue()
+
+
+def catalogue_words(cat: Catalogue) -> frozenset[str]:
+    """Every word the catalogue uses for what members say: backgrounds ("mle"), interests, habit keywords,
+    titles. Words a member may use that the curriculum's prose never does."""
+    phrases: list[str] = [m for b in cat.guidance.backgrounds for m in b.matches]
+    for level in cat.levels:
+        phrases.append(level.name)
+        for track in level.tracks:
+            phrases += [track.title, *track.interests]
+    phrases += [t for c in cat.certifications for t in (c.title, *c.interests)]
+    phrases += [t for p in cat.portfolio_projects for t in (p.title, *p.interests)]
+    phrases += [k for group in cat.habits.values() for item in group.items for k in item.keywords]
+    return frozenset(w for phrase in phrases for w in re.findall(r"[a-z0-9]+", phrase.lower()))

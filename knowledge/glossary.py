@@ -135,11 +135,12 @@ class CompiledGlossary:
         self._known = frozenset(a for a in alts if not a.endswith("*")) | frozenset(glossary.filler_words)
         self._stems = tuple(a[:-1] for a in alts if a.endswith("*") and len(a) > 4)
 
-    def knows(self, word: str) -> bool:
-        """True for a word the glossary maps to curriculum terms or treats as everyday filler."""
+    def knows(self, word: str, *, stems: bool = True) -> bool:
+        """True for a word the glossary maps to curriculum terms or treats as everyday filler; `stems=False`
+        ignores patterns with `*` ("param*" knows "params", but also "paramedic")."""
         if word in self._known or word in self._spelling:
             return True
-        return any(word.startswith(stem) for stem in self._stems)
+        return stems and any(word.startswith(stem) for stem in self._stems)
 
     def not_covered(self, text: str) -> NotCovered | None:
         tw = tuple(words(text))
