@@ -13,10 +13,12 @@ from knowledge.intents import load_examples
 from knowledge.member import MemberContext
 
 # The held-out half of knowledge/evalset-members.jsonl, measured when the figures were last reported
-# (docs/retrieval.md). They are floors: a change that lowers them fails here. Issue 13's targets (coverage
-# 0.85, refusal 0.90) are not reached yet; raise these floors when they improve.
-HELD_OUT_COVERAGE = 0.65
-HELD_OUT_REFUSAL = 0.80
+# (docs/retrieval.md: 0.764 / 0.900). They are floors: a change that lowers them fails here. Issue 13's
+# coverage target (0.85) is not reached yet; raise these floors when the figures improve.
+HELD_OUT_COVERAGE = 0.75
+HELD_OUT_REFUSAL = 0.90
+# The two independently written tuning sets (docs/evalsets.md), last measured 0.878 / 0.923 and 0.825 / 0.875.
+TUNING_FLOORS = {"evalset-members-2.jsonl": (0.85, 0.90), "evalset-members-3.jsonl": (0.80, 0.85)}
 
 
 def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
@@ -25,6 +27,16 @@ def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
     report = evaluate_answers(curriculum_mentor.ask, items)
     assert report.coverage() >= HELD_OUT_COVERAGE, report.summary()
     assert report.refusal() >= HELD_OUT_REFUSAL, report.summary()
+
+
+@pytest.mark.parametrize("name", sorted(TUNING_FLOORS))
+def test_the_independent_tuning_sets_do_not_regress(curriculum_mentor, name):
+    items = load_answer_evalset(package_dir() / name)
+    assert len(items) >= 100 and {i.split for i in items} == {"tune"}
+    report = evaluate_answers(curriculum_mentor.ask, items)
+    coverage, refusal = TUNING_FLOORS[name]
+    assert report.coverage() >= coverage and report.refusal() >= refusal, report.summary()
+    assert report.false_refusals() <= 0.02, report.summary()
 
 
 def test_a_guidance_answer_names_the_track_and_cites_the_content(curriculum_mentor):
