@@ -18,6 +18,7 @@ check) the embedder says so in a warning and uses sentence-transformers, as befo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -124,6 +125,8 @@ class OnnxEncoder:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.dimension = int(self.session.get_outputs()[0].shape[1])
+        self.inputs = frozenset(i.name for i in self.session.get_inputs())
+        """What the graph takes: models without token types (MPNet) export without `token_type_ids`."""
         # ONNX Runtime's CPU arena makes an inference fast (one planned block instead of an allocation per
         # operator: 1.8x on 256-token batches) but keeps the largest batch's memory for good; after a big
         # inference (ingest) it is shrunk back, so a bot that once ingested does not carry ingest's peak.
@@ -141,6 +144,7 @@ class OnnxEncoder:
             ids[i, :len(row)] = row
             mask[i, :len(row)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = {name: value for name, value in feeds.items() if name in self.inputs}
         options = self._shrink if ids.size > SHRINK_TOKENS else None
         with self._run_lock:
             return np.asarray(self.session.run(None, feeds, options)[0], dtype=np.float32)
@@ -229,11 +233,19 @@ class Embedder:
 
     def _load_onnx(self) -> OnnxEncoder:
         path = self.onnx_path
+        failed = path.with_suffix(".failed")
         if not path.is_file():
+            if failed.is_file():  # an export of these very files failed before: don't pay a minute again
+                raise RuntimeError(f"{failed.read_text(encoding='utf-8').strip()} (delete {failed} to try again)")
             from knowledge.onnx_export import check_architecture
 
             check_architecture(self.path)  # fails fast, before a process is started
-            export_onnx(self.path, path)
+            try:
+                export_onnx(self.path, path)
+            except RuntimeError as exc:
+                with contextlib.suppress(OSError):
+                    failed.write_text(f"{exc}\n", encoding="utf-8")
+                raise
         return OnnxEncoder(self.path, path)
 
     def _load_sentence_transformers(self) -> Any:

@@ -122,3 +122,54 @@ def test_the_export_command_says_what_is_wrong_in_one_line(tmp_path):
     assert done.stderr.strip() == ("RuntimeError: pooling ['pooling_mode_cls_token']: only mean pooling can be "
                                    "exported")
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_a_failed_export_is_not_retried_by_every_process(tmp_path, monkeypatch):
+    """An export that failed (it takes about a minute) leaves a note beside the target; later loads of the
+    same files read it instead of exporting again, until it is deleted."""
+    import knowledge.embedding as embedding
+
+    model = tmp_path / "model"
+    shutil.copytree(default_model_path(), model)
+    runs: list[list[str]] = []
+
+    def failing_export(args, **_kwargs):  # the child process, failing as an unsupported model would
+        runs.append(args)
+        return subprocess.CompletedProcess(args, 1, "", "RuntimeError: the graph cannot be traced\n")
+
+    monkeypatch.setattr(embedding.subprocess, "run", failing_export)
+    for _ in range(2):
+        with pytest.raises(UserError, match="the graph cannot be traced"):
+            Embedder(str(model), cache_dir=tmp_path / "cache", backend="onnx").encode(["x"])
+    assert len(runs) == 1
+    note = next((tmp_path / "cache").glob("*.failed"))
+    assert "delete" not in note.read_text() and "the graph cannot be traced" in note.read_text()
+    note.unlink()
+    with pytest.raises(UserError):
+        Embedder(str(model), cache_dir=tmp_path / "cache", backend="onnx").encode(["x"])
+    assert len(runs) == 2
+
+
+def test_a_graph_without_token_types_is_fed_only_what_it_takes(embedder):
+    """MPNet-style models export without `token_type_ids`; the encoder feeds the inputs the graph declares."""
+    embedder.encode(["warm"])
+    onnx = embedder._onnx
+    assert onnx is not None and "token_type_ids" in onnx.inputs
+
+    class Recording:
+        def __init__(self, real):
+            self.real, self.feeds = real, []
+
+        def run(self, outputs, feeds, options=None):
+            self.feeds.append(set(feeds))
+            full = {**feeds, "token_type_ids": np.zeros_like(feeds["input_ids"])}
+            return self.real.run(outputs, full, options)
+
+    real, inputs = onnx.session, onnx.inputs
+    recording = Recording(real)
+    onnx.session, onnx.inputs = recording, frozenset({"input_ids", "attention_mask"})  # type: ignore[assignment]
+    try:
+        vector = embedder.encode(["feature stores serve features online"])
+    finally:
+        onnx.session, onnx.inputs = real, inputs
+    assert recording.feeds == [{"input_ids", "attention_mask"}] and vector.shape == (1, 384)
