@@ -17,8 +17,10 @@ from knowledge.member import MemberContext
 # coverage target (0.85) is not reached yet; raise these floors when the figures improve.
 HELD_OUT_COVERAGE = 0.75
 HELD_OUT_REFUSAL = 0.90
-# The two independently written tuning sets (docs/evalsets.md), last measured 0.878 / 0.923 and 0.825 / 0.875.
+# The two independently written tuning sets (docs/evalsets.md), last measured 0.878 / 0.923 and 0.825 / 0.875,
+# and the second held-out set (run once, 0.781 / 0.938): floors against regressions, not tuning targets.
 TUNING_FLOORS = {"evalset-members-2.jsonl": (0.85, 0.90), "evalset-members-3.jsonl": (0.80, 0.85)}
+HELD_OUT_SET_4 = ("evalset-members-4.jsonl", 0.77, 0.93)
 
 
 def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
@@ -37,6 +39,14 @@ def test_the_independent_tuning_sets_do_not_regress(curriculum_mentor, name):
     coverage, refusal = TUNING_FLOORS[name]
     assert report.coverage() >= coverage and report.refusal() >= refusal, report.summary()
     assert report.false_refusals() <= 0.02, report.summary()
+
+
+def test_the_second_held_out_set_does_not_regress(curriculum_mentor):
+    name, coverage, refusal = HELD_OUT_SET_4
+    items = load_answer_evalset(package_dir() / name)
+    assert len(items) == 64 and {i.split for i in items} == {"test"}
+    report = evaluate_answers(curriculum_mentor.ask, items)
+    assert report.coverage() >= coverage and report.refusal() >= refusal, report.summary()
 
 
 def test_a_guidance_answer_names_the_track_and_cites_the_content(curriculum_mentor):
