@@ -309,6 +309,15 @@ class Vocabulary:
                 return word
         return ""
 
+    def unknown_subject(self, text: str) -> list[str]:
+        """Words of the question's subject ("what is naive Bayes?") that occur nowhere in the curriculum,
+        are not a misspelling of a word that does, and are not known to the glossary: the subject is not
+        covered, however similar some section looks. Everyday English counts here: "naive" is not taught."""
+        subject = key_subject(text)
+        return [word for word in tokenize(subject)
+                if len(word) >= 4 and not word.isdigit() and not self.glossary.knows(word)
+                and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
+
     def rare(self, text: str) -> list[str]:
         """Words of `text` that are neither known nor a misspelling nor a form of a curriculum word."""
         out = []
@@ -366,10 +375,6 @@ class ExtractiveAnswerer:
                     self._cache.pop(next(iter(self._cache)))
         return np.vstack([known[t] for t in texts])
 
-    def search_query(self, question: str, history: Sequence[Turn]) -> str:
-        """What retrieval searches for `question` in this conversation (see knowledge/query.py)."""
-        return understand(question, history, self.glossary).search
-
     def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
                member: MemberContext | None = None) -> Answer:
         prepared = self.prepare(question, level=level, history=history, member=member)
@@ -402,7 +407,7 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
         result = self.retriever.search(query.search, k=self.k, prefer_level=level)
-        unknown = [] if query.follow_up else self._unknown_subject_words(query.text)
+        unknown = [] if query.follow_up else words.unknown_subject(query.text)
         if unknown:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
                                                                        query=query, subject=key_subject(query.text)))
@@ -429,24 +434,6 @@ class ExtractiveAnswerer:
                 self._vocabulary = Vocabulary(terms, self.embedder.common_words(), self.glossary,
                                               catalogue_words(self.router.catalogue))
             return self._vocabulary
-
-    def _unknown_subject_words(self, text: str) -> list[str]:
-        """Words of the question's subject ("what is naive Bayes?") that occur nowhere in the curriculum,
-        are not a misspelling of a word that does, and are not known to the glossary: the subject is not
-        covered, however similar some section looks (issue 13: "scope gating")."""
-        subject = key_subject(text)
-        if not subject:
-            return []
-        vocabulary = self.retriever.corpus().bm25.idf
-        unknown = []
-        for word in tokenize(subject):
-            if len(word) < 4 or word.isdigit() or self.glossary.knows(word) or any(
-                    form in vocabulary for form in _word_forms(word)):
-                continue
-            if process.extractOne(word, vocabulary.keys(), scorer=fuzz.ratio, score_cutoff=TYPO_SIMILARITY):
-                continue
-            unknown.append(word)
-        return unknown
 
     # ----- answers that need no composition -----
     def _previous_sources(self, question: str, history: Sequence[Turn], level: int | None,

@@ -19,7 +19,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from knowledge.catalogue import Catalogue, Certification, Level, PortfolioProject, SectionRef, Track, catalogue
+from knowledge.catalogue import (
+    Background,
+    Catalogue,
+    Certification,
+    Level,
+    PortfolioProject,
+    SectionRef,
+    Track,
+    catalogue,
+)
 from knowledge.lexical import tokenize
 from knowledge.member import MemberContext
 from knowledge.query import refers_back
@@ -143,6 +152,11 @@ def _phrase_in(phrase: str, text: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?:s|es)?(?![a-z0-9])", text) is not None
 
 
+def _background(cat: Catalogue, text: str) -> Background | None:
+    """The asker's background the question names ("i'm a data engineer", "analyst here")."""
+    return next((b for b in cat.guidance.backgrounds if any(_phrase_in(m, text) for m in b.matches)), None)
+
+
 def _match_track(cat: Catalogue, text: str) -> Track | None:
     tracks = [t for level in cat.levels for t in level.tracks]
     letter = _TRACK_LETTER.search(text)
@@ -186,7 +200,7 @@ def _ref(cat: Catalogue, key: str, **values: int) -> SectionRef | None:
 
 # ----- the answers -----
 def _start(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
-    background = next((b for b in cat.guidance.backgrounds if any(_phrase_in(m, q) for m in b.matches)), None)
+    background = _background(cat, q)
     placed = member.known_level if member else None
     if placed:
         level = cat.level(placed)
@@ -321,7 +335,7 @@ def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
 def _track(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
     track = _match_track(cat, q)
     if track is None:
-        background = next((b for b in cat.guidance.backgrounds if any(_phrase_in(m, q) for m in b.matches)), None)
+        background = _background(cat, q)
         if background is not None:
             track = _match_track(cat, background.advice.lower())
     if track is None and member and member.track:
@@ -674,8 +688,7 @@ class IntentRouter:
 
     def _answer(self, name: str, about: str, member: MemberContext | None) -> Guidance | None:
         if name in ("track", "certification") and self.encode is not None and _match_track(self.catalogue, about) \
-                is None and not any(_phrase_in(m, about) for b in self.catalogue.guidance.backgrounds
-                                    for m in b.matches):
+                is None and _background(self.catalogue, about) is None:
             track = self.nearest_track(about)
             if track is not None:
                 about = f"{about} track {track.id.lower()}"

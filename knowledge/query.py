@@ -161,9 +161,8 @@ sentence (Feast, Airflow): what a member refers to in lower case when they conti
 
 def understand(text: str, history: Sequence[Turn], glossary: CompiledGlossary,
                specific: Callable[[str], bool] | None = None) -> Query:
-    """`specific` tells a word that names something particular in the curriculum (rare in it, not everyday
-    English) from a general one; with it, a question reusing such a word of the previous answer is a
-    follow-up to it."""
+    """`specific` tells a word that names something particular in the curriculum (rare in it) from a general
+    one; with it, a question reusing such a name from the previous answer is a follow-up to it."""
     subject = subject_of_conversation(history)
     follow_up = bool(subject) and (is_follow_up(text) or continues_answer(text, history, specific))
     swapped = substitute(previous_questions(history)[-1], text) if follow_up else None

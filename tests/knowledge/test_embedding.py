@@ -125,27 +125,31 @@ def test_the_export_command_says_what_is_wrong_in_one_line(tmp_path):
 
 
 def test_a_failed_export_is_not_retried_by_every_process(tmp_path, monkeypatch):
-    """An export that failed (it takes about a minute) leaves a note beside the target; later loads of the
-    same files read it instead of exporting again, until it is deleted."""
+    """An export that failed (it can take a minute) leaves a note beside the target; later loads of the same
+    files read it instead of exporting again, until it is deleted. The model here passes the architecture
+    check but its weights are damaged, so the real export process fails."""
     import knowledge.embedding as embedding
 
     model = tmp_path / "model"
     shutil.copytree(default_model_path(), model)
+    weights = next(p for p in model.iterdir() if p.suffix in (".safetensors", ".bin"))
+    weights.write_bytes(b"not a weights file")
     runs: list[list[str]] = []
+    real_run = subprocess.run
 
-    def failing_export(args, **_kwargs):  # the child process, failing as an unsupported model would
+    def spy(args, **kwargs):  # the real export process, counted
         runs.append(args)
-        return subprocess.CompletedProcess(args, 1, "", "RuntimeError: the graph cannot be traced\n")
+        return real_run(args, **kwargs)
 
-    monkeypatch.setattr(embedding.subprocess, "run", failing_export)
+    monkeypatch.setattr(embedding.subprocess, "run", spy)
     for _ in range(2):
-        with pytest.raises(UserError, match="the graph cannot be traced"):
+        with pytest.raises(UserError, match="the ONNX export failed"):
             Embedder(str(model), cache_dir=tmp_path / "cache", backend="onnx").encode(["x"])
     assert len(runs) == 1
     note = next((tmp_path / "cache").glob("*.failed"))
-    assert "delete" not in note.read_text() and "the graph cannot be traced" in note.read_text()
+    assert "the ONNX export failed" in note.read_text()
     note.unlink()
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="the ONNX export failed"):
         Embedder(str(model), cache_dir=tmp_path / "cache", backend="onnx").encode(["x"])
     assert len(runs) == 2
 
