@@ -36,6 +36,7 @@ SENTENCE_CACHE_SIZE = 20_000
 DEFINITION_BONUS = 0.1
 WINDOW_SENTENCES = 6
 WINDOW_WORDS = 120
+WINDOW_MIN_WORDS = 60
 """The top section's excerpt: at most this many consecutive sentences and words (plus the definition)."""
 
 
@@ -191,10 +192,17 @@ _SYMPTOM = re.compile(
     r"\b(?:keeps?|kept|never|always|fell apart|falls apart|wrong|worse|fails?|failing|failed|broke|broken|crawls?|"
     r"too (?:slow|good|high|low)|way (?:higher|lower|worse|off)|(?:higher|lower) than|doesn'?t|don'?t|won'?t|"
     r"isn'?t|stopped|vanish\w*|drops?|dropped|explod\w*|goes? off|ignor\w*|same (?:kind|thing)|boring|"
-    r"stuck|nothing (?:changed|touched)|nobody touched|suddenly|randomly|twice|duplicat\w*)\b", re.IGNORECASE)
+    r"stuck|nothing (?:changed|touched)|nobody touched|suddenly|randomly|twice|duplicat\w*|"
+    r"junk|trash|garbage|terrible|awful|horrible|useless|huge|crash\w*|freez\w*|refused|errors?|eats|wtf|"
+    r"(?:basically|almost|nearly|close to) (?:zero|0|nothing)|zero|out of memory)\b", re.IGNORECASE)
 """Words that describe a problem rather than ask for a definition."""
-SHOWN_PENALTY = 0.3
-"""A follow-up's answer avoids sentences the previous answer already gave."""
+_PRACTICE_Q = re.compile(r"\b(?:datasets?|data ?sets?|librar(?:y|ies)|libs?|packages?|frameworks?|tools?|"
+                         r"play(?:ing)? with|practi[cs]e (?:on|with))\b", re.IGNORECASE)
+_PAPER_Q = re.compile(r"\bpapers?\b", re.IGNORECASE)
+_CITES = re.compile(r"\bet al\.?|\b[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+,? (?:19|20)\d\d\b")
+SHOWN_PENALTY = 0.15
+"""A follow-up's answer does not give again the definition the previous answer gave; its other sentences may
+come again when they answer the follow-up ("how do I choose k?" is the elbow sentence, said or not)."""
 TYPO_SIMILARITY = 85
 """rapidfuzz ratio (0-100) above which an unknown word counts as a misspelling of a curriculum word."""
 FOLLOW_UP_FACTOR = 0.8
@@ -216,6 +224,29 @@ def _word_forms(word: str) -> tuple[str, ...]:
 
 def last_answer(history: Sequence[Turn]) -> str:
     return next((t.text for t in reversed(history) if t.role == "assistant"), "")
+
+
+def _previous_sections(history: Sequence[Turn]) -> frozenset[tuple[str, str]]:
+    """(source, section) of the sections the previous answer cited."""
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    return frozenset((c.source, c.section) for c in last.citations) if last is not None else frozenset()
+
+
+_VERSUS = re.compile(r"\bvs\.?\b|\bversus\b|\bdiff(?:erence)?s? between\b|\bcompared? (?:to|with)\b|"
+                     r"\bsame (?:thing|as)\b|\binstead of\b|\bwhy not\b|\bor\b.*\?$", re.IGNORECASE)
+
+
+def _heading_tokens(hit: Hit) -> set[str]:
+    return set(tokenize(hit.section.rsplit(" › ", 1)[-1]))
+
+
+def _names_section(question: str, hits: Sequence[Hit]) -> bool:
+    """The question names the top section by its heading ("help me put together a study plan, I have a
+    toddler" → Create a Study Plan): a rare word in it is the asker's situation, not its subject."""
+    if not hits:
+        return False
+    heading = set(tokenize(hits[0].section.rsplit(" › ", 1)[-1]))
+    return len(heading & set(tokenize(question))) >= min(2, len(heading))
 
 
 def _answered(history: Sequence[Turn]) -> bool:
@@ -406,13 +437,14 @@ class ExtractiveAnswerer:
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
-        result = self.retriever.search(query.search, k=self.k, prefer_level=level)
+        result = self.retriever.search(query.search, k=self.k, prefer_level=level,
+                                       prefer_sections=_previous_sections(history) if query.follow_up else frozenset())
         unknown = [] if query.follow_up else words.unknown_subject(query.text)
         if unknown:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
                                                                        query=query, subject=key_subject(query.text)))
         rare = [] if query.follow_up else words.rare(query.text)
-        if rare and result.confidence < RARE_TERM_CONFIDENCE:
+        if rare and result.confidence < RARE_TERM_CONFIDENCE and not _names_section(query.text, result.hits):
             # a word the path never uses and everyday English doesn't know ("simclr", "homomorphic"): the
             # question is about something the path does not teach, unless a section matches it strongly
             subject = key_subject(query.text) or ", ".join(rare)
@@ -471,7 +503,20 @@ class ExtractiveAnswerer:
                     cited = Citation(len(citations) + 1, section, source)
                     citations.append(cited)
                 marker = f" [{cited.n}]"
-            parts.append(paragraph.text + marker)
+            text = paragraph.text
+            if found is not None and (paragraph.detail or paragraph.lead_words):
+                # what the section itself says: of the thing named, or its opening sentences
+                body = sentences(self.retriever.section_body(found[1], found[0]))
+                said = [sent for sent in body if paragraph.detail and paragraph.detail.lower() in sent.lower()]
+                words = 0
+                for sent in body if paragraph.lead_words else ():
+                    if said and words + len(sent.split()) > paragraph.lead_words:
+                        break
+                    said.append(sent)
+                    words += len(sent.split())
+                if said:
+                    text += " " + " ".join(said)
+            parts.append(text + marker)
         if guidance.next_step:
             parts.append(guidance.next_step)
         return Answer(question, "\n\n".join(parts), citations, True, 1.0, trimmed)
@@ -544,10 +589,16 @@ class ExtractiveAnswerer:
         # a problem described ("my knn just follows the salary column") wants the diagnosis and the fix,
         # which the content writes as "Common pitfall" paragraphs, more than the definition
         symptom = _SYMPTOM.search(question) is not None and _DEFINITION_Q.search(question) is None
-        plain = follow_up or symptom
+        # "which dataset / library for X?" is answered by the section's exercise, which names them;
+        # "which papers?" by the sentences that cite one: neither wants the definition first
+        practice = _PRACTICE_Q.search(question) is not None
+        papers = _PAPER_Q.search(question) is not None
+        plain = follow_up or symptom or practice or papers
         definition_bonus = np.array([(DEFINITION_BONUS if d and not plain else 0.0)
                                      + (PITFALL_BONUS if symptom and label.lower() in _PITFALL_LABELS else 0.0)
-                                     for f in flagged for _, d, label in f])
+                                     + (PITFALL_BONUS if practice and label.lower() == "how to practise" else 0.0)
+                                     + (PITFALL_BONUS if papers and _CITES.search(sent) else 0.0)
+                                     for f in flagged for sent, d, label in f])
         if not flat:  # e.g. a chunk that is only code: show its section instead
             top = hits[0]
             citation = Citation(1, top.section, top.source)
@@ -564,13 +615,15 @@ class ExtractiveAnswerer:
         # be given that sentence again; other sentences already shown are avoided
         vocabulary = self._words()
         asked_names = {t for t in tokenize(query.text) if vocabulary.specific(t)} if query is not None else set()
+        defs = [d for f in flagged for _, d, _ in f]
         scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
                                            - (SHOWN_PENALTY if s in shown and not asked_names & token_set(s)
-                                              else 0.0)
-                                           for s, label in zip(flat, labels, strict=True)])
+                                              and d else 0.0)
+                                           for s, label, d in zip(flat, labels, defs, strict=True)])
                   + definition_bonus)
         wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up
 
+        versus = _VERSUS.search(question) is not None and not follow_up
         picked: list[tuple[int, list[str]]] = []  # (index into candidates, sentences)
         offset = 0
         best_overall = float(scores.max())
@@ -583,8 +636,14 @@ class ExtractiveAnswerer:
             offset += len(sents)
             if not sents:
                 continue
-            if ci == 0:
+            if ci == 0 and (follow_up or practice):
+                chosen = _select(sents, local)
+            elif ci == 0:
                 chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition)
+            elif versus and _heading_tokens(_hit) & qtokens - _heading_tokens(per_hit[0][0]) - covered and any(
+                    d for _, d, _ in flags):
+                # "rag vs fine-tuning": the other subject's own definition, whatever its score
+                chosen = [next(sent for sent, d, _ in flags if d)]
             else:
                 order = [int(j) for j in np.argsort(-local)]
                 j = next((j for j in order if stands_alone(sents[j])), None)
@@ -619,6 +678,29 @@ class ExtractiveAnswerer:
         return Answer(question, "\n\n".join(parts), citations, True, confidence, trimmed, hits)
 
 
+def _select(sents: list[str], scores: np.ndarray) -> list[str]:
+    """A follow-up's answer: the section's best sentences wherever they are (its question usually sits
+    between two paragraphs: "how do I pick k?" is the exercise's elbow plot and the pitfall's silhouette),
+    in the section's order, within the window's words. A sentence that points back is kept only after the
+    one before it."""
+    n_words = [len(sent.split()) for sent in sents]
+    chosen: set[int] = set()
+    words = 0
+    for j in (int(j) for j in np.argsort(-scores)):
+        if j in chosen:
+            continue
+        add = [j] if stands_alone(sents[j]) or j - 1 in chosen or j == 0 else [j - 1, j]
+        add = [i for i in add if i not in chosen]
+        cost = sum(n_words[i] for i in add)
+        if chosen and words + cost > WINDOW_WORDS:
+            continue
+        chosen.update(add)
+        words += cost
+        if words >= WINDOW_WORDS * 0.8:
+            break
+    return [sents[i] for i in sorted(chosen)]
+
+
 def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_definition: bool) -> list[str]:
     """Consecutive sentences of the top section: the definition first (the section's "What it is"), then
     the best-scoring run of sentences, within the word budget. The run never opens on a sentence that
@@ -636,6 +718,14 @@ def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_
             best = (score, start, end)
     assert best is not None
     _, start, end = best
+    # a one-line answer says too little: widen a short run to the sentences around it, forward first
+    while sum(n_words[start:end]) < WINDOW_MIN_WORDS and (end < len(sents) or start > 0):
+        if end < len(sents) and sum(n_words[start:end + 1]) <= WINDOW_WORDS:
+            end += 1
+        elif start > 0 and sum(n_words[start - 1:end]) <= WINDOW_WORDS:
+            start -= 1
+        else:
+            break
     if not stands_alone(sents[start]) and start > 0:
         start -= 1  # repair: show the sentence it points back at
     while end - start > 1 and not stands_alone(sents[start]):

@@ -58,6 +58,8 @@ class Resource(_Strict):
     kind: Literal["book", "course", "article", "practice"]
     title: str
     author: str | None = None
+    about: str = ""
+    """What it is for, in a few words: how a question in members' words finds it by meaning."""
 
 
 class Level(_Strict):

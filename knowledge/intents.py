@@ -25,6 +25,7 @@ from knowledge.catalogue import (
     Certification,
     Level,
     PortfolioProject,
+    Resource,
     SectionRef,
     Track,
     catalogue,
@@ -39,6 +40,10 @@ class Paragraph:
     text: str
     section: SectionRef | None = None
     """The content section the paragraph comes from (cited as [n])."""
+    detail: str = ""
+    """A name whose own sentences in that section the answer adds (what the content says of a book)."""
+    lead_words: int = 0
+    """Add the section's own opening sentences, up to about this many words (the readiness checks)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,8 @@ _BUDGET_CUE = re.compile(r"enough|sufficient|ok\b|okay|too (?:little|few|much)|r
                          r"how much time|how many hours|how much should i (?:study|spend)|time commitment|"
                          r"per (?:day|week)|a (?:day|week)|only have")
 _NEXT = re.compile(
-    r"what(?:'s| is| comes)? (?:next|after)|what (?:should|do) i (?:do|learn|study|take) (?:next|after|now)|"
+    r"what(?:'s| is| comes)? (?:next|after)|what (?:should|do) i (?:do|learn|study|take|focus on|work on) "
+    r"(?:next|after|now)|"
     r"(?:just |have |'ve )?(?:finished|completed|done with|passed) (?:level|the|my|with)|after (?:level \d|finishing)|"
     r"move on (?:from|after)|where do i go (?:from here|next)|then what")
 _DURATION_CUE = re.compile(r"how long|how many (?:months|years|weeks)|how much time|duration|timeline|"
@@ -401,9 +407,22 @@ def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guid
 
 
 def _project(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
+    explicit = _LEVEL.search(q)
+    level = int(explicit.group(1) or explicit.group(2)) if explicit else None
+    if level is None and member is not None and _AT_MY_LEVEL.search(q):
+        level = member.known_level
+    # "which one can I start at level 2?": the projects open at the asker's level come first
     scored = sorted(((sum(2 for k in p.interests if _phrase_in(k, q)), i, p) for i, p in
-                     enumerate(cat.portfolio_projects)), key=lambda x: (-x[0], x[1]))
+                     enumerate(cat.portfolio_projects)),
+                    key=lambda x: (max(0, x[2].from_level - level) if level is not None else 0, -x[0], x[1]))
     project: PortfolioProject = scored[0][2]
+    if level is not None and project.from_level > level:  # none is open yet at Level 1
+        first = (f"{project.title} (from Level {project.from_level}): the portfolio projects start at Level "
+                 f"{project.from_level}; at Level {level}, build your level's practical exercises first.")
+        ref = _ref(cat, "project")
+        return Guidance("project", (Paragraph(first, SectionRef(source=ref.source, heading=project.title)
+                                              if ref else None),),
+                        "Next step: finish your level's exercises, then start the project.", project.title)
     if scored[0][0] == 0 and member and member.track:
         project = _match_project_for_track(cat, member.track) or project
     first = f"{project.title}: {_titles(project.requirements)}."
@@ -414,6 +433,10 @@ def _project(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
                                     + _titles(p.title for p in cat.portfolio_projects) + "."))
     return Guidance("project", tuple(paragraphs),
                     "Next step: ship one visible increment a week as your weekly habit.", project.title)
+
+
+_AT_MY_LEVEL = re.compile(r"\b(?:my|current) (?:level|lvl|stage)\b|\bat this (?:level|stage|point)\b|\balready\b|"
+                          r"\bright now\b|\byet\b")
 
 
 def _match_project_for_track(cat: Catalogue, track_id: str) -> PortfolioProject | None:
@@ -464,9 +487,20 @@ def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidan
                     "Next step: spread the time over the week and keep your streak going.", "Time per week")
 
 
+READINESS_WORDS = 90
+"""How much of a level's "How to know you are ready" checks a what-next answer quotes."""
+_READY = re.compile(r"\bready (?:for|to (?:move|start|go))\b|\b(?:am i|i'?m|im|i am) ready\b")
+
+
+_READY_FOR = re.compile(r"\bready (?:\w+ ){0,3}?(?:for|to)\s+(?:the\s+)?(?:level|lvl)\s*([2-4])\b")
+
+
 def _next(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
     found = _LEVEL.search(q)
     current = int(found.group(1) or found.group(2)) if found else (member.known_level if member else None)
+    target = _READY_FOR.search(q)
+    if target:  # "am I ready for level 3?" names the level to come
+        current = int(target.group(1)) - 1
     module_next = _next_module(cat, q) if not found else None
     if module_next is not None:
         done, following, in_level = module_next
@@ -490,7 +524,8 @@ def _next(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | No
                         "Beyond Level 4")
     nxt = cat.level(current + 1)
     first = f"{_level_name(nxt)}: it comes after Level {current} and covers {_level_contents(nxt)}."
-    return Guidance("next", (Paragraph(first, _ref(cat, "next", level=current, next=current + 1)),),
+    return Guidance("next", (Paragraph(first, _ref(cat, "next", level=current, next=current + 1),
+                                       lead_words=READINESS_WORDS),),
                     f"Next step: check you're ready for Level {nxt.number} with a quiz on Level {current} topics.",
                     f"Level {nxt.number}")
 
@@ -546,19 +581,38 @@ _CONTENTS = re.compile(r"\bwhat(?:'s| is| are)? (?:\w+ )?(?:topics|modules|in it
                        r"\bwhat(?:'s| is) in (?:it|track|level)")
 
 
-def _resources(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
-    number = _level_of_resource(cat, q) or _level_of_text(cat, q) or (member.known_level if member else None)
+_OTHER_RESOURCE = re.compile(r"\b(?:datasets?|data ?sets?|librar(?:y|ies)|libs?|packages?|frameworks?|papers?|"
+                             r"tools?|vector (?:db|database)s?|subreddits?|communit(?:y|ies)|discord|forums?)\b")
+"""Resources the catalogue's level lists do not hold: datasets, libraries and papers are named in the
+sections' own text ("How to practise", citations), so such a question goes to retrieval."""
+
+
+def _resources(cat: Catalogue, q: str, member: MemberContext | None,
+               chosen: tuple[int, Resource] | None = None) -> Guidance | None:
+    """The level's resources, the one the question asks about first (`chosen`: found by meaning)."""
+    named = _level_of_resource(cat, q)
+    if chosen is None and named is None and _OTHER_RESOURCE.search(q):
+        return None
+    explicit = _LEVEL.search(q)
+    number = named or (int(explicit.group(1) or explicit.group(2)) if explicit else None) or (
+        chosen[0] if chosen else None) or _level_of_text(cat, q) or (member.known_level if member else None)
     if number is None:
         return None
     level = cat.level(number)
     if not level.resources:
         return None
     asked = set(tokenize(q))
-    ordered = sorted(level.resources, key=lambda r: -len(set(tokenize(f"{r.title} {r.author or ''}")) & asked))
-    items = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in ordered)
-    first = f"For {_level_name(level)} the path recommends: {items}."
+    kinds = {r.kind for r in level.resources if re.search(rf"\b{r.kind}s?\b", q)}  # "a book for…" wants a book
+    ordered = sorted(level.resources, key=lambda r: (
+        bool(kinds) and r.kind not in kinds, not (chosen and chosen[1] is r),
+        -len(set(tokenize(f"{r.title} {r.author or ''}")) & asked)))
+    top = ordered[0]
+    best = f"{top.kind} \"{top.title}\"" + (f" by {top.author}" if top.author else "")
+    rest = "; ".join(f"{r.kind} \"{r.title}\"" + (f" by {r.author}" if r.author else "") for r in ordered[1:])
+    first = f"For {_level_name(level)} the path recommends the {best}" + (f"; also {rest}." if rest else ".")
     when = f"Use them alongside the level's modules: {_level_contents(level)}." if level.modules else ""
-    return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number)),
+    return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number),
+                                            detail=top.title.split(":")[0].split(" (")[0]),
                                   *((Paragraph(when),) if when else ())),
                     "Next step: work through the main book alongside the matching modules, typing out the examples.",
                     f"Level {number} resources")
@@ -591,18 +645,22 @@ _CONCEPT = re.compile(r"\b(?:train|training|fit|run|converge|epoch|query|job|inf
 _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, MemberContext | None], Guidance | None]],
                ...] = (
     ("time_budget", lambda q: bool(_HOURS.search(q) and _BUDGET_CUE.search(q)) or
-     bool(re.search(r"how (?:much time|many hours)", q) and re.search(r"\b(?:day|week|month)\b", q)), _time_budget),
+     bool(re.search(r"how (?:much time|many (?:hours|hrs?))", q) and re.search(r"\b(?:day|week|month)\b", q)),
+     _time_budget),
+    # "4 months into level 1, how do I know I'm ready for ML?" asks for the readiness checks, not the pace
+    ("next", lambda q: bool(_READY.search(q)), _next),
     ("timeline", lambda q: bool(_DURATION.search(q) and _TIMELINE_CUE.search(q)), _timeline),
     ("certification", lambda q: bool(_CERT.search(q) and _CERT_CUE.search(q)), _certification),
     ("track", lambda q: bool(_TRACK.search(q)), _track),
     ("project", lambda q: bool(_PROJECT.search(q)), _project),
     ("habits", lambda q: bool(_HABITS.search(q)) and not re.search(r"\bhow (?:do|can|should)\b|\bwhy\b", q),
      _habits),
+    # "beginner here, what books for level 1?" asks for the books, not for where to start
+    ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
     ("start", lambda q: bool(_START.search(q)) and not _EXPLAIN.search(q), _start),
     ("contents", lambda q: bool(_CONTENTS.search(q)), _contents),
     ("next", lambda q: bool(_NEXT.search(q)), _next),
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
-    ("resources", lambda q: bool(_RESOURCES.search(q)) and not _CONCEPT.search(q), _resources),
 )
 
 _NAMED_INTENTS = frozenset({"certification", "project", "track", "resources", "habits", "time_budget", "timeline"})
@@ -615,6 +673,9 @@ _HANDLERS: dict[str, Callable[[Catalogue, str, MemberContext | None], Guidance |
 INTENT_SIMILARITY = 0.5
 """A question no pattern catches goes to the intent of its nearest example (knowledge/intent_examples.yaml)
 when the cosine similarity is at least this (tuned on the tune halves, docs/evalsets.md)."""
+RESOURCE_SIMILARITY = 0.35
+"""A resource question naming no level gets the catalogue resource nearest by what it is for, when at least
+this similar; below it, retrieval answers (a dataset or library the sections name)."""
 TRACK_SIMILARITY = 0.30
 TRACK_MARGIN = 0.03
 """A track question naming no track and no known interest gets the track whose description is nearest by
@@ -656,9 +717,11 @@ class IntentRouter:
     encode: Encode | None = None
     """The embedding model (normalised vectors); without it only the patterns route."""
     examples: dict[str, tuple[str, ...]] = field(default_factory=load_examples)
-    _vectors: tuple[list[str], np.ndarray, list[Track], np.ndarray] | None = field(default=None, repr=False)
+    _vectors: tuple[list[str], np.ndarray, list[Track], np.ndarray,
+                    tuple[list[tuple[int, Resource]], np.ndarray]] | None = field(default=None, repr=False)
 
-    def _embedded(self) -> tuple[list[str], np.ndarray, list[Track], np.ndarray]:
+    def _embedded(self) -> tuple[list[str], np.ndarray, list[Track], np.ndarray,
+                                 tuple[list[tuple[int, Resource]], np.ndarray]]:
         assert self.encode is not None
         if self._vectors is None:
             labels = [intent for intent, texts in self.examples.items() for _ in texts]
@@ -666,19 +729,22 @@ class IntentRouter:
             tracks = [t for level in self.catalogue.levels for t in level.tracks]
             described = self.encode([f"{t.title}: {t.suits}. {', '.join(t.interests)}. "
                                      f"{', '.join(x.title for x in t.topics)}" for t in tracks])
-            self._vectors = (labels, vectors, tracks, described)
+            resources = [(level.number, r) for level in self.catalogue.levels for r in level.resources]
+            about = self.encode([f"{r.title}" + (f" by {r.author}" if r.author else "") + f" ({r.kind}): {r.about}"
+                                 for _, r in resources])
+            self._vectors = (labels, vectors, tracks, described, (resources, about))
         return self._vectors
 
     def nearest_intent(self, question: str) -> tuple[str, float]:
         """The intent of the example nearest to `question` by meaning ("none" = a concept question)."""
-        labels, vectors, _, _ = self._embedded()
+        labels, vectors, _, _, _ = self._embedded()
         assert self.encode is not None
         sims = vectors @ self.encode([question])[0]
         best = int(np.argmax(sims))
         return labels[best], float(sims[best])
 
     def nearest_track(self, question: str) -> Track | None:
-        _, _, tracks, described = self._embedded()
+        _, _, tracks, described, _ = self._embedded()
         assert self.encode is not None
         sims = described @ self.encode([question])[0]
         order = np.argsort(-sims)
@@ -686,7 +752,17 @@ class IntentRouter:
             return tracks[int(order[0])]
         return None
 
+    def nearest_resource(self, question: str) -> tuple[int, Resource] | None:
+        """The catalogue resource nearest to `question` by what it is for, when near enough."""
+        _, _, _, _, (resources, vectors) = self._embedded()
+        assert self.encode is not None
+        sims = vectors @ self.encode([question])[0]
+        best = int(np.argmax(sims))
+        return resources[best] if sims[best] >= RESOURCE_SIMILARITY else None
+
     def _answer(self, name: str, about: str, member: MemberContext | None) -> Guidance | None:
+        if name == "resources" and self.encode is not None:
+            return _resources(self.catalogue, about, member, self.nearest_resource(about))
         if name in ("track", "certification") and self.encode is not None and _match_track(self.catalogue, about) \
                 is None and _background(self.catalogue, about) is None:
             track = self.nearest_track(about)

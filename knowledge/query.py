@@ -28,10 +28,12 @@ _SOURCES = re.compile(
     r"you get this)(?: come)? from\b|^sources?\s*[?!.]*$|^(?:what's|what is) (?:that|this) based on\b|"
     r"^where can i read (?:more|that|this)\b")
 _CONNECTIVE = re.compile(r"^(?:and|also|but|so|or|then|ok(?:ay)?,? (?:and|so)|what about|how about|what if|"
-                         r"same (?:for|with)|and what|why not|how so|in that case)\b")
+                         r"same (?:for|with)|and what|why not|how so|in that case|"
+                         r"(?:anything|something|any ?one) (?:else|other|that'?s? not|but))\b")
 _PRONOUN = re.compile(r"\b(?:it|its|that|this|them|those|these|they|their|one|ones)\b")
 _SUBJECT = re.compile(
     r"^(?:(?:so|ok|okay|hey|hi|quick q|quick question|question)[,:]?\s+)*(?:(?:can|could) you |pls |please )?"
+    r"(?:(?:can|could) (?:someone|somebody|anyone) )?"
     r"(?:what(?:'s| is| are|s| r)|whats|explain|define|how (?:does|do)(?! i | we | you )|tell me about|"
     r"what do you know about|eli5|"
     r"teach me|do (?:we|you) cover|is there anything (?:on|about))\s+(?:me\s+)?(?:a |an |the )?"
@@ -67,10 +69,20 @@ def key_subject(text: str) -> str:
     return _SUBJECT_END.sub("", found.group("subject")).strip()
 
 
+_LEADING_PRONOUN = re.compile(r"^(?:[\w']+[\s,]+){0,3}?(?:it|that|this|they|them|those|these)\b(?! (?:is|was|'s) )")
+"""A pronoun among the first words is the question's subject ("why does that matter in prod?", "could that
+run on my laptop?", "is that the same as ridge?"): whatever its length, the question is about the answer."""
+_EXPLETIVE = re.compile(r"\b(?:is|was|isn'?t) it (?:worth|normal|possible|ok|okay|true|too|necessary|enough|"
+                        r"realistic|better|bad|fine|hard|easy|important|common|weird|late)\b|\bit'?s (?:worth|normal|"
+                        r"possible|ok|okay|true|too|important|hard|easy|fine)\b")
+
+
 def is_follow_up(text: str) -> bool:
     lowered = text.lower().strip()
     terms = tokenize(lowered)
     if _CONNECTIVE.search(lowered) or refers_back(lowered):
+        return True
+    if _LEADING_PRONOUN.search(lowered) and not _EXPLETIVE.search(lowered):
         return True
     if len(terms) <= FOLLOW_UP_MAX_TERMS:
         return True

@@ -29,6 +29,9 @@ LEXICAL_WEIGHT = 1.0
 GROUP_BONUS = 0.0
 INTRO_FACTOR = 0.85
 PREFER_LEVEL_BOOST = 1.3
+FOLLOW_UP_BOOST = 1.3
+"""A follow-up's search prefers the sections the previous answer came from ("why does that matter in prod?"
+after a feature-store answer is still about feature stores, whatever else "prod" matches)."""
 CACHE_TTL_SECONDS = 300.0
 COUNT_CHECK_SECONDS = 2.0
 """How often a search asks the store for its size (another process may have deleted chunks): a count costs
@@ -232,8 +235,17 @@ class Retriever:
                 return section, key_source
         return None
 
+    def section_body(self, source: str, section: str) -> str:
+        """The stored text of a section (as find_section names it), its chunks in order."""
+        corpus = self.corpus()
+        members = corpus.sections.get((source, section))
+        if not members:
+            return ""
+        return corpus.section_text((source, section), corpus.chunks[members[0]].id, SECTION_MAX_WORDS)
+
     def search(self, query: str, *, k: int = 5, level: int | None = None, track: str | None = None,
-               prefer_level: int | None = None) -> SearchResult:
+               prefer_level: int | None = None,
+               prefer_sections: frozenset[tuple[str, str]] = frozenset()) -> SearchResult:
         vector = self.embedder.encode_one(query)
         where = _where(level, track)
         dense = self.store.query(vector, n=self.candidates, where=where)
@@ -279,6 +291,8 @@ class Retriever:
                 score *= PREFER_LEVEL_BOOST
             if boost_track and meta.get("track") == boost_track:
                 score *= PREFER_LEVEL_BOOST
+            if key in prefer_sections:
+                score *= FOLLOW_UP_BOOST
             if meta.get("kind") == "curriculum" and _is_page_intro(meta):
                 score *= INTRO_FACTOR
             scored.append((score, max(similarity[c] for c in members), key, members[0]))
