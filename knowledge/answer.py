@@ -429,7 +429,8 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
         context = " ".join([query.subject if query.follow_up else "", *query.added_terms]).strip()
         guidance = self.router.route(query.text, member, context=context, follow_up=query.follow_up)
-        foreign = "" if query.follow_up else words.foreign_subject(query.text)
+        foreign = "" if query.follow_up else (words.foreign_subject(query.text)
+                                              or self.router.off_domain(query.text))
         if foreign:  # "which certification to become an electrician?": guidance wording, another subject
             result = self.retriever.search(query.search, k=self.k, prefer_level=level)
             return Prepared(text, trimmed, query, final=self._refusal(text, [], result.confidence, trimmed,
@@ -639,7 +640,8 @@ class ExtractiveAnswerer:
             if ci == 0 and (follow_up or practice):
                 chosen = _select(sents, local)
             elif ci == 0:
-                chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition)
+                chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition,
+                                 [label for _, _, label in flags])
             elif versus and _heading_tokens(_hit) & qtokens - _heading_tokens(per_hit[0][0]) - covered and any(
                     d for _, d, _ in flags):
                 # "rag vs fine-tuning": the other subject's own definition, whatever its score
@@ -701,7 +703,8 @@ def _select(sents: list[str], scores: np.ndarray) -> list[str]:
     return [sents[i] for i in sorted(chosen)]
 
 
-def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_definition: bool) -> list[str]:
+def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_definition: bool,
+            labels: Sequence[str] = ()) -> list[str]:
     """Consecutive sentences of the top section: the definition first (the section's "What it is"), then
     the best-scoring run of sentences, within the word budget. The run never opens on a sentence that
     points back at one not shown: it moves back to include it, or the sentence is dropped."""
@@ -718,11 +721,13 @@ def _window(sents: list[str], scores: np.ndarray, definition: list[bool], wants_
             best = (score, start, end)
     assert best is not None
     _, start, end = best
-    # a one-line answer says too little: widen a short run to the sentences around it, forward first
+    # a one-line answer says too little: widen a short run to the sentences around it, forward first;
+    # backward only within its paragraph (the exercise's last step does not introduce the pitfall after it)
+    same = list(labels) if len(labels) == len(sents) else [""] * len(sents)
     while sum(n_words[start:end]) < WINDOW_MIN_WORDS and (end < len(sents) or start > 0):
         if end < len(sents) and sum(n_words[start:end + 1]) <= WINDOW_WORDS:
             end += 1
-        elif start > 0 and sum(n_words[start - 1:end]) <= WINDOW_WORDS:
+        elif start > 0 and same[start - 1] == same[start] and sum(n_words[start - 1:end]) <= WINDOW_WORDS:
             start -= 1
         else:
             break

@@ -711,12 +711,43 @@ def load_examples(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     return {str(k): tuple(str(q) for q in v) for k, v in data.items()}
 
 
+OFF_DOMAIN_MIN = 0.4
+OFF_DOMAIN_MARGIN = 0.0
+"""A question is about an everyday subject when its nearest one (knowledge/off_topic.yaml) is at least this
+similar and this much nearer than anything on the path (tuned on the tuning sets, docs/evalsets.md)."""
+
+
+_ON_PATH = re.compile(r"\b(?:ml|machine learning|ai|artificial intelligence|data scien\w*|deep learning|mlops|"
+                      r"(?:the|this|learning) path|level \d|lvl \d|track [a-e]|models?|python|sql|datasets?|data)\b")
+"""Words that put a question on the path whatever else it mentions ("I'm a chef getting into ML")."""
+
+
+_PATH_STEPS = ("assess your current level", "set clear learning goals for 3, 6 and 12 months",
+               "create a study plan and a weekly schedule", "build projects and a portfolio",
+               "get feedback and code reviews", "stay consistent and keep a daily streak", "join communities",
+               "how long the learning path takes and how many hours a week", "where to start the path",
+               "books and courses to study")
+"""The path's own guidance subjects, beside the catalogue's (what "which habit"/"study plan" questions ask)."""
+
+
+def load_off_topic(path: Path | None = None) -> list[dict[str, str]]:
+    data = yaml.safe_load((path or Path(__file__).with_name("off_topic.yaml")).read_text(encoding="utf-8"))
+    domains = data.get("domains") if isinstance(data, dict) else None
+    if not isinstance(domains, list) or not all(
+            isinstance(d, dict) and isinstance(d.get("label"), str) and isinstance(d.get("text"), str)
+            for d in domains):
+        raise ValueError("off_topic.yaml: expected `domains:` with a label and a text each")
+    return [{"label": d["label"], "text": d["text"]} for d in domains]
+
+
 @dataclass
 class IntentRouter:
     catalogue: Catalogue = field(default_factory=catalogue)
     encode: Encode | None = None
     """The embedding model (normalised vectors); without it only the patterns route."""
     examples: dict[str, tuple[str, ...]] = field(default_factory=load_examples)
+    off_topic: list[dict[str, str]] = field(default_factory=lambda: load_off_topic())
+    _domains: tuple[list[str], np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _vectors: tuple[list[str], np.ndarray, list[Track], np.ndarray,
                     tuple[list[tuple[int, Resource]], np.ndarray]] | None = field(default=None, repr=False)
 
@@ -734,6 +765,41 @@ class IntentRouter:
                                  for _, r in resources])
             self._vectors = (labels, vectors, tracks, described, (resources, about))
         return self._vectors
+
+    def _domain_vectors(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(labels, vectors) of the everyday subjects (knowledge/off_topic.yaml) and the vectors of what the
+        path is about: its levels, modules, topics, tracks and the guidance examples."""
+        assert self.encode is not None
+        if self._domains is None:
+            labels = [d["label"] for d in self.off_topic]
+            domains = self.encode([d["text"] for d in self.off_topic])
+            cat = self.catalogue
+            path = [f"{lv.name}" for lv in cat.levels]
+            path += [m.title for lv in cat.levels for m in lv.modules]
+            path += [f"{t.title}: {t.suits}" for lv in cat.levels for t in lv.tracks]
+            path += [f"{x.title} {x.covers or ''}".strip() for lv in cat.levels for x in lv.topics()]
+            # …and how the path is followed: habits, certifications, projects, success metrics, next steps
+            path += [f"{cadence} learning habits: {item.description}" for cadence, group in cat.habits.items()
+                     for item in group.items]
+            path += [f"{c.title}: {', '.join(c.topics)}" for c in cat.certifications]
+            path += [f"portfolio project {p.title}: {', '.join(p.requirements)}" for p in cat.portfolio_projects]
+            path += [item.text for group in cat.success_metrics for item in group.items]
+            path += list(_PATH_STEPS)
+            self._domains = (labels, domains, self.encode(path))
+        return self._domains
+
+    def off_domain(self, question: str) -> str:
+        """The everyday subject a question is about when it is clearly nearer to one than to anything on the
+        path ("where do I start with marathon training?"), else ""."""
+        if self.encode is None or not self.off_topic or _ON_PATH.search(question.lower()):
+            return ""
+        labels, domains, path = self._domain_vectors()
+        vector = self.encode([question])[0]
+        sims = domains @ vector
+        best = int(np.argmax(sims))
+        if sims[best] >= OFF_DOMAIN_MIN and sims[best] - float(np.max(path @ vector)) >= OFF_DOMAIN_MARGIN:
+            return labels[best]
+        return ""
 
     def nearest_intent(self, question: str) -> tuple[str, float]:
         """The intent of the example nearest to `question` by meaning ("none" = a concept question)."""

@@ -9,7 +9,7 @@ import pytest
 from knowledge import package_dir
 from knowledge.answer import Turn
 from knowledge.evaluation import evaluate_answers, load_answer_evalset
-from knowledge.intents import load_examples
+from knowledge.intents import load_examples, load_off_topic
 from knowledge.member import MemberContext
 
 # The held-out half of knowledge/evalset-members.jsonl, measured when the figures were last reported
@@ -173,6 +173,10 @@ def test_intent_examples_name_only_known_intents(tmp_path):
     bad.write_text("astrology:\n  - what's my sign\n")
     with pytest.raises(ValueError, match="unknown intents"):
         load_examples(bad)
+    assert {"cooking", "music"} <= {d["label"] for d in load_off_topic()}
+    bad.write_text("domains:\n  - cooking\n")
+    with pytest.raises(ValueError, match="a label and a text each"):
+        load_off_topic(bad)
 
 
 def test_a_resource_question_gets_the_resource_it_means_with_what_the_content_says_of_it(curriculum_mentor):
@@ -233,3 +237,13 @@ def test_a_project_question_at_a_level_gets_a_project_open_at_that_level(curricu
     assert early.text.startswith("Open Source Contribution (from Level 2): the portfolio projects start at Level 2")
     member = curriculum_mentor.ask("which portfolio project should i do at my level", member=MemberContext(level=3))
     assert not member.text.startswith("Open Source Contribution"), member.text
+
+
+def test_everyday_subjects_are_refused_even_in_guidance_words_but_not_the_askers_background(curriculum_mentor):
+    # "training", "start", "daily habits" are the path's words too; the subject is not
+    for question in ("how should i start training for a 5k run", "any daily habits to get better at painting"):
+        answer = curriculum_mentor.ask(question)
+        assert not answer.grounded and answer.text.startswith("The learning path doesn't cover that ("), question
+    for question in ("i'm a chef wanting to get into ml, where do i start",
+                     "i play guitar in my free time, is 5 hrs a week enough for the path"):
+        assert curriculum_mentor.ask(question).grounded, question
