@@ -310,8 +310,12 @@ def _timeline(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
                     "topics.", f"Level {level.number}")
 
 
+_WHOLE_PATH = re.compile(r"\b(?:whole|entire|full) (?:path|thing)\b|\ball (?:the |four )?levels\b|start to finish|"
+                         r"\bin total\b|\baltogether\b|\boverall\b")
+
+
 def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
-    found = _LEVEL.search(q)
+    found = None if _WHOLE_PATH.search(q) else _LEVEL.search(q)  # "and the whole path?" after "level 3?"
     track = _match_track(cat, q) if found is None and _TRACK_WORD.search(q) else None
     if track is not None:
         level = next(lv for lv in cat.levels if track in lv.tracks)
@@ -320,7 +324,7 @@ def _duration(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
         return Guidance("duration", (Paragraph(first, _ref(cat, "level", level=level.number)),),
                         "Next step: split it into monthly goals, one topic at a time.", _track_name(track))
     if found is None:
-        if not re.search(r"whole path|entire path|the path|all (?:the |four )?levels|become an expert|expert", q):
+        if not (_WHOLE_PATH.search(q) or re.search(r"the path|become an expert|expert", q)):
             return None
         first = (f"Each level takes its own time ({_level_durations(cat)}), so the whole path adds up to "
                  f"{_path_total(cat)}. The ranges are guides, not deadlines.")
@@ -460,13 +464,17 @@ def _weekly_hours(cat: Catalogue) -> tuple[float, float]:
     return low, high
 
 
+BUDGET_WORDS = 60
+
+
 def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
     found = _HOURS.search(q)
     budgets = "; ".join(f"{cad} habits {group.budget}" for cad, group in cat.habits.items())
     low, high = _weekly_hours(cat)
     if found is None:
         first = (f"The path's habits take {budgets}: roughly {low:.0f}-{high:.0f} hours a week if you do them all.")
-        return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits")),),
+        # "how many hours is realistic?": the budgets, then how the content says to fit them in a week
+        return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits"), lead_words=BUDGET_WORDS),),
                         "Next step: anchor the daily block to a fixed moment of your day.", "Time per week")
     amount = _number(found.group(1))
     unit, per = found.group(2), (found.group(3) or "week")
@@ -487,7 +495,7 @@ def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidan
                     "Next step: spread the time over the week and keep your streak going.", "Time per week")
 
 
-READINESS_WORDS = 90
+READINESS_WORDS = 130
 """How much of a level's "How to know you are ready" checks a what-next answer quotes."""
 _READY = re.compile(r"\bready (?:for|to (?:move|start|go))\b|\b(?:am i|i'?m|im|i am) ready\b")
 

@@ -247,3 +247,13 @@ def test_everyday_subjects_are_refused_even_in_guidance_words_but_not_the_askers
     for question in ("i'm a chef wanting to get into ml, where do i start",
                      "i play guitar in my free time, is 5 hrs a week enough for the path"):
         assert curriculum_mentor.ask(question).grounded, question
+
+
+def test_duration_follow_up_about_the_whole_path_and_hours_with_how_to_fit_them(curriculum_mentor):
+    first = curriculum_mentor.ask("how long does level 3 take")
+    history = [Turn("user", "how long does level 3 take"), Turn("assistant", first.text, tuple(first.citations))]
+    whole = curriculum_mentor.ask("and the entire thing, start to finish?", history=history)
+    assert "39-60 months" in whole.text, whole.text
+    hours = curriculum_mentor.ask("realistically how many hrs a week, i mostly have weekends")
+    assert "8-14 hours a week" in hours.text
+    assert "small daily progress compounds" in hours.text  # the habits section's own advice on fitting it in
