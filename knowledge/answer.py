@@ -637,11 +637,15 @@ class ExtractiveAnswerer:
             offset += len(sents)
             if not sents:
                 continue
-            if ci == 0 and (follow_up or practice):
+            if ci == 0 and (follow_up or practice or papers):
                 chosen = _select(sents, local)
             elif ci == 0:
                 chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition,
                                  [label for _, _, label in flags])
+            elif ci > 0 and papers and any(_CITES.search(sent) for sent in sents):
+                # "which papers should I read?": each section's cited work, not only the top section's
+                chosen = [max((sent for sent in sents if _CITES.search(sent)),
+                              key=lambda sent: float(local[sents.index(sent)]))]
             elif versus and _heading_tokens(_hit) & qtokens - _heading_tokens(per_hit[0][0]) - covered and any(
                     d for _, d, _ in flags):
                 # "rag vs fine-tuning": the other subject's own definition, whatever its score

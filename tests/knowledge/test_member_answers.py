@@ -257,3 +257,9 @@ def test_duration_follow_up_about_the_whole_path_and_hours_with_how_to_fit_them(
     hours = curriculum_mentor.ask("realistically how many hrs a week, i mostly have weekends")
     assert "8-14 hours a week" in hours.text
     assert "small daily progress compounds" in hours.text  # the habits section's own advice on fitting it in
+
+
+def test_a_papers_question_gets_the_sections_cited_work(curriculum_mentor):
+    answer = curriculum_mentor.ask("papers i should read for the nlp track?")
+    assert "Lewis et al., 2020" in answer.text, answer.text
+    assert "Building Machine Learning Pipelines" not in answer.text  # not a level's reading list
