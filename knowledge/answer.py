@@ -454,10 +454,19 @@ class ExtractiveAnswerer:
         threshold = self.threshold
         if query.follow_up and _answered(history):
             threshold *= FOLLOW_UP_FACTOR  # the conversation already established the subject is on the path
+        if result.hits and result.confidence < threshold and self._names_top_subject(query.text, result.hits[0]):
+            # "eli5 RAG, keep hearing it everywhere": the chat around the name dilutes the similarity, but the
+            # question names the top section's own subject
+            threshold *= NEAR_MISS_FACTOR
         if not result.hits or result.confidence < threshold:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
                                                                        trimmed, query=query))
         return Prepared(text, trimmed, query, result=result)
+
+    def _names_top_subject(self, question: str, hit: Hit) -> bool:
+        """The question names a specific word of the section's own heading ("rag" → RAG (Retrieval-…))."""
+        words = self._words()
+        return any(words.specific(t) for t in _heading_tokens(hit) & set(tokenize(question)))
 
     def _words(self) -> Vocabulary:
         """The curriculum's words (the BM25 index's terms) with everyday English, rebuilt after an ingest."""

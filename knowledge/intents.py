@@ -81,7 +81,7 @@ _TIMELINE_CUE = re.compile(
     r"how far|where should i be|where would i be|where will i be|what level (?:should|would|will|could|can)|"
     r"should i be (?:at|on|by|in)|expected (?:to be|level)|be at level|reach (?:level|by)|realistic|"
     r"(?:months?|years?|weeks?) (?:in|into|of (?:study|learning))|i'?m \S+ (?:months?|years?) in|"
-    r"been (?:at it|learning|studying|doing this)|on track|behind|ahead|after \S+ (?:months?|years?)")
+    r"been (?:at it|learning|studying|doing this)|on track(?! [a-e]\b)|behind|ahead|after \S+ (?:months?|years?)")
 _START = re.compile(
     r"where (?:do|should|can|would) i (?:start|begin)|where to (?:start|begin)|how (?:do|should|can) i "
     r"(?:start|begin|get started)|which level (?:should|do|would|can) i (?:start|begin|be)|what level (?:should|do) i "
@@ -495,6 +495,36 @@ def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidan
                     "Next step: spread the time over the week and keep your streak going.", "Time per week")
 
 
+_GOALS = re.compile(r"\bgoals?\b|\baim (?:for|at)\b|\bwhat should i (?:aim|achieve|target)\b")
+_HORIZONS = (("3m", r"\b(?:3|three) ?(?:months?|mo)\b|\bquarter\b"),
+             ("6m", r"\b(?:6|six) ?(?:months?|mo)\b|\bhalf (?:a )?year\b"),
+             ("12m", r"\b(?:12|twelve) ?(?:months?|mo)\b|\b(?:a|one|next|this) year\b|\byearly\b"))
+
+
+def _goals(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
+    """"what's a good goal for the next 3 months? (on track B)": the catalogue's goal suggestions for the
+    asker's level and track, for the horizon asked (all three when none is)."""
+    explicit = _LEVEL.search(q)
+    letter = _TRACK_LETTER.search(q)
+    track = letter.group(1).upper() if letter else (member.track if member else None)
+    level = (int(explicit.group(1) or explicit.group(2)) if explicit else 4 if letter else
+             member.known_level if member else None)
+    if level is None:
+        return None  # no level to suggest for: the Set Clear Goals section answers
+    horizons = [h for h, pattern in _HORIZONS if re.search(pattern, q)] or [h for h, _ in _HORIZONS]
+    ideas = [(h, cat.suggested_goals(level, track if level == len(cat.levels) else None, h)) for h in horizons]
+    ideas = [(h, texts) for h, texts in ideas if texts]
+    if not ideas:
+        return None
+    where = f"Level {level}" + (f", Track {track}" if track and level == len(cat.levels) else "")
+    first = f"Goals at {where}: " + "; ".join(f"{h[:-1]} months: {' / '.join(texts)}" for h, texts in ideas) + "."
+    ref = SectionRef(source="curriculum/next-steps.md", heading="Set Clear Goals")
+    return Guidance("goals", (Paragraph(first, ref, lead_words=GOAL_WORDS),),
+                    "Next step: write yours down with the `goal` command and share it with your manager or a peer.",
+                    f"Goals at {where}")
+
+
+GOAL_WORDS = 40
 READINESS_WORDS = 130
 """How much of a level's "How to know you are ready" checks a what-next answer quotes."""
 _READY = re.compile(r"\bready (?:for|to (?:move|start|go))\b|\b(?:am i|i'?m|im|i am) ready\b")
@@ -655,6 +685,7 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("time_budget", lambda q: bool(_HOURS.search(q) and _BUDGET_CUE.search(q)) or
      bool(re.search(r"how (?:much time|many (?:hours|hrs?))", q) and re.search(r"\b(?:day|week|month)\b", q)),
      _time_budget),
+    ("goals", lambda q: bool(_GOALS.search(q)), _goals),
     # "4 months into level 1, how do I know I'm ready for ML?" asks for the readiness checks, not the pace
     ("next", lambda q: bool(_READY.search(q)), _next),
     ("timeline", lambda q: bool(_DURATION.search(q) and _TIMELINE_CUE.search(q)), _timeline),
@@ -671,7 +702,8 @@ _ROUTES: tuple[tuple[str, Callable[[str], bool], Callable[[Catalogue, str, Membe
     ("duration", lambda q: bool(_DURATION_CUE.search(q)) and not _CONCEPT.search(q), _duration),
 )
 
-_NAMED_INTENTS = frozenset({"certification", "project", "track", "resources", "habits", "time_budget", "timeline"})
+_NAMED_INTENTS = frozenset({"certification", "project", "track", "resources", "habits", "time_budget", "timeline",
+                            "goals"})
 """Intents a question names by their own nouns ("is there a cert for that?"): a follow-up that names one asks
 for it; one that does not ("which one of those first?") asks for more of the previous answer's kind."""
 

@@ -12,16 +12,18 @@ from knowledge.evaluation import evaluate_answers, load_answer_evalset
 from knowledge.intents import load_examples, load_off_topic
 from knowledge.member import MemberContext
 
-# The held-out half of knowledge/evalset-members.jsonl, measured when the figures were last reported
-# (docs/retrieval.md: 0.764 / 0.900). They are floors: a change that lowers them fails here. Issue 13's
-# coverage target (0.85) is not reached yet; raise these floors when the figures improve.
-HELD_OUT_COVERAGE = 0.75
+# The held-out half of knowledge/evalset-members.jsonl and the fresh held-out set 5 (run once), measured when the
+# figures were last reported (docs/retrieval.md, round 3: 0.846 / 1.000 and 0.886 / 0.857). They are floors: a
+# change that lowers them fails here. Issue 13's targets (0.85 / 0.90) are not both met on either set yet;
+# raise these floors when the figures improve.
+HELD_OUT_COVERAGE = 0.84
 HELD_OUT_REFUSAL = 0.90
+HELD_OUT_SET_5 = ("evalset-members-5.jsonl", 0.87, 0.85)
 # The independently written tuning sets (docs/evalsets.md; set 4 was a held-out set, run once at 0.781 / 0.938,
-# and became a tuning set afterwards), last measured 0.915 / 0.923, 0.836 / 0.875, 0.885 / 0.938 and
-# 0.806 / 1.000: floors against regressions, not tuning targets.
-TUNING_FLOORS = {"evalset-members-2.jsonl": (0.89, 0.90), "evalset-members-3.jsonl": (0.82, 0.85),
-                 "evalset-members-4.jsonl": (0.86, 0.93), "evalset-members-6.jsonl": (0.78, 0.95)}
+# and became a tuning set afterwards), last measured 0.933 / 0.949, 0.850 / 0.900, 0.917 / 1.000 and
+# 0.856 / 1.000: floors against regressions, not tuning targets.
+TUNING_FLOORS = {"evalset-members-2.jsonl": (0.92, 0.94), "evalset-members-3.jsonl": (0.84, 0.90),
+                 "evalset-members-4.jsonl": (0.90, 0.93), "evalset-members-6.jsonl": (0.84, 0.95)}
 
 
 def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
@@ -30,6 +32,14 @@ def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
     report = evaluate_answers(curriculum_mentor.ask, items)
     assert report.coverage() >= HELD_OUT_COVERAGE, report.summary()
     assert report.refusal() >= HELD_OUT_REFUSAL, report.summary()
+
+
+def test_the_fresh_held_out_set_does_not_regress(curriculum_mentor):
+    name, coverage, refusal = HELD_OUT_SET_5
+    items = load_answer_evalset(package_dir() / name)
+    assert len(items) == 80 and {i.split for i in items} == {"test"}
+    report = evaluate_answers(curriculum_mentor.ask, items)
+    assert report.coverage() >= coverage and report.refusal() >= refusal, report.summary()
 
 
 @pytest.mark.parametrize("name", sorted(TUNING_FLOORS))
@@ -263,3 +273,18 @@ def test_a_papers_question_gets_the_sections_cited_work(curriculum_mentor):
     answer = curriculum_mentor.ask("papers i should read for the nlp track?")
     assert "Lewis et al., 2020" in answer.text, answer.text
     assert "Building Machine Learning Pipelines" not in answer.text  # not a level's reading list
+
+
+def test_chat_around_a_named_subject_does_not_refuse_it(curriculum_mentor):
+    # the filler dilutes the similarity below the threshold; the question still names the section's subject
+    answer = curriculum_mentor.ask("eli5 RAG. keep hearing it everywhere")
+    assert answer.grounded and answer.citations[0].section.endswith("RAG (Retrieval-Augmented Generation)")
+    assert not curriculum_mentor.ask("explain graph neural networks").grounded
+
+
+def test_goal_questions_get_the_catalogues_suggestions_for_the_askers_level_and_track(curriculum_mentor):
+    answer = curriculum_mentor.ask("on track c rn, what should i aim for in the next 6 months")
+    assert answer.text.startswith("Goals at Level 4, Track C: 6 months: Ship a hybrid recommender"), answer.text
+    assert answer.citations[0].section == "Next Steps › Set Clear Goals"
+    mine = curriculum_mentor.ask("what's a sensible goal for this year?", member=MemberContext(level=2))
+    assert mine.text.startswith("Goals at Level 2: 12 months: Deploy a model behind a FastAPI service"), mine.text
