@@ -23,6 +23,7 @@ from knowledge.catalogue import (
     Background,
     Catalogue,
     Certification,
+    Horizon,
     Level,
     PortfolioProject,
     Resource,
@@ -496,7 +497,7 @@ def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidan
 
 
 _GOALS = re.compile(r"\bgoals?\b|\baim (?:for|at)\b|\bwhat should i (?:aim|achieve|target)\b")
-_HORIZONS = (("3m", r"\b(?:3|three) ?(?:months?|mo)\b|\bquarter\b"),
+_HORIZONS: tuple[tuple[Horizon, str], ...] = (("3m", r"\b(?:3|three) ?(?:months?|mo)\b|\bquarter\b"),
              ("6m", r"\b(?:6|six) ?(?:months?|mo)\b|\bhalf (?:a )?year\b"),
              ("12m", r"\b(?:12|twelve) ?(?:months?|mo)\b|\b(?:a|one|next|this) year\b|\byearly\b"))
 
