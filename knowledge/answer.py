@@ -274,6 +274,9 @@ _SITUATION = frozenset([
     "fundamentals", "foundation", "career", "role"
 ])
 """Words of a member's situation that follow "with my", "at the", "into my" and are not a subject."""
+_NOT_SUBJECTS = frozenset(["getting", "becoming", "being", "doing", "making", "trying", "starting", "learning",
+                           "improving", "understanding", "working", "going", "using", "actually", "really"])
+"""Verbs that follow "a book for" and the like before the subject ("a book for getting good at pandas")."""
 
 
 class Vocabulary:
@@ -330,7 +333,7 @@ class Vocabulary:
         while (found := _ASKED_SUBJECT.search(lowered, pos)) is not None:
             pos = found.start() + 1  # overlapping: "books for learning spanish"
             word = found.group("w") or found.group("v") or ""
-            if len(word) < 3 or word in _SITUATION or word in STOPWORDS or not word.isalpha():
+            if len(word) < 3 or word in _SITUATION or word in STOPWORDS or not word.isalpha() or word in _NOT_SUBJECTS:
                 continue
             if word in self.catalogue or self.glossary.knows(word, stems=False) or any(
                     form in self.terms for form in _word_forms(word)):
@@ -345,9 +348,10 @@ class Vocabulary:
         are not a misspelling of a word that does, and are not known to the glossary: the subject is not
         covered, however similar some section looks. Everyday English counts here: "naive" is not taught."""
         subject = key_subject(text)
-        return [word for word in tokenize(subject)
-                if len(word) >= 4 and not word.isdigit() and not self.glossary.knows(word)
-                and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
+        words = [word for word in tokenize(subject) if len(word) >= 4 and not word.isdigit()]
+        unknown = [word for word in words if not self.glossary.knows(word)
+                   and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
+        return unknown
 
     def rare(self, text: str) -> list[str]:
         """Words of `text` that are neither known nor a misspelling nor a form of a curriculum word."""

@@ -18,7 +18,8 @@ from knowledge.member import MemberContext
 # raise these floors when the figures improve.
 HELD_OUT_COVERAGE = 0.84
 HELD_OUT_REFUSAL = 0.90
-HELD_OUT_SET_5 = ("evalset-members-5.jsonl", 0.87, 0.85)
+HELD_OUT_SETS = {"evalset-members-5.jsonl": (0.87, 0.85), "evalset-members-7.jsonl": (0.73, 0.78)}
+"""Run once each: 0.886 / 0.857 and 0.742 / 0.786 (set 7 was written last, after every change of round 3)."""
 # The independently written tuning sets (docs/evalsets.md; set 4 was a held-out set, run once at 0.781 / 0.938,
 # and became a tuning set afterwards), last measured 0.933 / 0.949, 0.850 / 0.900, 0.917 / 1.000 and
 # 0.856 / 1.000: floors against regressions, not tuning targets.
@@ -34,8 +35,9 @@ def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
     assert report.refusal() >= HELD_OUT_REFUSAL, report.summary()
 
 
-def test_the_fresh_held_out_set_does_not_regress(curriculum_mentor):
-    name, coverage, refusal = HELD_OUT_SET_5
+@pytest.mark.parametrize("name", sorted(HELD_OUT_SETS))
+def test_the_fresh_held_out_sets_do_not_regress(curriculum_mentor, name):
+    coverage, refusal = HELD_OUT_SETS[name]
     items = load_answer_evalset(package_dir() / name)
     assert len(items) == 80 and {i.split for i in items} == {"test"}
     report = evaluate_answers(curriculum_mentor.ask, items)
@@ -288,3 +290,13 @@ def test_goal_questions_get_the_catalogues_suggestions_for_the_askers_level_and_
     assert answer.citations[0].section == "Next Steps › Set Clear Goals"
     mine = curriculum_mentor.ask("what's a sensible goal for this year?", member=MemberContext(level=2))
     assert mine.text.startswith("Goals at Level 2: 12 months: Deploy a model behind a FastAPI service"), mine.text
+
+
+def test_verbs_and_words_with_two_meanings_are_not_taken_for_an_off_path_subject(curriculum_mentor):
+    book = curriculum_mentor.ask("best book for getting good at pandas?")  # "getting" is not the subject
+    assert book.grounded and "Python for Data Analysis" in book.text, book.text
+    project = curriculum_mentor.ask("which portfolio project should i start with if i want recruiters to notice me")
+    assert project.grounded, project.text
+    resume = curriculum_mentor.ask("how do i resume training a model after a crash")  # resume, the verb
+    assert "job applications" not in resume.text
+    assert "job applications" in curriculum_mentor.ask("can you review my resume for a data scientist job").text
