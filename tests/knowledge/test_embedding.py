@@ -37,8 +37,10 @@ def curriculum_sentences() -> list[str]:
 
 
 def test_onnx_vectors_match_sentence_transformers_on_the_curriculum(embedder, reference):
-    texts = curriculum_sentences()
-    assert len(texts) > 1000
+    every = curriculum_sentences()
+    assert len(every) > 1000
+    # every fourth sentence: all files, short and long, at a quarter of the cost (the suite's time budget)
+    texts = every[::4]
     ours = embedder.encode(texts)
     assert embedder.backend == "onnx"
     theirs = reference.encode(texts)
