@@ -245,7 +245,7 @@ def _names_section(question: str, hits: Sequence[Hit]) -> bool:
     toddler" → Create a Study Plan): a rare word in it is the asker's situation, not its subject."""
     if not hits:
         return False
-    heading = set(tokenize(hits[0].section.rsplit(" › ", 1)[-1]))
+    heading = _heading_tokens(hits[0])
     return len(heading & set(tokenize(question))) >= min(2, len(heading))
 
 
@@ -348,10 +348,9 @@ class Vocabulary:
         are not a misspelling of a word that does, and are not known to the glossary: the subject is not
         covered, however similar some section looks. Everyday English counts here: "naive" is not taught."""
         subject = key_subject(text)
-        words = [word for word in tokenize(subject) if len(word) >= 4 and not word.isdigit()]
-        unknown = [word for word in words if not self.glossary.knows(word)
-                   and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
-        return unknown
+        return [word for word in tokenize(subject)
+                if len(word) >= 4 and not word.isdigit() and not self.glossary.knows(word)
+                and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
 
     def rare(self, text: str) -> list[str]:
         """Words of `text` that are neither known nor a misspelling nor a form of a curriculum word."""
@@ -625,8 +624,8 @@ class ExtractiveAnswerer:
         svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(search))
         shown = history_text or ""
-        # a follow-up that asks about a name the previous answer used ("what psi values count as bad?") may
-        # be given that sentence again; other sentences already shown are avoided
+        # a follow-up does not get the previous answer's definition again, unless it asks about a name that
+        # sentence used ("what psi values count as bad?"); other sentences may come again (SHOWN_PENALTY)
         vocabulary = self._words()
         asked_names = {t for t in tokenize(query.text) if vocabulary.specific(t)} if query is not None else set()
         defs = [d for f in flagged for _, d, _ in f]
@@ -655,7 +654,7 @@ class ExtractiveAnswerer:
             elif ci == 0:
                 chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition,
                                  [label for _, _, label in flags])
-            elif ci > 0 and papers and any(_CITES.search(sent) for sent in sents):
+            elif papers and any(_CITES.search(sent) for sent in sents):
                 # "which papers should I read?": each section's cited work, not only the top section's
                 chosen = [max((sent for sent in sents if _CITES.search(sent)),
                               key=lambda sent: float(local[sents.index(sent)]))]

@@ -76,6 +76,13 @@ _DURATION = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(months?|mos?|years?|yrs?|weeks
 _HOURS = re.compile(rf"\b{_NUM}\s*(?:-|\s)?\s*(hours?|hrs?|h|minutes?|mins?)\b\s*(?:a|per|/|each|every)?\s*"
                     r"(day|daily|week|weekly|wk|month|monthly)?")
 _LEVEL = re.compile(r"\b(?:level|lvl)\s*([1-4])\b|\bl([1-4])\b")
+
+
+def _level_named(q: str) -> int | None:
+    """The level a question names ("level 2", "lvl 3", "l1"), if any."""
+    found = _LEVEL.search(q)
+    return int(found.group(1) or found.group(2)) if found else None
+
 _TRACK_LETTER = re.compile(r"\btrack\s+([a-e])\b")
 
 _TIMELINE_CUE = re.compile(
@@ -412,8 +419,7 @@ def _certification(cat: Catalogue, q: str, member: MemberContext | None) -> Guid
 
 
 def _project(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance:
-    explicit = _LEVEL.search(q)
-    level = int(explicit.group(1) or explicit.group(2)) if explicit else None
+    level = _level_named(q)
     if level is None and member is not None and _AT_MY_LEVEL.search(q):
         level = member.known_level
     # "which one can I start at level 2?": the projects open at the asker's level come first
@@ -505,11 +511,9 @@ _HORIZONS: tuple[tuple[Horizon, str], ...] = (("3m", r"\b(?:3|three) ?(?:months?
 def _goals(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance | None:
     """"what's a good goal for the next 3 months? (on track B)": the catalogue's goal suggestions for the
     asker's level and track, for the horizon asked (all three when none is)."""
-    explicit = _LEVEL.search(q)
     letter = _TRACK_LETTER.search(q)
     track = letter.group(1).upper() if letter else (member.track if member else None)
-    level = (int(explicit.group(1) or explicit.group(2)) if explicit else 4 if letter else
-             member.known_level if member else None)
+    level = _level_named(q) or (4 if letter else member.known_level if member else None)
     if level is None:
         return None  # no level to suggest for: the Set Clear Goals section answers
     horizons = [h for h, pattern in _HORIZONS if re.search(pattern, q)] or [h for h, _ in _HORIZONS]
@@ -632,8 +636,7 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None,
     named = _level_of_resource(cat, q)
     if chosen is None and named is None and _OTHER_RESOURCE.search(q):
         return None
-    explicit = _LEVEL.search(q)
-    number = named or (int(explicit.group(1) or explicit.group(2)) if explicit else None) or (
+    number = named or _level_named(q) or (
         chosen[0] if chosen else None) or _level_of_text(cat, q) or (member.known_level if member else None)
     if number is None:
         return None
@@ -787,7 +790,7 @@ class IntentRouter:
     encode: Encode | None = None
     """The embedding model (normalised vectors); without it only the patterns route."""
     examples: dict[str, tuple[str, ...]] = field(default_factory=load_examples)
-    off_topic: list[dict[str, str]] = field(default_factory=lambda: load_off_topic())
+    off_topic: list[dict[str, str]] = field(default_factory=load_off_topic)
     _domains: tuple[list[str], np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _vectors: tuple[list[str], np.ndarray, list[Track], np.ndarray,
                     tuple[list[tuple[int, Resource]], np.ndarray]] | None = field(default=None, repr=False)
