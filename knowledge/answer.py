@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -24,9 +24,9 @@ from knowledge.catalogue import SectionRef, catalogue_words
 from knowledge.embedding import Embedder
 from knowledge.glossary import CompiledGlossary, NotCovered, glossary
 from knowledge.intents import Guidance, IntentRouter, scope_line
-from knowledge.lexical import STOPWORDS, token_set, tokenize
+from knowledge.lexical import STOPWORDS, tokenize
 from knowledge.member import MemberContext
-from knowledge.query import Query, key_subject, previous_questions, understand, wants_sources
+from knowledge.query import Query, key_subject, other_subject, previous_questions, understand, wants_sources
 from knowledge.retrieval import Hit, Retriever, SearchResult
 
 MAX_ANSWER_SENTENCES = 5
@@ -194,15 +194,15 @@ _SYMPTOM = re.compile(
     r"isn'?t|stopped|vanish\w*|drops?|dropped|explod\w*|goes? off|ignor\w*|same (?:kind|thing)|boring|"
     r"stuck|nothing (?:changed|touched)|nobody touched|suddenly|randomly|twice|duplicat\w*|"
     r"junk|trash|garbage|terrible|awful|horrible|useless|huge|crash\w*|freez\w*|refused|errors?|eats|wtf|"
-    r"(?:basically|almost|nearly|close to) (?:zero|0|nothing)|zero|out of memory)\b", re.IGNORECASE)
+    r"(?:basically|almost|nearly|close to) (?:zero|0|nothing)|zero|out of memory|"
+    r"nothing (?:responds|happens|works|loads|answers)|not (?:responding|working|loading)|"
+    r"diff(?:erent)? (?:numbers|results|scores|answers|metrics)|"
+    r"(?:fine|great|good|perfect|amazing|green|works?)\b[^.?!]{0,80}\bbut)\b", re.IGNORECASE)
 """Words that describe a problem rather than ask for a definition."""
 _PRACTICE_Q = re.compile(r"\b(?:datasets?|data ?sets?|librar(?:y|ies)|libs?|packages?|frameworks?|tools?|"
                          r"play(?:ing)? with|practi[cs]e (?:on|with))\b", re.IGNORECASE)
 _PAPER_Q = re.compile(r"\bpapers?\b", re.IGNORECASE)
 _CITES = re.compile(r"\bet al\.?|\b[A-Z][a-z]+ (?:and|&) [A-Z][a-z]+,? (?:19|20)\d\d\b")
-SHOWN_PENALTY = 0.15
-"""A follow-up's answer does not give again the definition the previous answer gave; its other sentences may
-come again when they answer the follow-up ("how do I choose k?" is the elbow sentence, said or not)."""
 TYPO_SIMILARITY = 85
 """rapidfuzz ratio (0-100) above which an unknown word counts as a misspelling of a curriculum word."""
 FOLLOW_UP_FACTOR = 0.8
@@ -215,15 +215,11 @@ def _word_forms(word: str) -> tuple[str, ...]:
     forms = [word]
     if word.endswith("ied") and len(word) > 5:
         forms.append(word[:-3] + "y")  # "retried" → "retry"
-    for suffix in ("ing", "ed", "er", "es", "s", "ly", "al"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+    for suffix in ("ing", "ed", "er", "es", "s", "ly", "al", "y"):  # "mathy" → "math"
+        if word.endswith(suffix) and len(word) - len(suffix) >= (4 if suffix == "y" else 3):
             stem = word[: -len(suffix)]
             forms += [stem, stem + "e"]
     return tuple(forms)
-
-
-def last_answer(history: Sequence[Turn]) -> str:
-    return next((t.text for t in reversed(history) if t.role == "assistant"), "")
 
 
 def _previous_sections(history: Sequence[Turn]) -> frozenset[tuple[str, str]]:
@@ -350,7 +346,13 @@ class Vocabulary:
         subject = key_subject(text)
         return [word for word in tokenize(subject)
                 if len(word) >= 4 and not word.isdigit() and not self.glossary.knows(word)
-                and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)]
+                and not any(form in self.terms for form in _word_forms(word)) and not self._repair(word)
+                and not self._shortened(word)]
+
+    def _shortened(self, word: str) -> bool:
+        """"intro" (introduction), "hyperparam" (hyperparameter), "dockerising" (docker): a word that a
+        curriculum word starts, or that starts with one."""
+        return any(word.startswith(t) or (len(word) >= 5 and t.startswith(word)) for t in self._long)
 
     def rare(self, text: str) -> list[str]:
         """Words of `text` that are neither known nor a misspelling nor a form of a curriculum word."""
@@ -358,8 +360,8 @@ class Vocabulary:
         for word in _WORD.findall(text.lower()):
             if len(word) < 4 or not word.isalpha() or self.known(word) or self._repair(word):
                 continue
-            if any(word.startswith(t) or (len(word) >= 5 and t.startswith(word)) for t in self._long):
-                continue  # "dockerising" (docker), "hyperparam" (hyperparameter)
+            if self._shortened(word):
+                continue
             out.append(word)
         return out
 
@@ -416,7 +418,7 @@ class ExtractiveAnswerer:
             return prepared.final
         assert prepared.result is not None
         return self._compose(prepared.text, prepared.result.hits, prepared.result.confidence, prepared.trimmed,
-                             query=prepared.query, member=member, history_text=last_answer(history))
+                             query=prepared.query, member=member)
 
     def prepare(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
                 member: MemberContext | None = None) -> Prepared:
@@ -441,8 +443,18 @@ class ExtractiveAnswerer:
         if guidance is not None:
             return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
         # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
-        result = self.retriever.search(query.search, k=self.k, prefer_level=level,
-                                       prefer_sections=_previous_sections(history) if query.follow_up else frozenset())
+        previous = _previous_sections(history) if query.follow_up else frozenset()
+        other = other_subject(query.text) if query.follow_up else ""
+        if other:
+            # "and where does k8s come into it?" after Docker: the follow-up relates the answer to another
+            # subject, which its answer is about when a section is named by it (the conversation's words stay
+            # in the search)
+            named = self.glossary.expand(other).query
+            own = self.retriever.search(named, k=1, prefer_level=level)
+            if own.hits and (own.hits[0].source, own.hits[0].section) not in previous and self._names_top_subject(
+                    named, own.hits[0]):
+                previous = frozenset({(own.hits[0].source, own.hits[0].section)})
+        result = self.retriever.search(query.search, k=self.k, prefer_level=level, prefer_sections=previous)
         unknown = [] if query.follow_up else words.unknown_subject(query.text)
         if unknown:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence, trimmed,
@@ -464,7 +476,7 @@ class ExtractiveAnswerer:
         if not result.hits or result.confidence < threshold:
             return Prepared(text, trimmed, query, final=self._refusal(text, result.hits, result.confidence,
                                                                        trimmed, query=query))
-        return Prepared(text, trimmed, query, result=result)
+        return Prepared(text, trimmed, query, result=_definition_first(query, result))
 
     def _names_top_subject(self, question: str, hit: Hit) -> bool:
         """The question names a specific word of the section's own heading ("rag" → RAG (Retrieval-…))."""
@@ -590,9 +602,10 @@ class ExtractiveAnswerer:
         return f"Next step: read the whole section \u201c{hit.section}\u201d."
 
     def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool, *,
-                 query: Query | None = None, member: MemberContext | None = None,
-                 history_text: str = "") -> Answer:
-        """`history_text`: the previous answer, whose sentences a follow-up should not repeat."""
+                 query: Query | None = None, member: MemberContext | None = None) -> Answer:
+        """A follow-up's answer may repeat a sentence the previous answer gave when it is the best answer
+        to the follow-up ("what values count as bad?" after a PSI answer is its thresholds sentence again):
+        a penalty on repeated sentences (0.15, rounds 2-3) cost more follow-ups than it helped (docs/retrieval.md)."""
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
         flagged = [_sentences_with_flags(h.text) for h in candidates]
         per_hit = [(h, [sent for sent, _, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
@@ -623,16 +636,8 @@ class ExtractiveAnswerer:
             qvec = qvec / (np.linalg.norm(qvec) or 1.0)
         svecs = self._sentence_vectors(flat)
         qtokens = set(tokenize(search))
-        shown = history_text or ""
-        # a follow-up does not get the previous answer's definition again, unless it asks about a name that
-        # sentence used ("what psi values count as bad?"); other sentences may come again (SHOWN_PENALTY)
-        vocabulary = self._words()
-        asked_names = {t for t in tokenize(query.text) if vocabulary.specific(t)} if query is not None else set()
-        defs = [d for f in flagged for _, d, _ in f]
         scores = (svecs @ qvec + np.array([0.25 * _lexical_overlap(qtokens, f"{label} {s}")
-                                           - (SHOWN_PENALTY if s in shown and not asked_names & token_set(s)
-                                              and d else 0.0)
-                                           for s, label, d in zip(flat, labels, defs, strict=True)])
+                                           for s, label in zip(flat, labels, strict=True)])
                   + definition_bonus)
         wants_definition = _DEFINITION_Q.search(question) is not None and not follow_up
 
@@ -651,6 +656,11 @@ class ExtractiveAnswerer:
                 continue
             if ci == 0 and (follow_up or practice or papers):
                 chosen = _select(sents, local)
+            elif ci == 0 and symptom and any(label.lower() in _PITFALL_LABELS for _, _, label in flags):
+                # a problem described: the section's pitfall (the diagnosis and the fix) is always in the answer,
+                # as a definition is for "what is X?"
+                chosen = _window(sents, local, [label.lower() in _PITFALL_LABELS for _, _, label in flags], True,
+                                 [label for _, _, label in flags])
             elif ci == 0:
                 chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition,
                                  [label for _, _, label in flags])
@@ -694,6 +704,30 @@ class ExtractiveAnswerer:
             parts.append(" ".join(kept) + f" [{existing.n}]")
         parts.append(self._closing(per_hit[picked[0][0]][0] if picked else hits[0], member))
         return Answer(question, "\n\n".join(parts), citations, True, confidence, trimmed, hits)
+
+
+DEFINITION_TIE = 0.95
+"""Sections within this share of the top section's score are a tie for a definition question."""
+
+
+def _definition_first(query: Query, result: SearchResult) -> SearchResult:
+    """"what is LoRA?": of sections that score alike, the one whose own definition ("What it is") names the
+    subject answers it, not one that mentions it in passing ("try prompting before investing in LoRA")."""
+    subject = set(tokenize(key_subject(query.text)))
+    hits = result.hits
+    if query.follow_up or not subject or len(hits) < 2 or _DEFINITION_Q.search(query.text) is None:
+        return result
+
+    def defines(hit: Hit) -> bool:
+        definition = " ".join(sent for sent, d, _ in _sentences_with_flags(hit.text) if d)
+        return subject <= set(tokenize(f"{hit.section.rsplit(' › ', 1)[-1]} {definition}"))
+
+    if defines(hits[0]):
+        return result
+    owner = next((h for h in hits[1:3] if h.score >= DEFINITION_TIE * hits[0].score and defines(h)), None)
+    if owner is None:
+        return result
+    return replace(result, hits=[owner, *[h for h in hits if h is not owner]])
 
 
 def _select(sents: list[str], scores: np.ndarray) -> list[str]:

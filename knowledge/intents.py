@@ -903,10 +903,12 @@ class IntentRouter:
                     return guidance
         if not follow_up and self.encode is not None:
             # no pattern: the nearest example by meaning (a follow-up's words alone are too few for this)
-            intent, similarity = self.nearest_intent(q)
-            if intent != "none" and similarity >= INTENT_SIMILARITY and re.search(
-                    rf"\b(?:{_INTENT_CUES[intent]})", q):
-                return self._answer(intent, q, member)
+            # "honestly feels like i'm stuck. how do i tell if i'm progressing?": the ask may be the last sentence
+            for asked in dict.fromkeys([q, _last_sentence(q)]):
+                intent, similarity = self.nearest_intent(asked)
+                if intent != "none" and similarity >= INTENT_SIMILARITY and re.search(
+                        rf"\b(?:{_INTENT_CUES[intent]})", asked):
+                    return self._answer(intent, q, member)
         if context and self.route(context, member) is not None:
             # a follow-up to a guidance question ("which cert for data engineers?" → "how hard is it?")
             for _name, applies, answer in _ROUTES:
@@ -915,6 +917,12 @@ class IntentRouter:
                     if guidance is not None:
                         return guidance
         return None
+
+
+def _last_sentence(text: str) -> str:
+    """The last sentence of a question of several (of at least three words), else the question."""
+    parts = [p for p in re.split(r"(?<=[.!?])\s+", text) if len(p.split()) >= 3]
+    return parts[-1] if len(parts) > 1 else text
 
 
 def route(question: str, member: MemberContext | None = None, *, context: str = "") -> Guidance | None:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn, last_answer
+from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn
 from knowledge.member import MemberContext
 from knowledge.retrieval import Hit
 from mlpath.errors import UserError
@@ -346,8 +346,7 @@ class LLMAnswerer:
         text, trimmed, result = prepared.text, prepared.trimmed, prepared.result
 
         def compose() -> Answer:
-            return ex._compose(text, result.hits, result.confidence, trimmed, query=prepared.query, member=member,
-                               history_text=last_answer(history))
+            return ex._compose(text, result.hits, result.confidence, trimmed, query=prepared.query, member=member)
 
         if not allow_llm:
             note = NOTE_BUDGET.format(budget=self.daily_budget) if self.daily_budget else ""

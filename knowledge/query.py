@@ -38,7 +38,9 @@ _SUBJECT = re.compile(
     r"what do you know about|eli5|"
     r"teach me|do (?:we|you) cover|is there anything (?:on|about))\s+(?:me\s+)?(?:a |an |the )?"
     r"(?P<subject>[^?.!,;:]+)")
-_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|in (?:plain|simple|normal)|"
+_SUBJECT_END = re.compile(r"\s+(?:work|works|working|mean|means|do|does|doing|in (?:plain|simple|normal)|"
+                          r"actually|really|exactly|even|under the hood|in practice|in real life|"
+                          r"that|which|but|because|since|so that|"
                           r"for (?:a|an|the|my|our)|"
                           r"used for|and (?:how|why|when|what)|and when|like i'?m)\b.*$")
 _BACK_REFERENCE = re.compile(
@@ -145,6 +147,23 @@ def substitute(previous: str, text: str) -> str | None:
         start = previous.lower().index(subject)
         return previous[:start] + x + previous[start + len(subject):]
     return None
+
+
+_OTHER_SUBJECT = re.compile(
+    r"\b(?:different (?:from|to|than)|differ from|compared? (?:to|with)|vs\.?|versus|instead of|better than|"
+    r"same as|similar to|related to)\s+(?:what |how )?(?:a |an |the |using |plain )?(?P<x>[\w\s./+-]+?)"
+    r"(?:\s+(?:does|do|is|are|works?|gives?))?\s*[?.!]*$|"
+    r"\bwhere (?:does|do|would|will) (?:the |a |an )?(?P<y>[\w\s./+-]+?) (?:come in|fit|sit|belong)", re.IGNORECASE)
+
+
+def other_subject(text: str) -> str:
+    """"how's that different from a random forest?", "where does k8s come into it?": a follow-up that relates
+    the previous answer to another subject, which its answer should be about ("" when it names none)."""
+    found = _OTHER_SUBJECT.search(text.strip())
+    if found is None:
+        return ""
+    subject = (found.group("x") or found.group("y") or "").strip()
+    return "" if _PRONOUN.fullmatch(subject) else subject
 
 
 CONTINUES_MAX_TERMS = 8

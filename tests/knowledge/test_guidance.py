@@ -11,7 +11,7 @@ from knowledge.catalogue import catalogue
 from knowledge.glossary import glossary, load_glossary
 from knowledge.intents import route, scope_line
 from knowledge.member import MemberContext
-from knowledge.query import is_follow_up, key_subject, substitute, understand, wants_sources
+from knowledge.query import is_follow_up, key_subject, other_subject, substitute, understand, wants_sources
 from mlpath.errors import UserError
 
 
@@ -124,6 +124,11 @@ def test_follow_ups_sources_and_subjects_are_recognised():
     assert key_subject("explain naive bayes") == "naive bayes"
     assert key_subject("how does word2vec work") == "word2vec"
     assert key_subject("how do I split my data?") == ""
+    # chatter after the subject is not part of it ("under the hood" is not a subject the path lacks)
+    assert key_subject("whats smote really doing under the hood? does it copy rows") == "smote"
+    assert other_subject("and how's that different from what a random forest does?") == "random forest"
+    assert other_subject("where does k8s come into it") == "k8s"
+    assert other_subject("do i run it before or after splitting?") == other_subject("how is it different from that") == ""
     assert substitute("how long is level 2?", "and level 3?") == "how long is level 3?"
     assert substitute("what is docker?", "and kubernetes?") == "what is kubernetes?"
     history = [Turn("user", "what is regularization?"), Turn("assistant", "…", (Citation(1, "S", "s.md"),))]
