@@ -199,6 +199,11 @@ _SYMPTOM = re.compile(
     r"diff(?:erent)? (?:numbers|results|scores|answers|metrics)|"
     r"(?:fine|great|good|perfect|amazing|green|works?)\b[^.?!]{0,80}\bbut)\b", re.IGNORECASE)
 """Words that describe a problem rather than ask for a definition."""
+_JUDGEMENT = re.compile(
+    r"\b(?:any good|(?:actually|really) good|worth (?:it|using|learning|the hype)|overrated|over-?hyped|hype|"
+    r"reliable|trust (?:it|them|that)|downsides?|drawbacks?|catch|limitations?|when (?:not|shouldn'?t i) (?:to )?use|"
+    r"matters? (?:more|most)|more important|which (?:one|is) (?:better|worse)|should i (?:care|worry|use it))\b",
+    re.IGNORECASE)
 _PRACTICE_Q = re.compile(r"\b(?:datasets?|data ?sets?|librar(?:y|ies)|libs?|packages?|frameworks?|tools?|"
                          r"play(?:ing)? with|practi[cs]e (?:on|with))\b", re.IGNORECASE)
 _PAPER_Q = re.compile(r"\bpapers?\b", re.IGNORECASE)
@@ -441,7 +446,7 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._refusal(text, [], result.confidence, trimmed,
                                                                        query=query, subject=foreign))
         if guidance is not None:
-            return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed))
+            return Prepared(text, trimmed, query, final=self._guidance(text, guidance, trimmed, asked=query.search))
         # the member's own level is not preferred: a Level 2 member asking about transfer learning wants Track A
         previous = _previous_sections(history) if query.follow_up else frozenset()
         other = other_subject(query.text) if query.follow_up else ""
@@ -515,7 +520,9 @@ class ExtractiveAnswerer:
     def _resolve(self, ref: SectionRef | None) -> tuple[str, str] | None:
         return self.retriever.find_section(ref.source, ref.heading) if ref is not None else None
 
-    def _guidance(self, question: str, guidance: Guidance, trimmed: bool) -> Answer:
+    def _guidance(self, question: str, guidance: Guidance, trimmed: bool, *, asked: str = "") -> Answer:
+        """`asked`: the question with its glossary terms, for a topical paragraph's sentence on its subject."""
+        names = {t for t in tokenize(asked) if self._words().specific(t)}
         citations: list[Citation] = []
         parts: list[str] = []
         for paragraph in guidance.paragraphs:
@@ -539,6 +546,14 @@ class ExtractiveAnswerer:
                         break
                     said.append(sent)
                     words += len(sent.split())
+                if paragraph.topical:
+                    # the section's sentence on a subject the question names, which the answer's own sentences
+                    # do not mention ("for statistics … the path lists no dedicated resource")
+                    known = set(tokenize(f"{text} {' '.join(said)}"))
+                    overlap = {sent: len(names & set(tokenize(sent)) - known) for sent in body if sent not in said}
+                    extra = max(overlap, key=lambda sent: overlap[sent], default=None)
+                    if extra is not None and overlap[extra] >= 2:
+                        said.append(extra)
                 if said:
                     text += " " + " ".join(said)
             parts.append(text + marker)
@@ -614,14 +629,20 @@ class ExtractiveAnswerer:
         follow_up = query is not None and query.follow_up
         # a problem described ("my knn just follows the salary column") wants the diagnosis and the fix,
         # which the content writes as "Common pitfall" paragraphs, more than the definition
-        symptom = _SYMPTOM.search(question) is not None and _DEFINITION_Q.search(question) is None
+        # ("same thing or not?" compares two subjects; it is not a model stuck on "the same thing")
+        symptom = _SYMPTOM.search(question) is not None and _DEFINITION_Q.search(question) is None and (
+            _VERSUS.search(question) is None)
         # "which dataset / library for X?" is answered by the section's exercise, which names them;
         # "which papers?" by the sentences that cite one: neither wants the definition first
         practice = _PRACTICE_Q.search(question) is not None
         papers = _PAPER_Q.search(question) is not None
-        plain = follow_up or symptom or practice or papers
+        # "is it actually any good?", "which one matters more for fraud?": a judgement, which the content gives
+        # in its pitfall paragraphs (where a method disappoints, what a choice costs)
+        judged = _JUDGEMENT.search(question) is not None
+        plain = follow_up or symptom or practice or papers or judged
         definition_bonus = np.array([(DEFINITION_BONUS if d and not plain else 0.0)
-                                     + (PITFALL_BONUS if symptom and label.lower() in _PITFALL_LABELS else 0.0)
+                                     + (PITFALL_BONUS if (symptom or judged) and label.lower() in _PITFALL_LABELS
+                                        else 0.0)
                                      + (PITFALL_BONUS if practice and label.lower() == "how to practise" else 0.0)
                                      + (PITFALL_BONUS if papers and _CITES.search(sent) else 0.0)
                                      for f in flagged for sent, d, label in f])

@@ -45,6 +45,9 @@ class Paragraph:
     """A name whose own sentences in that section the answer adds (what the content says of a book)."""
     lead_words: int = 0
     """Add the section's own opening sentences, up to about this many words (the readiness checks)."""
+    topical: bool = False
+    """Also add the section's sentence on what the question names ("a book for the stats part?": the
+    reading list's own word on statistics)."""
 
 
 @dataclass(frozen=True)
@@ -498,7 +501,10 @@ def _time_budget(cat: Catalogue, q: str, member: MemberContext | None) -> Guidan
                    f"{low:.0f}-{high:.0f} hours a week, so the levels will take much longer than their guide durations")
     first = f"{verdict} ({budgets})."
     second = "Consistency matters more than the size of any session: small daily blocks beat a weekend marathon."
-    return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits")), Paragraph(second)),
+    # what the next steps say of a busy week: the 10-minute version, not a skipped day
+    busy = Paragraph(second, SectionRef(source="curriculum/next-steps.md", heading="Stay Consistent"),
+                     detail="10-minute version")
+    return Guidance("time_budget", (Paragraph(first, _ref(cat, "habits")), busy),
                     "Next step: spread the time over the week and keep your streak going.", "Time per week")
 
 
@@ -654,7 +660,7 @@ def _resources(cat: Catalogue, q: str, member: MemberContext | None,
     first = f"For {_level_name(level)} the path recommends the {best}" + (f"; also {rest}." if rest else ".")
     when = f"Use them alongside the level's modules: {_level_contents(level)}." if level.modules else ""
     return Guidance("resources", (Paragraph(first, _ref(cat, "resources", level=number),
-                                            detail=top.title.split(":")[0].split(" (")[0]),
+                                            detail=top.title.split(":")[0].split(" (")[0], topical=True),
                                   *((Paragraph(when),) if when else ())),
                     "Next step: work through the main book alongside the matching modules, typing out the examples.",
                     f"Level {number} resources")
@@ -669,8 +675,11 @@ def _progress(cat: Catalogue, q: str, member: MemberContext | None) -> Guidance 
                                     SectionRef(source="curriculum/success-metrics.md", heading=group.title)))
     first = Paragraph("Measure yourself against the path's success metrics, in three groups: " +
                       _titles(g.title.lower() for g in cat.success_metrics) + ".")
+    # how often, and against what: the next steps' own advice ("compare with three months ago")
+    often = Paragraph("Check monthly, not daily.", SectionRef(source="curriculum/next-steps.md",
+                                                              heading="Stay Consistent"), detail="three months ago")
     level = f" at Level {member.known_level}" if member and member.known_level else ""
-    return Guidance("progress", (first, *paragraphs),
+    return Guidance("progress", (first, often, *paragraphs),
                     f"Next step: mark each metric \"yes\", \"partly\" or \"not yet\"{level}, and turn one "
                     "\"not yet\" into a 3-month goal.", "Success metrics")
 
