@@ -439,8 +439,10 @@ class ExtractiveAnswerer:
             return Prepared(text, trimmed, query, final=self._not_covered(text, query.not_covered, result, trimmed))
         context = " ".join([query.subject if query.follow_up else "", *query.added_terms]).strip()
         guidance = self.router.route(query.text, member, context=context, follow_up=query.follow_up)
-        foreign = "" if query.follow_up else (words.foreign_subject(query.text)
-                                              or self.router.off_domain(query.text))
+        # a question the glossary recognises an ML term in ("recsys papers … the netflix prize") is on the path,
+        # however near an everyday subject its other words are
+        foreign = "" if query.follow_up else (words.foreign_subject(query.text) or (
+            "" if query.added_terms else self.router.off_domain(query.text)))
         if foreign:  # "which certification to become an electrician?": guidance wording, another subject
             result = self.retriever.search(query.search, k=self.k, prefer_level=level)
             return Prepared(text, trimmed, query, final=self._refusal(text, [], result.confidence, trimmed,

@@ -87,6 +87,8 @@ def _level_named(q: str) -> int | None:
     return int(found.group(1) or found.group(2)) if found else None
 
 _TRACK_LETTER = re.compile(r"\btrack\s+([a-e])\b")
+_TRACK_CHOICE = re.compile(r"\btracks?\s+([a-e])\s*(?:or|vs\.?|versus|/|and)\s*(?:track\s+)?([a-e])\b")
+""""track C or D for me?": two tracks to choose between."""
 
 _TIMELINE_CUE = re.compile(
     r"how far|where should i be|where would i be|where will i be|what level (?:should|would|will|could|can)|"
@@ -105,7 +107,8 @@ _TRACK = re.compile(
     r"would|to pick|to choose|suits?|fits?)|(?:pick|choose|select) (?:a |my |the )?(?:specialization|specialisation|"
     r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
     r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)|"
-    r"(?:out of|between|from) (?:tracks? )?a ?(?:-|–|to) ?e\b")
+    r"(?:out of|between|from) (?:tracks? )?a ?(?:-|–|to) ?e\b|"
+    r"\btracks?\s+[a-e]\s*(?:or|vs\.?|versus|/)\s*(?:track\s+)?[a-e]\b")
 _CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
 _CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
                        r"is there|any|"
@@ -176,9 +179,17 @@ def _background(cat: Catalogue, text: str) -> Background | None:
 
 def _match_track(cat: Catalogue, text: str) -> Track | None:
     tracks = [t for level in cat.levels for t in level.tracks]
+    choice = _TRACK_CHOICE.search(text)
+    if choice:  # the one of the two that the rest of the question describes, or none yet
+        named = {choice.group(1).upper(), choice.group(2).upper()}
+        return _match_track_among([t for t in tracks if t.id in named], text[:choice.start()] + text[choice.end():])
     letter = _TRACK_LETTER.search(text)
     if letter:
         return next((t for t in tracks if t.id == letter.group(1).upper()), None)
+    return _match_track_among(tracks, text)
+
+
+def _match_track_among(tracks: list[Track], text: str) -> Track | None:
     scored = []
     for track in tracks:
         score = sum(2 for phrase in track.interests if _phrase_in(phrase, text))
@@ -764,8 +775,8 @@ def load_examples(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     return {str(k): tuple(str(q) for q in v) for k, v in data.items()}
 
 
-OFF_DOMAIN_MIN = 0.4
-OFF_DOMAIN_MARGIN = 0.0
+OFF_DOMAIN_MIN = 0.3
+OFF_DOMAIN_MARGIN = 0.02
 """A question is about an everyday subject when its nearest one (knowledge/off_topic.yaml) is at least this
 similar and this much nearer than anything on the path (tuned on the tuning sets, docs/evalsets.md)."""
 
@@ -862,13 +873,16 @@ class IntentRouter:
         best = int(np.argmax(sims))
         return labels[best], float(sims[best])
 
-    def nearest_track(self, question: str) -> Track | None:
+    def nearest_track(self, question: str, among: set[str] | None = None) -> Track | None:
+        """The track whose description is nearest; `among` (track letters) when the question names two."""
         _, _, tracks, described, _ = self._embedded()
         assert self.encode is not None
         sims = described @ self.encode([question])[0]
-        order = np.argsort(-sims)
+        order = [int(i) for i in np.argsort(-sims) if among is None or tracks[int(i)].id in among]
+        if among is not None:  # the asker chose the two: the nearer one, however close
+            return tracks[order[0]] if order else None
         if sims[order[0]] >= TRACK_SIMILARITY and sims[order[0]] - sims[order[1]] >= TRACK_MARGIN:
-            return tracks[int(order[0])]
+            return tracks[order[0]]
         return None
 
     def nearest_resource(self, question: str) -> tuple[int, Resource] | None:
@@ -884,7 +898,9 @@ class IntentRouter:
             return _resources(self.catalogue, about, member, self.nearest_resource(about))
         if name in ("track", "certification") and self.encode is not None and _match_track(self.catalogue, about) \
                 is None and _background(self.catalogue, about) is None:
-            track = self.nearest_track(about)
+            choice = _TRACK_CHOICE.search(about)
+            track = self.nearest_track(about, among={choice.group(1).upper(), choice.group(2).upper()}
+                                       if choice else None)
             if track is not None:
                 about = f"{about} track {track.id.lower()}"
         return _HANDLERS[name](self.catalogue, about, member)

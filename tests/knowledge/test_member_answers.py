@@ -366,3 +366,18 @@ def test_a_resource_question_on_a_module_without_its_own_book_gets_the_reading_l
 def test_is_it_any_good_gets_the_sections_word_on_where_it_disappoints(curriculum_mentor):
     answer = _follow(curriculum_mentor, "how does prophet work", "is it worth using at all")
     assert "seasonal naive" in answer.text, answer.text
+
+
+def test_an_everyday_subject_is_refused_unless_the_question_names_an_ml_term(curriculum_mentor):
+    trip = curriculum_mentor.ask("off to italy for two weeks in june, what shouldnt i miss")
+    assert not trip.grounded and trip.text.startswith("The learning path doesn't cover that (travel)"), trip.text
+    # "netflix" is near films; "recsys" is the glossary's recommender systems
+    papers = curriculum_mentor.ask("any classic recsys papers? someone mentioned the netflix prize")
+    assert papers.grounded and "Netflix Prize" in papers.text, papers.text
+
+
+def test_a_choice_between_two_named_tracks_gets_the_one_the_question_describes(curriculum_mentor):
+    answer = curriculum_mentor.ask("we do a lot of sales forecasting at work, track c or d for me?")
+    assert answer.text.startswith("Track D — Time Series & Forecasting"), answer.text
+    other = curriculum_mentor.ask("im into chatbots and text stuff, track a or b?")
+    assert other.text.startswith("Track B — Natural Language Processing"), other.text
