@@ -100,7 +100,9 @@ _START = re.compile(
     r"(?:start|begin|get started)|which level (?:should|do|would|can) i (?:start|begin|be)|what level (?:should|do) i "
     r"start|starting point|start(?:ing)? from scratch|complete beginner|total beginner|i'?m (?:new|a beginner)|"
     r"(?:skip|jump) (?:level|ahead|straight)|what should i (?:learn|study|do) first|first step|"
-    r"(?:have|need|got) to start|start (?:from|at|with) (?:level|lvl|l)\s*\d|where (?:do|should) i (?:fit|slot in)")
+    r"(?:have|need|got) to start|start (?:from|at|with) (?:level|lvl|l)\s*\d|where (?:do|should) i (?:fit|slot in)|"
+    r"where (?:do|should|can|would) i (?:jump|dive|get|come) in|(?:which|what) level (?:do|should|can) i (?:jump|dive) "
+    r"(?:in|into)")
 _TRACK = re.compile(
     r"(?:which|what|a|best|right|good) (?:specialization |specialisation |(?:level|lvl) ?4 )?tracks?\b|"
     r"tracks? (?:for|should|"

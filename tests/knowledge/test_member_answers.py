@@ -381,3 +381,8 @@ def test_a_choice_between_two_named_tracks_gets_the_one_the_question_describes(c
     assert answer.text.startswith("Track D — Time Series & Forecasting"), answer.text
     other = curriculum_mentor.ask("im into chatbots and text stuff, track a or b?")
     assert other.text.startswith("Track B — Natural Language Processing"), other.text
+
+
+def test_where_do_i_jump_in_reads_the_askers_role(curriculum_mentor):
+    answer = curriculum_mentor.ask("web dev here, bit of python. where would i jump in?")
+    assert answer.text.startswith("Start at Level 1") and "Skim Level 1" in answer.text, answer.text
