@@ -91,6 +91,7 @@ def test_the_glossary_maps_spelling_and_everyday_words_to_curriculum_terms():
     assert "regularisation" in g.expand("what is regularization?").added
     assert "overfitting" in g.expand("my model is great on training data but terrible on test").added
     assert "imbalanced" in g.expand("we have very few positives, like 1 in 500").added
+    assert "reproducibility" in g.expand("trained it twice and got diff numbers, why").added
     # "lambda" means the regularisation strength next to regularisation, and a Python lambda otherwise
     picked = g.expand("and how do I pick lambda?", context="what is regularization?")
     assert "lambda" not in picked.query.split() and "regularisation" in picked.added
