@@ -12,20 +12,21 @@ from knowledge.evaluation import evaluate_answers, load_answer_evalset
 from knowledge.intents import load_examples, load_off_topic
 from knowledge.member import MemberContext
 
-# The held-out half of knowledge/evalset-members.jsonl, measured when the figures were last reported
-# (docs/retrieval.md, round 4: 0.837 / 1.000; round 3 had 0.846). A floor: a change that lowers it fails here.
-HELD_OUT_COVERAGE = 0.83
+# The held-out half of knowledge/evalset-members.jsonl and the fresh held-out set 8 (run once), measured when the
+# figures were last reported (docs/retrieval.md, round 4: 0.874 / 1.000 and 0.854 / 0.929). They are floors: a
+# change that lowers them fails here.
+HELD_OUT_COVERAGE = 0.86
 HELD_OUT_REFUSAL = 0.90
-HELD_OUT_SETS: dict[str, tuple[float, float]] = {}
-"""Fresh held-out sets, each run once when it was written (none is in the repository between rounds: a set
-becomes a tuning set once its figures are reported)."""
+HELD_OUT_SETS = {"evalset-members-8.jsonl": (0.85, 0.92)}
+"""Fresh held-out sets, each run once when it was written; a set becomes a tuning set once it has been reported
+and its failures read (sets 4, 5 and 7 did)."""
 # The independently written tuning sets (docs/evalsets.md). Sets 4, 5 and 7 were held-out sets, each run once
 # (0.781 / 0.938, 0.886 / 0.857, 0.742 / 0.786) and tuning sets afterwards. Last measured (round 4) 0.939 / 0.949,
-# 0.853 / 0.900, 0.938 / 1.000, 0.970 / 0.857, 0.867 / 1.000 and 0.866 / 0.786: floors against regressions, not
+# 0.853 / 0.925, 0.938 / 1.000, 0.970 / 0.929, 0.874 / 1.000 and 0.884 / 0.786: floors against regressions, not
 # tuning targets.
-TUNING_FLOORS = {"evalset-members-2.jsonl": (0.93, 0.94), "evalset-members-3.jsonl": (0.84, 0.90),
-                 "evalset-members-4.jsonl": (0.93, 0.93), "evalset-members-5.jsonl": (0.96, 0.85),
-                 "evalset-members-6.jsonl": (0.86, 0.95), "evalset-members-7.jsonl": (0.86, 0.78)}
+TUNING_FLOORS = {"evalset-members-2.jsonl": (0.93, 0.94), "evalset-members-3.jsonl": (0.84, 0.92),
+                 "evalset-members-4.jsonl": (0.93, 0.93), "evalset-members-5.jsonl": (0.96, 0.92),
+                 "evalset-members-6.jsonl": (0.86, 0.95), "evalset-members-7.jsonl": (0.87, 0.78)}
 
 
 def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
