@@ -188,6 +188,10 @@ and it shares a word with the question: unrelated "nearest sections" are noise."
 
 PITFALL_BONUS = 0.1
 _PITFALL_LABELS = ("common pitfall", "common pitfalls", "pitfall")
+
+
+def _is_pitfall(label: str) -> bool:
+    return label.lower() in _PITFALL_LABELS
 _SYMPTOM = re.compile(
     r"\b(?:keeps?|kept|never|always|fell apart|falls apart|wrong|worse|fails?|failing|failed|broke|broken|crawls?|"
     r"too (?:slow|good|high|low)|way (?:higher|lower|worse|off)|(?:higher|lower) than|doesn'?t|don'?t|won'?t|"
@@ -620,9 +624,8 @@ class ExtractiveAnswerer:
 
     def _compose(self, question: str, hits: list[Hit], confidence: float, trimmed: bool, *,
                  query: Query | None = None, member: MemberContext | None = None) -> Answer:
-        """A follow-up's answer may repeat a sentence the previous answer gave when it is the best answer
-        to the follow-up ("what values count as bad?" after a PSI answer is its thresholds sentence again):
-        a penalty on repeated sentences (0.15, rounds 2-3) cost more follow-ups than it helped (docs/retrieval.md)."""
+        """A follow-up's answer may repeat a sentence the previous answer gave when it is the best answer to
+        the follow-up ("what values count as bad?" after a PSI answer is its thresholds sentence again)."""
         candidates = [h for h in hits[:3] if h.confidence >= self.threshold] or hits[:1]
         flagged = [_sentences_with_flags(h.text) for h in candidates]
         per_hit = [(h, [sent for sent, _, _ in f]) for h, f in zip(candidates, flagged, strict=True)]
@@ -643,8 +646,7 @@ class ExtractiveAnswerer:
         judged = _JUDGEMENT.search(question) is not None
         plain = follow_up or symptom or practice or papers or judged
         definition_bonus = np.array([(DEFINITION_BONUS if d and not plain else 0.0)
-                                     + (PITFALL_BONUS if (symptom or judged) and label.lower() in _PITFALL_LABELS
-                                        else 0.0)
+                                     + (PITFALL_BONUS if (symptom or judged) and _is_pitfall(label) else 0.0)
                                      + (PITFALL_BONUS if practice and label.lower() == "how to practise" else 0.0)
                                      + (PITFALL_BONUS if papers and _CITES.search(sent) else 0.0)
                                      for f in flagged for sent, d, label in f])
@@ -679,11 +681,10 @@ class ExtractiveAnswerer:
                 continue
             if ci == 0 and (follow_up or practice or papers):
                 chosen = _select(sents, local)
-            elif ci == 0 and symptom and any(label.lower() in _PITFALL_LABELS for _, _, label in flags):
+            elif ci == 0 and symptom and any(pitfall := [_is_pitfall(label) for _, _, label in flags]):
                 # a problem described: the section's pitfall (the diagnosis and the fix) is always in the answer,
                 # as a definition is for "what is X?"
-                chosen = _window(sents, local, [label.lower() in _PITFALL_LABELS for _, _, label in flags], True,
-                                 [label for _, _, label in flags])
+                chosen = _window(sents, local, pitfall, True, [label for _, _, label in flags])
             elif ci == 0:
                 chosen = _window(sents, local, [d and not plain for _, d, _ in flags], wants_definition,
                                  [label for _, _, label in flags])
@@ -743,7 +744,7 @@ def _definition_first(query: Query, result: SearchResult) -> SearchResult:
 
     def defines(hit: Hit) -> bool:
         definition = " ".join(sent for sent, d, _ in _sentences_with_flags(hit.text) if d)
-        return subject <= set(tokenize(f"{hit.section.rsplit(' › ', 1)[-1]} {definition}"))
+        return subject <= _heading_tokens(hit) | set(tokenize(definition))
 
     if defines(hits[0]):
         return result

@@ -109,8 +109,7 @@ _TRACK = re.compile(
     r"would|to pick|to choose|suits?|fits?)|(?:pick|choose|select) (?:a |my |the )?(?:specialization|specialisation|"
     r"track)|which specialization|which specialisation|should i specialize|should i specialise|what should i "
     r"specialize|what should i specialise|is there a track|track (?:is|would be) (?:best|right|for)|"
-    r"(?:out of|between|from) (?:tracks? )?a ?(?:-|–|to) ?e\b|"
-    r"\btracks?\s+[a-e]\s*(?:or|vs\.?|versus|/)\s*(?:track\s+)?[a-e]\b")
+    r"(?:out of|between|from) (?:tracks? )?a ?(?:-|–|to) ?e\b|" + _TRACK_CHOICE.pattern)
 _CERT = re.compile(r"\bcert(?:s|ification|ifications|ificate|ificates)?\b|\bexams?\b")
 _CERT_CUE = re.compile(r"which|what|should|first|next|recommend|worth|best|pick|choose|start|hard|difficult|"
                        r"is there|any|"
