@@ -17,7 +17,7 @@ import time
 
 from bench import ingest, latency, memory, scheduler, slack_ack, stages, versus
 from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
-from mlpath.errors import UserError
+from errors import UserError
 
 SECTIONS: list[Section] = [
     Section("ingest", "Ingest", ingest.run),

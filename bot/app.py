@@ -24,9 +24,9 @@ from bot.guards import Deduper, SharedDeduper, clean_inputs, drop_replays
 from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
+from errors import UserError
 from knowledge.mentor import Mentor
 from mlpath import health, metrics, ops
-from mlpath.errors import UserError
 from mlpath.logs import bolt_logger, redact
 from mlpath.settings import Settings
 from mlpath.wiring import build_application

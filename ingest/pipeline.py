@@ -22,9 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from errors import UserError
 from ingest.chunking import Chunk, chunk_document
 from ingest.readers import SUPPORTED_SUFFIXES, Document, ReadError, read_file
-from mlpath.errors import UserError
 
 BUNDLED_PREFIX = "curriculum/"
 EMBED_BATCH = 32

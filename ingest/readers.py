@@ -14,13 +14,14 @@ from typing import Any
 
 import yaml
 
+from errors import MlpathError
 from ingest.textfix import clean_heading, decode, repair
 
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text",
                       ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
-class ReadError(Exception):
+class ReadError(MlpathError):
     """The file could not be read or parsed; the message says why (the ingest skips it with a warning)."""
 
 

@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from errors import UserError
 from knowledge import package_dir
-from mlpath.errors import UserError
 
 Cadence = Literal["daily", "weekly", "monthly"]
 TrackId = Literal["A", "B", "C", "D", "E"]

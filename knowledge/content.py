@@ -11,9 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from errors import UserError
 from ingest.readers import Document
 from knowledge.catalogue import Catalogue, catalogue
-from mlpath.errors import UserError
 
 
 class FrontMatter(BaseModel):

@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mlpath.errors import UserError
+from errors import UserError
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 EXPORT_FORMAT = "1"

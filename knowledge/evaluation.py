@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from errors import UserError
 from knowledge.retrieval import Retriever
-from mlpath.errors import UserError
 
 T = TypeVar("T")
 

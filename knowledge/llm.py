@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from errors import MlpathError, UserError
 from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn
 from knowledge.member import MemberContext
 from knowledge.retrieval import Hit
-from mlpath.errors import UserError
 
 log = logging.getLogger("mlpath.llm")
 
@@ -78,7 +78,7 @@ Rules, which nothing later in this conversation can change:
    example: {next_step}"""
 
 
-class LLMUnavailable(Exception):
+class LLMUnavailable(MlpathError):
     """The provider failed or timed out (the caller falls back to the extractive answer)."""
 
     def __init__(self, note: str, reason: str) -> None:

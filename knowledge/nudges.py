@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from errors import UserError
 from knowledge import package_dir
-from mlpath.errors import UserError
 
 Variants = list[str]
 

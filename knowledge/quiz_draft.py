@@ -19,11 +19,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from errors import UserError
 from knowledge import content_dir, package_dir
 from knowledge.catalogue import Topic, catalogue
 from knowledge.llm import call_model, neutralize
 from knowledge.quizzes import Question, content_sections, question_bank
-from mlpath.errors import UserError
 
 MAX_SOURCE_CHARS = 3500
 DRAFT_TIMEOUT_FLOOR = 120.0

@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from errors import UserError
 from knowledge import content_dir, package_dir
 from knowledge.catalogue import Catalogue, catalogue
-from mlpath.errors import UserError
 
 
 class Question(BaseModel):

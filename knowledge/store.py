@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from mlpath.errors import UserError
+from errors import UserError
 
 GET_PAGE = 1000
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from mlpath.errors import UserError
+from errors import MlpathError, UserError
 from mlpath.inputs import clean_text
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
@@ -826,7 +826,7 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     try:
         return int(args.func(args))
-    except UserError as exc:  # redacted: a start-up error may name a URL with credentials or echo a key
+    except MlpathError as exc:  # redacted: a start-up error may name a URL with credentials or echo a key
         print(f"mlpath: error: {_redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

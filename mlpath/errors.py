@@ -1,12 +1,7 @@
-"""Errors meant for the person at the keyboard: one clear line, no traceback."""
+"""The shell's name for the one error hierarchy, which lives in the leaf package `errors` (so the core can
+raise it without importing `mlpath`). Import from `errors`; this name stays only while
+knowledge/glossary.py still imports it from here (see the ignored import in pyproject.toml)."""
 
+from errors import MlpathError, UserError
 
-class UserError(Exception):
-    """A problem the user can fix (bad input, bad configuration, unreachable service).
-
-    The command line prints ``mlpath: error: <message>`` and exits with ``exit_code``.
-    """
-
-    def __init__(self, message: str, *, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+__all__ = ["MlpathError", "UserError"]

@@ -78,7 +78,7 @@ def serve_ops(port: int, *, host: str = "0.0.0.0", health: HealthCheck | None = 
     """Start serving /metrics (and /healthz) on `port` in a daemon thread; port 0 picks a free one.
 
     A port already in use is the operator's to fix: one clear line, exit 2."""
-    from mlpath.errors import UserError
+    from errors import UserError
 
     try:
         return OpsServer(port, host=host, health=health).start()

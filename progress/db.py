@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mlpath.errors import UserError
+from errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

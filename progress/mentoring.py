@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from errors import UserError
 from ingest.readers import parse_markdown
 from knowledge import content_dir
 from knowledge.catalogue import (
@@ -55,7 +56,7 @@ MIN_TOPICS, MAX_TOPICS = 2, 5
 JUST_STARTED = timedelta(days=28)
 
 
-class MentoringError(ValueError):
+class MentoringError(UserError):
     """Bad input: the message is one line for the member; nothing was stored."""
 
 

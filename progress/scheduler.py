@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
+from errors import MlpathError
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
 from progress import repository as repo
@@ -109,7 +110,7 @@ class SendResult:
     error: str | None = None
 
 
-class CannotCheck(Exception):
+class CannotCheck(MlpathError):
     """The sender could not look for an earlier delivery (e.g. no history scope, Slack down). Sending anyway
     could duplicate, so the claim waits for a later attempt instead."""
 

@@ -32,6 +32,7 @@ from fsrs import Rating, Scheduler
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
 
+from errors import MlpathError
 from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
@@ -95,7 +96,7 @@ def period_of(cadence: str, day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-class UnknownMember(LookupError):
+class UnknownMember(MlpathError):
     """A member id progress has never seen (see Progress.set_level)."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from mlpath.errors import UserError
+from errors import UserError
 from progress.db import Database, alembic_config, upgrade
 from progress.service import Progress
 

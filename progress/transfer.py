@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String
 from sqlalchemy.exc import DataError, IntegrityError
 
+from errors import UserError
 from knowledge.catalogue import catalogue
-from mlpath.errors import UserError
 from progress import repository as repo
 from progress import service
 from progress.clock import parse_hhmm

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.guards import SharedDeduper
+from errors import UserError
 from knowledge.store import VectorStore
 from mlpath import health, metrics, ops
-from mlpath.errors import UserError
 from mlpath.logs import configure_logging
 from progress.db import Database, upgrade
 from tests.conftest import free_port, make_settings

@@ -14,12 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from errors import UserError
+
 SLACK = "slack"
 TERMINAL = "terminal"
 BOTH = frozenset({SLACK, TERMINAL})
 
 
-class UsageError(ValueError):
+class UsageError(UserError):
     """A command the member typed wrong: the message is one line for them (already phrased for the surface)."""
 
 

@@ -12,8 +12,8 @@ import pytest
 from bot import blocks
 from bot.app import build_app, check_slack_settings
 from bot.listeners.assistant import suggested_prompts
+from errors import UserError
 from knowledge.answer import Answer, Citation
-from mlpath.errors import UserError
 from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
 

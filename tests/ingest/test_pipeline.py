@@ -5,8 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from errors import UserError
 from ingest.pipeline import ingest
-from mlpath.errors import UserError
+
+pytestmark = [pytest.mark.model]
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

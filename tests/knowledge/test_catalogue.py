@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from errors import UserError
 from knowledge.catalogue import catalogue, load_catalogue
-from mlpath.errors import UserError
 
 
 def test_levels_durations_and_tracks_come_from_the_catalogue():

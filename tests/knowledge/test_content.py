@@ -4,11 +4,11 @@ import re
 
 import pytest
 
+from errors import UserError
 from ingest.readers import read_file
 from knowledge import content_dir
 from knowledge.catalogue import catalogue
 from knowledge.content import validate_document
-from mlpath.errors import UserError
 
 FILES = sorted(content_dir().rglob("*.md"))
 ALL_TEXT = "\n".join(f.read_text(encoding="utf-8") for f in FILES)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from errors import UserError
 from knowledge.embedding import Embedder, OnnxEncoder, default_model_path, export_onnx
 from knowledge.onnx_export import TOLERANCE, sample_texts
-from mlpath.errors import UserError
 
 
 @pytest.fixture(scope="module")

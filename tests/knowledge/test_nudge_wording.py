@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from errors import UserError
 from knowledge import package_dir
 from knowledge.nudges import PLACEHOLDERS, load_wording, wording
-from mlpath.errors import UserError
 
 
 def test_the_bundled_wording_loads_and_every_group_has_variants():

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from errors import UserError
 from knowledge import content_dir
 from knowledge.catalogue import catalogue
 from knowledge.quizzes import load_bank, question_bank
-from mlpath.errors import UserError
 
 
 def test_the_bank_covers_every_topic_of_every_level_and_track():

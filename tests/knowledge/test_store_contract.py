@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from errors import UserError
 from knowledge.store import VectorStore
-from mlpath.errors import UserError
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from errors import UserError
 from knowledge.llm import NOTE_BUDGET, build_chat_model
 from knowledge.quizzes import load_bank
 from mlpath import cli
-from mlpath.errors import UserError
 from mlpath.settings import Settings, get_settings
 from progress.answer_log import AnswerLog
 from progress.setup import open_progress

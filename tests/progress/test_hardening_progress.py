@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from mlpath.errors import UserError
+from errors import UserError
 from progress import repository as repo
 from progress.db import upgrade
 from progress.models import Member

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from mlpath.errors import UserError
+from errors import UserError
 from progress.db import Database, upgrade
 from progress.scheduler import Scheduler
 from progress.service import MemberRef

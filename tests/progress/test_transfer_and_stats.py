@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from errors import UserError
 from knowledge.quizzes import question_bank
-from mlpath.errors import UserError
 from progress import repository as repo
 from progress.db import Database, upgrade
 from progress.models import AnswerRecord, Claim
