@@ -237,8 +237,6 @@ class Embedder:
         if not path.is_file():
             if failed.is_file():  # an export of these very files failed before: don't pay a minute again
                 raise RuntimeError(f"{failed.read_text(encoding='utf-8').strip()} (delete {failed} to try again)")
-            from knowledge.onnx_export import check_architecture
-
             check_architecture(self.path)  # fails fast, before a process is started
             try:
                 export_onnx(self.path, path)
@@ -310,6 +308,19 @@ class Embedder:
             return self._onnx.batches(texts, batch_size=self.batch_size)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # as sentence-transformers sorts
         return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+
+
+def check_architecture(model_dir: Path) -> None:
+    """Only a transformer followed by mean pooling (and optionally Normalize) is exported: any other
+    pipeline (CLS pooling, dense layers…) stays on sentence-transformers."""
+    modules = json.loads((model_dir / "modules.json").read_text())
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        raise RuntimeError(f"modules {kinds}: only Transformer + mean Pooling (+ Normalize) can be exported")
+    pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text())
+    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
+    if modes != ["pooling_mode_mean_tokens"]:
+        raise RuntimeError(f"pooling {modes}: only mean pooling can be exported")
 
 
 def export_onnx(model_dir: Path, path: Path) -> None:

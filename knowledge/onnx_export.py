@@ -3,7 +3,9 @@
 Run as its own process (`python -m knowledge.onnx_export MODEL_DIR OUT.onnx`): the export needs torch,
 transformers and sentence-transformers (about 600 MB resident), and the process that asked for it — a bot,
 a CLI command — must not carry them afterwards. `knowledge.embedding` starts it when the exported file is
-missing, under a file lock, and uses the file only once it exists.
+missing, under a file lock, and uses the file only once it exists. The arrow points one way: this module uses
+the embedding module's `OnnxEncoder` and `check_architecture`; the embedding module only runs this one as a
+process, by name.
 
 The graph is the whole encoder as sentence-transformers runs it: the transformer, mean pooling over the
 attention mask and L2 normalisation, with dynamic batch and sequence axes (tokenisation stays outside, in
@@ -51,23 +53,10 @@ def _load(model_dir: Path):  # type: ignore[no-untyped-def]
     return SentenceTransformer(str(model_dir), device="cpu")
 
 
-def check_architecture(model_dir: Path) -> None:
-    """Only a transformer followed by mean pooling (and optionally Normalize) is exported: any other
-    pipeline (CLS pooling, dense layers…) stays on sentence-transformers."""
-    import json
-
-    modules = json.loads((model_dir / "modules.json").read_text())
-    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
-    if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
-        raise RuntimeError(f"modules {kinds}: only Transformer + mean Pooling (+ Normalize) can be exported")
-    pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text())
-    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode") and v)
-    if modes != ["pooling_mode_mean_tokens"]:
-        raise RuntimeError(f"pooling {modes}: only mean pooling can be exported")
-
-
 def export(model_dir: Path, out: Path) -> float:
     """Writes `out` (atomically) and returns the largest 1 - cosine found by the check."""
+    from knowledge.embedding import OnnxEncoder, check_architecture
+
     check_architecture(model_dir)
     import numpy as np
     import torch
@@ -103,8 +92,6 @@ def export(model_dir: Path, out: Path) -> float:
                               input_names=["input_ids", "attention_mask", "token_type_ids"],
                               output_names=["embedding"], dynamic_axes={**dynamic, "embedding": {0: "batch"}},
                               opset_version=OPSET, do_constant_folding=True)
-        from knowledge.embedding import OnnxEncoder
-
         texts = sample_texts()
         reference = st.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
         exported = OnnxEncoder(model_dir, tmp, threads=0).encode(texts, batch_size=32)
