@@ -70,15 +70,16 @@ def _one_run(ctx: Context, n: int) -> tuple[list[float], list[float], bool]:
 
     import waitress
 
-    from bot.app import build_app, wsgi_application
+    from bot.app import wsgi_application
     from mlpath.testing.fake_slack import FakeSlack
+    from mlpath.wiring import build_slack_app
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N" under load
     mentor = ctx.mentor()
     fake = FakeSlack()
     settings = ctx.settings(ctx.tempdir(), slack_bot_token="xoxb-bench", slack_signing_secret=SECRET,
                             slack_api_url=fake.api_url, question_rate_limit=10_000)
-    app, _ = build_app(settings, mentor)
+    app, _ = build_slack_app(settings, mentor)
     server = waitress.create_server(wsgi_application(app, mentor), host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"  # type: ignore[union-attr]
@@ -126,17 +127,18 @@ def _hostile_run(ctx: Context) -> tuple[float, float, float, bool]:
 
     import waitress
 
-    from bot.app import build_app, wsgi_application
+    from bot.app import wsgi_application
     from bot.http import MAX_BODY_BYTES
     from mlpath.logs import configure_logging
     from mlpath.testing.fake_slack import FakeSlack
+    from mlpath.wiring import build_slack_app
 
     mentor = ctx.mentor()
     fake = FakeSlack()
     settings = ctx.settings(ctx.tempdir(), slack_bot_token="xoxb-bench", slack_signing_secret=SECRET,
                             slack_api_url=fake.api_url, log_level="INFO")
     handler = configure_logging(settings, stream=io.StringIO())  # the redactor on every line, as in serve
-    app, services = build_app(settings, mentor)
+    app, services = build_slack_app(settings, mentor)
     server = waitress.create_server(wsgi_application(app, mentor, services.progress.db), host="127.0.0.1",
                                     port=0, threads=8, max_request_body_size=MAX_BODY_BYTES)  # as serve_http
 

@@ -27,9 +27,9 @@ from bot.services import BotServices
 from errors import UserError
 from knowledge.mentor import Mentor
 from mlpath import health, metrics, ops
+from mlpath.app import Application
 from mlpath.logs import bolt_logger, redact
 from mlpath.settings import Settings
-from mlpath.wiring import build_application
 from progress.db import Database
 
 log = logging.getLogger("mlpath.bot")
@@ -140,11 +140,12 @@ def drop_duplicate_events(body: dict[str, Any], context: BoltContext,
     return next()
 
 
-def build_app(settings: Settings, mentor: Mentor, *, client: WebClient | None = None) -> tuple[App, BotServices]:
-    """Wiring only: the Slack client, the application, the middlewares and the listeners."""
+def build_app(settings: Settings, application: Application, *,
+              client: WebClient | None = None) -> tuple[App, BotServices]:
+    """Wiring only: the Slack client, the middlewares and the listeners around the application the composition
+    root built (mlpath/wiring.py `build_slack_app`)."""
     client = client or web_client(settings)
     bot_user_id = bot_identity(client, settings)
-    application = build_application(settings, mentor, legacy_answers=settings.data_dir / "answers.jsonl")
     services = BotServices(settings=settings, app=application, bot_user_id=bot_user_id,
                            dedupe=deduper_for(application.progress.db))
     # process_before_response=True runs the (instant) ack functions on the request thread; the answers still
@@ -179,10 +180,10 @@ def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Ca
                                fallback=SlackRequestHandler(app, path="/slack/events")))
 
 
-def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> None:
+def serve_http(settings: Settings, app: App, services: BotServices, *, host: str, port: int) -> None:
     import waitress
 
-    app, services = build_app(settings, mentor)
+    mentor = services.mentor
     db = services.progress.db
     # also on METRICS_PORT when set, so a deployment's health checks work in either mode
     ops.serve_ops_from_settings(settings, db=db, store=mentor.store)
@@ -191,11 +192,10 @@ def serve_http(settings: Settings, mentor: Mentor, *, host: str, port: int) -> N
                   max_request_body_size=MAX_BODY_BYTES)
 
 
-def serve_socket_mode(settings: Settings, mentor: Mentor) -> None:
+def serve_socket_mode(settings: Settings, app: App, services: BotServices) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app, services = build_app(settings, mentor)
     # no HTTP server of our own in Socket Mode: /healthz and /metrics on METRICS_PORT (when set)
-    ops.serve_ops_from_settings(settings, db=services.progress.db, store=mentor.store)
+    ops.serve_ops_from_settings(settings, db=services.progress.db, store=services.mentor.store)
     log.info("mlpath connecting to Slack in Socket Mode")
     SocketModeHandler(app, app_token=settings.slack_app_token).start()

@@ -12,10 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from errors import MlpathError, UserError
 from mlpath.inputs import clean_text
+
+if TYPE_CHECKING:  # the commands import what they need when they run: `mlpath path` loads no model
+    from progress.scheduler import Scheduler
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
 SEARCH_USAGE = 'search needs a query, e.g. mlpath search "window functions"'
@@ -365,47 +368,24 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-
-    from bot.app import check_slack_settings, serve_http, serve_socket_mode
+    from bot.app import check_slack_settings
     from mlpath.logs import configure_logging
     from mlpath.settings import get_settings
+    from mlpath.wiring import serve
 
     settings = get_settings()
-    check_slack_settings(settings, http=args.http)
+    check_slack_settings(settings, http=args.http)  # before the model loads: a missing token is one line at once
     configure_logging(settings)
-    mentor = _mentor()
-    if args.http:
-        serve_http(settings, mentor, host=args.host, port=args.port or settings.port)
-    else:
-        serve_socket_mode(settings, mentor)
+    serve(settings, _mentor(), http=args.http, host=args.host, port=args.port)
     return 0
 
 
-def _scheduler(*, clock: Any = None):  # type: ignore[no-untyped-def]
-    """The scheduler over Slack's Web API: needs SLACK_BOT_TOKEN only (no mentor, no embedding model)."""
-    from bot.app import check_slack_settings
-    from bot.nudges import SlackSender, scheduler_client
+def _scheduler() -> Scheduler:
+    """The scheduler with its weekly check-ins (mlpath/wiring.py): SLACK_BOT_TOKEN only, no embedding model."""
     from mlpath.settings import get_settings
-    from progress.scheduler import Scheduler
-    from progress.setup import open_progress
+    from mlpath.wiring import build_scheduler
 
-    settings = get_settings()
-    check_slack_settings(settings, http=None)
-    from mlpath import metrics
-
-    sender = SlackSender(scheduler_client(settings), rate=settings.send_rate)
-    scheduler = Scheduler(open_progress(settings.database), sender, settings, observe=metrics.observe_delivery,
-                          **({"clock": clock} if clock else {}))
-    _wire_checkins(scheduler, sender)
-    return scheduler
-
-
-def _wire_checkins(scheduler: Any, sender: Any) -> None:
-    """The weekly check-in DMs run on every scheduler tick (issue 14)."""
-    from progress.checkins import Checkins
-    from progress.mentoring import Mentoring
-
-    scheduler.checkins = Checkins(scheduler, Mentoring(scheduler.progress), sender)
+    return build_scheduler(get_settings())
 
 
 def _instant(value: str) -> Any:
@@ -496,7 +476,7 @@ def cmd_checkins(args: argparse.Namespace) -> int:
     """The weekly check-ins due at that instant, once (for cron; the long-running scheduler sends them too)."""
     _logging()
     scheduler = _scheduler()
-    _print_report("checkins", scheduler.checkins.run(args.at), as_json=args.json)
+    _print_report("checkins", scheduler.run_checkins(args.at), as_json=args.json)
     return 0
 
 

@@ -10,6 +10,7 @@ setting needs a description, a line in `.env.example` and `python -m mlpath.sett
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +23,11 @@ from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from errors import UserError
-from progress.clock import WEEKDAYS, parse_hhmm
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = re.compile(r"^\s*([01]?[0-9]|2[0-3]):([0-5][0-9])\s*$")
+"""A local time as the settings take it: "9:30" or "09:30" (the shell parses its own values; the core's
+members' times are parsed in progress/clock.py)."""
 
 
 class Settings(BaseSettings):
@@ -156,10 +161,10 @@ class Settings(BaseSettings):
     @field_validator("leaderboard_time")
     @classmethod
     def _check_time(cls, value: str) -> str:
-        parsed = parse_hhmm(value)
+        parsed = HHMM.match(value)
         if parsed is None:
             raise ValueError("must be a time HH:MM such as 09:00")
-        return f"{parsed[0]:02d}:{parsed[1]:02d}"
+        return f"{int(parsed[1]):02d}:{parsed[2]}"
 
     @field_validator("team_tz")
     @classmethod

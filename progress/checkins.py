@@ -14,7 +14,6 @@ week (progress/mentoring.py), and buttons to adjust the weekly hours or mark a p
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +23,7 @@ from progress import repository as repo
 from progress.clock import WEEKDAYS, parse_hhmm
 from progress.mentoring import Mentoring, MentoringError, WeeklyPlan
 from progress.models import DEFAULT_CHECKIN_DAY, DEFAULT_CHECKIN_TIME
-from progress.scheduler import ClaimState, DmJob, Due, RunReport, Scheduler, SendResult, due_instant, stale
+from progress.scheduler import ClaimState, DmJob, Due, SendResult, due_instant, stale
 from progress.service import MemberRef, _aware, period_of, zone
 
 DAYS = WEEKDAYS
@@ -136,11 +135,10 @@ def plan_checkins(candidates: Iterable[tuple[int, str, str, str, str]], claims: 
 
 
 class Checkins:
-    """The weekly check-ins, run by the scheduler's tick (`scheduler.checkins = Checkins(...)`) or once by
-    `mlpath checkins run`."""
+    """The weekly check-ins as a kind of DM the scheduler sends (`Scheduler(..., checkins=Checkins(...))`, wired
+    by mlpath/wiring.py): on every tick, or once by `mlpath checkins run` (`Scheduler.run_checkins`)."""
 
-    def __init__(self, scheduler: Scheduler, mentoring: Mentoring, sender: CheckinSender) -> None:
-        self.scheduler = scheduler
+    def __init__(self, mentoring: Mentoring, sender: CheckinSender) -> None:
         self.mentoring = mentoring
         self.sender = sender
         self.db = mentoring.db
@@ -150,7 +148,7 @@ class Checkins:
                      lambda message: self.sender.send_checkin(message),  # type: ignore[arg-type]
                      self.sender.find_checkin)
 
-    def plan(self, now: datetime) -> list[Due]:
+    def plan(self, now: datetime, cutoff: timedelta) -> list[Due]:
         """Two queries: the members who get check-ins, and the check-in claims of the last nine days (this
         local week anywhere on Earth)."""
         now = _aware(now)
@@ -161,12 +159,7 @@ class Checkins:
             claims: dict[tuple[int, str], ClaimState] = {
                 (c.member_id, c.key.split(":", 1)[1]): (c.status, c.updated_at, c.attempts, c.id)
                 for c in repo.claims_on(s, kind="checkin", dates=dates) if c.member_id is not None}
-        return plan_checkins(candidates, claims, now, self.scheduler.cutoff)
-
-    def run(self, now: datetime | None = None, *, stop: threading.Event | None = None) -> RunReport:
-        """Send every check-in due at `now`. Safe to run concurrently and repeatedly."""
-        now = self.scheduler._at(now)
-        return self.scheduler.run_dms(self.job(), self.plan(now), now, stop=stop)
+        return plan_checkins(candidates, claims, now, cutoff)
 
     def compose(self, item: Due, now: datetime) -> CheckinMessage | None:
         with self.db.session() as s:

@@ -1,4 +1,4 @@
-"""Clock vocabulary shared by the core and the settings: weekday names and "HH:MM" parsing."""
+"""Clock vocabulary of the core (reminder, check-in and leaderboard times): weekday names and "HH:MM" parsing."""
 
 from __future__ import annotations
 

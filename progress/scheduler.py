@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from errors import MlpathError
 from knowledge.catalogue import Habit
@@ -113,6 +113,17 @@ class SendResult:
 class CannotCheck(MlpathError):
     """The sender could not look for an earlier delivery (e.g. no history scope, Slack down). Sending anyway
     could duplicate, so the claim waits for a later attempt instead."""
+
+
+class DmSource(Protocol):
+    """Another kind of DM the scheduler sends on every tick, exactly once per claim key, by the same machinery
+    as the daily reminder: the weekly check-in (progress/checkins.py `Checkins`)."""
+
+    def job(self) -> DmJob: ...
+
+    def plan(self, now: datetime, cutoff: timedelta) -> list[Due]:
+        """Who is due at `now` (a DM more than `cutoff` late is not sent)."""
+        ...
 
 
 class Sender(Protocol):
@@ -240,12 +251,11 @@ def parse_week(text: str) -> date:
 
 
 class Scheduler:
-    checkins: Any = None
-    """The weekly check-ins (progress.checkins.Checkins) run on every tick when set."""
-
     def __init__(self, progress: Progress, sender: Sender, settings: SchedulerSettings, *, owner: str | None = None,
                  words: Wording | None = None, clock: Callable[[], datetime] = utcnow,
-                 observe: DeliveryObserver = _ignore) -> None:
+                 observe: DeliveryObserver = _ignore, checkins: DmSource | None = None) -> None:
+        """`checkins`: the weekly check-in DMs, sent on every tick and by `run_checkins` (None: not sent)."""
+        self.checkins = checkins
         self.observe = observe
         self.progress = progress
         self.db = progress.db
@@ -541,6 +551,15 @@ class Scheduler:
                     changed += 1
         return changed
 
+    # ----- the weekly check-ins -----
+    def run_checkins(self, now: datetime | None = None, *, stop: threading.Event | None = None) -> RunReport:
+        """Send every check-in due at `now` (`mlpath checkins run`; every tick does too). Safe to run
+        concurrently and repeatedly. Nothing is due when the scheduler was built without check-ins."""
+        now = self._at(now)
+        if self.checkins is None:
+            return RunReport()
+        return self.run_dms(self.checkins.job(), self.checkins.plan(now, self.cutoff), now, stop=stop)
+
     # ----- the long-running loop -----
     def tick(self, now: datetime | None = None, *, stop: threading.Event | None = None) -> RunReport:
         now = self._at(now)
@@ -549,9 +568,9 @@ class Scheduler:
         except Exception:  # noqa: BLE001 — a Slack hiccup must not stop the reminders
             log.exception("time zone refresh failed")
         report = self.run_nudges(now, stop=stop)
-        if self.checkins is not None:  # the weekly check-in DMs (progress/checkins.py), when wired by the shell
+        if self.checkins is not None:
             try:
-                self.checkins.run(now, stop=stop)
+                self.run_checkins(now, stop=stop)
             except Exception:  # noqa: BLE001 — a check-in problem must not stop reminders or the weekly post
                 log.exception("weekly check-ins failed")
         week = self.leaderboard_due(now)

@@ -247,14 +247,14 @@ def test_make_test_uses_the_same_postgresql_detection_as_ci(tmp_path):
 # ----- 10: no misleading warning at every start -----
 def test_the_bot_starts_without_bolts_token_unused_warning(slack, curriculum_mentor, tmp_path, monkeypatch,
                                                            caplog):
-    from bot.app import build_app
+    from mlpath.wiring import build_slack_app
     from tests.conftest import make_settings
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token")  # as in production: Bolt reads it too
     settings = make_settings(tmp_path, slack_bot_token="xoxb-test-token", slack_signing_secret="0" * 32,
                              slack_api_url=slack.api_url)
     with caplog.at_level("DEBUG"):
-        app, _ = build_app(settings, curriculum_mentor)
+        app, _ = build_slack_app(settings, curriculum_mentor)
     assert app.client.token == "xoxb-test-token"
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
 

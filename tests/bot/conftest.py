@@ -14,8 +14,9 @@ import pytest
 import waitress
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build_app, wsgi_application
+from bot.app import wsgi_application
 from mlpath.testing.fake_slack import FakeSlack
+from mlpath.wiring import build_slack_app
 from tests.conftest import make_settings
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -78,7 +79,7 @@ def bot(slack, curriculum_mentor, tmp_path):
     def start(**overrides) -> BotServer:
         settings = make_settings(tmp_path, slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                                  slack_api_url=slack.api_url, **overrides)
-        app, services = build_app(settings, curriculum_mentor)
+        app, services = build_slack_app(settings, curriculum_mentor)
         server = waitress.create_server(wsgi_application(app, curriculum_mentor, services.progress.db),
                                         host="127.0.0.1", port=0,
                                         threads=8)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot import blocks
-from bot.app import build_app, check_slack_settings
+from bot.app import check_slack_settings
 from bot.listeners.assistant import suggested_prompts
 from errors import UserError
 from knowledge.answer import Answer, Citation
+from mlpath.wiring import build_slack_app
 from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
 
@@ -99,7 +100,7 @@ def test_a_rejected_token_is_one_clear_line(slack, curriculum_mentor, tmp_path):
     slack.replies["auth.test"] = {"ok": False, "error": "invalid_auth"}
     settings = make_settings(tmp_path, slack_bot_token="xoxb-bad", slack_api_url=slack.api_url)
     with pytest.raises(UserError, match=r"SLACK_BOT_TOKEN was rejected by Slack \(invalid_auth\)"):
-        build_app(settings, curriculum_mentor)
+        build_slack_app(settings, curriculum_mentor)
 
 
 def test_mlpath_serve_without_tokens_exits_2(tmp_path):

@@ -11,9 +11,10 @@ import pytest
 import waitress
 from slack_sdk import WebClient
 
-from bot.app import build_app, wsgi_application
+from bot.app import wsgi_application
 from bot.streaming import SlackAnswerStream, StreamSupport
 from knowledge.llm import NOTE_BUDGET, NOTE_TIMEOUT
+from mlpath.wiring import build_slack_app
 from tests.bot.conftest import SECRET, BotServer, listener_runs, wait_listener
 from tests.llm.conftest import llm_settings
 from tests.llm.fake_openai import FakeOpenAI
@@ -39,7 +40,7 @@ def llm_bot(slack, curriculum_mentor, fake_llm, tmp_path):
         settings = llm_settings(tmp_path, fake_llm, slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                                 slack_api_url=slack.api_url, **overrides)
         mentor = curriculum_mentor.with_settings(settings)
-        app, services = build_app(settings, mentor)
+        app, services = build_slack_app(settings, mentor)
         server = waitress.create_server(wsgi_application(app, mentor), host="127.0.0.1", port=0, threads=8)
 
         def run() -> None:

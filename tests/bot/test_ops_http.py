@@ -9,8 +9,9 @@ import urllib.request
 
 import waitress
 
-from bot.app import build_app, wsgi_application
+from bot.app import wsgi_application
 from mlpath import metrics
+from mlpath.wiring import build_slack_app
 from progress.db import Database
 from tests.bot.conftest import SECRET
 from tests.bot.test_http_bot import click, mention
@@ -78,7 +79,7 @@ def test_metrics_count_requests_answers_refusals_feedback_and_quiz_answers(bot, 
 def test_healthz_is_ready_only_when_the_database_answers(slack, curriculum_mentor, tmp_path):
     settings = make_settings(tmp_path, slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                              slack_api_url=slack.api_url)
-    app, services = build_app(settings, curriculum_mentor)
+    app, services = build_slack_app(settings, curriculum_mentor)
     dead = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")
     servers = []
     try:

@@ -11,8 +11,8 @@ import time
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from websockets.sync.server import serve
 
-from bot.app import build_app
 from mlpath import metrics
+from mlpath.wiring import build_slack_app
 from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
 
@@ -69,7 +69,7 @@ def test_socket_mode_answers_a_mention_once_and_acks_every_envelope(slack, curri
     slack.replies["apps.connections.open"] = {"ok": True, "url": f"ws://127.0.0.1:{ws.port}/link"}
     settings = make_settings(tmp_path, slack_bot_token="xoxb-test", slack_app_token="xapp-1-test",
                              slack_api_url=slack.api_url)
-    app, _ = build_app(settings, curriculum_mentor)
+    app, _ = build_slack_app(settings, curriculum_mentor)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     handler.connect()
     try:

@@ -15,8 +15,9 @@ import pytest
 
 from bot.blocks import PLAN_HOURS, PLAN_TOPIC_DONE
 from bot.nudges import CHECKIN_EVENT, SlackSender, scheduler_client
+from mlpath.wiring import build_scheduler
 from progress import repository as repo
-from progress.checkins import Checkins, checkin_settings, set_checkins
+from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
 from progress.scheduler import CLAIM_LEASE, Scheduler
 from progress.service import MemberRef, period_of
@@ -35,13 +36,12 @@ class Env:
         self.progress, self.slack, self.tmp_path = progress, slack, tmp_path
         self.mentoring = Mentoring(progress)
 
-    def checkins(self, **overrides) -> Checkins:
+    def checkins(self, **overrides) -> Scheduler:
+        """The scheduler as `mlpath scheduler` wires it, with its check-ins (mlpath/wiring.py)."""
         settings = make_settings(self.tmp_path, slack_bot_token="xoxb-test", slack_api_url=self.slack.api_url,
                                  **overrides)
         sender = SlackSender(scheduler_client(settings), rate=1000, sleep=lambda _: None)
-        scheduler = Scheduler(self.progress, sender, settings)
-        scheduler.checkins = Checkins(scheduler, Mentoring(self.progress), sender)
-        return scheduler.checkins
+        return build_scheduler(settings, progress=self.progress, sender=sender)
 
     def member(self, user: str, tz: str, **checkins: str) -> MemberRef:
         ref = MemberRef(T, user, f"Name {user}", tz)
@@ -80,8 +80,8 @@ def test_the_check_in_has_last_week_in_numbers_the_plan_and_buttons(env, slack):
         xp = repo.week_numbers(s, member_id=member.id, start=date(2026, 11, 23), end=date(2026, 11, 30))[2]
     assert xp > 0
     runner = env.checkins()
-    assert runner.run(utc(2026, 11, 30, 7, 29)).sent == 0  # 08:29 in Berlin: not yet
-    report = runner.run(utc(2026, 11, 30, 7, 31))
+    assert runner.run_checkins(utc(2026, 11, 30, 7, 29)).sent == 0  # 08:29 in Berlin: not yet
+    report = runner.run_checkins(utc(2026, 11, 30, 7, 31))
     assert report.sent == 1
     [dm] = checkins_sent(slack, "UANN")
     text = str(dm.params["blocks"])
@@ -96,7 +96,7 @@ def test_the_check_in_has_last_week_in_numbers_the_plan_and_buttons(env, slack):
     assert any(e.get("action_id") == PLAN_HOURS for b in dm.params["blocks"] if b["type"] == "actions"
                for e in b["elements"])
     # again the same day, and later that week: nothing new
-    assert runner.run(utc(2026, 11, 30, 9, 0)).sent == 0
+    assert runner.run_checkins(utc(2026, 11, 30, 9, 0)).sent == 0
     assert len(checkins_sent(slack)) == 1
 
 
@@ -109,7 +109,7 @@ def test_two_schedulers_send_each_check_in_once(env, slack):
     step = timedelta(minutes=20)
     now = start
     while now < end:
-        threads = [threading.Thread(target=r.run, args=(now,)) for r in (a, b)]
+        threads = [threading.Thread(target=r.run_checkins, args=(now,)) for r in (a, b)]
         for t in threads:
             t.start()
         for t in threads:
@@ -135,7 +135,7 @@ def test_one_check_in_per_local_week_across_a_daylight_saving_change(env, slack,
     sent_at: list[datetime] = []
     while now < end:
         before = len(checkins_sent(slack, "UDST"))
-        runner.run(now)
+        runner.run_checkins(now)
         sent_at += [now] * (len(checkins_sent(slack, "UDST")) - before)
         now += timedelta(minutes=10)
     for user in ("UDST", "UMON"):
@@ -153,18 +153,18 @@ def test_one_check_in_per_local_week_across_a_daylight_saving_change(env, slack,
 def test_day_time_off_and_on_and_moving_the_day_after_this_weeks_check_in(env, slack):
     ref = env.member("UA", "UTC")
     runner = env.checkins()
-    assert runner.run(utc(2026, 11, 30, 8, 31)).sent == 1          # Monday 08:30: this week's
+    assert runner.run_checkins(utc(2026, 11, 30, 8, 31)).sent == 1          # Monday 08:30: this week's
     settings = set_checkins(env.mentoring, ref, "day", "Wednesday")
     assert (settings.day, settings.time, settings.enabled) == ("wed", "08:30", True)
-    assert runner.run(utc(2026, 12, 2, 8, 31)).sent == 0            # already had week 49's
+    assert runner.run_checkins(utc(2026, 12, 2, 8, 31)).sent == 0            # already had week 49's
     set_checkins(env.mentoring, ref, "time", "17:00")
-    assert runner.run(utc(2026, 12, 9, 8, 31)).sent == 0            # not yet 17:00
-    assert runner.run(utc(2026, 12, 9, 17, 1)).sent == 1            # week 50, Wednesday 17:00
+    assert runner.run_checkins(utc(2026, 12, 9, 8, 31)).sent == 0            # not yet 17:00
+    assert runner.run_checkins(utc(2026, 12, 9, 17, 1)).sent == 1            # week 50, Wednesday 17:00
     set_checkins(env.mentoring, ref, "off")
-    assert runner.run(utc(2026, 12, 16, 17, 1)).due == 0
+    assert runner.run_checkins(utc(2026, 12, 16, 17, 1)).due == 0
     assert checkin_settings(env.mentoring, ref).describe() == "off"
     set_checkins(env.mentoring, ref, "on")
-    assert runner.run(utc(2026, 12, 23, 17, 1)).sent == 1
+    assert runner.run_checkins(utc(2026, 12, 23, 17, 1)).sent == 1
     assert dict(weeks(slack, "UA")) == {"2026-W49": 1, "2026-W50": 1, "2026-W52": 1}
     for action, value in (("day", "someday"), ("time", "25:00"), ("weekly", ""), ("day", "")):
         with pytest.raises(MentoringError):
@@ -177,13 +177,13 @@ def test_an_unknown_outcome_is_checked_before_sending_again(env, slack):
     runner = env.checkins()
     slack.force("chat.postMessage", 500, {"ok": False, "error": "internal_error"})
     at = utc(2026, 11, 30, 8, 31)
-    report = runner.run(at)
+    report = runner.run_checkins(at)
     assert report.failed == 1 and checkins_sent(slack) == []
-    assert runner.run(at + timedelta(minutes=1)).sent == 0          # within the lease: nothing
-    later = runner.run(at + CLAIM_LEASE + timedelta(minutes=2))     # takeover: not in the DM, so sent once
+    assert runner.run_checkins(at + timedelta(minutes=1)).sent == 0          # within the lease: nothing
+    later = runner.run_checkins(at + CLAIM_LEASE + timedelta(minutes=2))     # takeover: not in the DM, so sent once
     assert later.sent == 1 and len(checkins_sent(slack, "UA")) == 1
     assert slack.calls_to("conversations.history")
-    assert runner.run(at + 2 * CLAIM_LEASE + timedelta(minutes=3)).sent == 0
+    assert runner.run_checkins(at + 2 * CLAIM_LEASE + timedelta(minutes=3)).sent == 0
     with env.progress.db.session() as s:
         assert [c.status for c in repo.claims_with_status(s, kind="checkin", status="sent")] == ["sent"]
 
@@ -191,7 +191,7 @@ def test_an_unknown_outcome_is_checked_before_sending_again(env, slack):
 def test_the_scheduler_tick_sends_check_ins(env, slack):
     env.member("UA", "UTC")
     runner = env.checkins()
-    runner.scheduler.tick(utc(2026, 11, 30, 8, 45))
+    runner.tick(utc(2026, 11, 30, 8, 45))
     assert len(checkins_sent(slack, "UA")) == 1
 
 
