@@ -18,7 +18,13 @@ from errors import MlpathError, UserError
 from mlpath.inputs import clean_text
 
 if TYPE_CHECKING:  # the commands import what they need when they run: `mlpath path` loads no model
+    from knowledge.answer import Answer
+    from knowledge.mentor import Mentor
+    from mlpath.app import Application, Who
+    from mlpath.app.results import AnswerView, Notice
+    from progress.answer_log import AnswerLog
     from progress.scheduler import Scheduler
+    from progress.service import Progress
 
 ASK_USAGE = 'ask a question, e.g. mlpath ask "what does SMOTE actually do?"'
 SEARCH_USAGE = 'search needs a query, e.g. mlpath search "window functions"'
@@ -165,8 +171,20 @@ def _stdout(piece: str) -> None:
     sys.stdout.flush()
 
 
-def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], write: Callable[[str], None],
-                  **kwargs: Any) -> Any:
+def _answer(result: AnswerView | Notice) -> Answer:
+    """The answer of `Application.ask`, or the application's one line (the rate limit, an unreachable
+    knowledge base, a question with nothing to ask) as a user error."""
+    from mlpath.app.results import Notice
+    from mlpath.app.service import EMPTY_QUESTION
+    from mlpath.terminal import ours
+
+    if isinstance(result, Notice):
+        raise UserError(ASK_USAGE if result.text == EMPTY_QUESTION else ours(result.text))
+    return result.answer
+
+
+def ask_streaming(app: Application, who: Who, question: str, *, out: Callable[[str], None],
+                  write: Callable[[str], None], level: int | None = None) -> Answer:
     """`mlpath ask` with an LLM: the answer as it is written, then its note and sources."""
     from mlpath.terminal import format_answer
 
@@ -176,7 +194,7 @@ def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], wri
         streamed.append(piece)
         out(piece)
 
-    answer = mentor.ask(question, on_text=on_text, **kwargs)
+    answer = _answer(app.ask(who, question, level=level, on_text=on_text))
     if not streamed:
         write(format_answer(answer))
         return answer
@@ -188,36 +206,34 @@ def ask_streaming(mentor: Any, question: str, *, out: Callable[[str], None], wri
     return answer
 
 
-def answer_json(answer: Any, question: str) -> dict[str, Any]:
+def answer_json(answer: Answer, question: str) -> dict[str, Any]:
     """An answer as `--json` prints it: the question as asked (so batch output matches its input), whether
     it was trimmed to its beginning, then the answer."""
     return {"question": question, "trimmed": bool(answer.trimmed), **answer.as_json()}
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from knowledge.answer import EmptyQuestion
-
+    """One question, or one per line of standard input, through the application like every other surface:
+    the rate limit and the daily LLM budget of the person at the terminal apply, and each answer is in the
+    answer log (surface "cli")."""
     question = " ".join(args.question).strip()
     if args.question and not question:
         raise UserError(ASK_USAGE)
-    mentor = _mentor()
+    app, who = terminal_app(_mentor(), surface="cli")
     if not args.question:
         for number, line in enumerate(_stdin_lines(sys.stdin, ASK_USAGE), start=1):
             try:
-                answer = mentor.ask(line, level=args.level)
-            except EmptyQuestion:
-                _print_json({"line": number, "question": line, "error": "empty question"})
+                answer = _answer(app.ask(who, line, level=args.level))
+            except UserError as exc:
+                error = "empty question" if str(exc) == ASK_USAGE else str(exc)
+                _print_json({"line": number, "question": line, "error": error})
                 continue
             _print_json({"line": number, **answer_json(answer, line)})
         return 0
-    try:
-        if args.json or mentor.llm is None:
-            answer = mentor.ask(question, level=args.level)
-        else:
-            ask_streaming(mentor, question, out=_stdout, write=print, level=args.level)
-            return 0
-    except EmptyQuestion:
-        raise UserError(ASK_USAGE) from None
+    if not args.json and app.mentor.llm is not None:
+        ask_streaming(app, who, question, out=_stdout, write=print, level=args.level)
+        return 0
+    answer = _answer(app.ask(who, question, level=args.level))
     if args.json:
         _print_json(answer_json(answer, question))
     else:
@@ -328,28 +344,32 @@ def cmd_path(args: argparse.Namespace) -> int:
 
 
 # ----- chat -----
-def run_chat(mentor: Any, *, level: int | None, read: Callable[[str], str] = input,
-             write: Callable[[str], None] = print, progress: Any = None, answer_log: Any = None,
-             out: Callable[[str], None] | None = None) -> int:
-    """`mlpath chat`: the terminal front end (mlpath/terminal.py) over the application layer. LLM answers
-    stream to `out` (stdout when `write` is print)."""
+def terminal_app(mentor: Mentor, *, progress: Progress | None = None, answer_log: AnswerLog | None = None,
+                 surface: str = "terminal") -> tuple[Application, Who]:
+    """The application for the person at this terminal (`mlpath chat`, `mlpath ask`), built by the composition
+    root from the settings the mentor was built from, and who they are (TZ, or UTC)."""
     from typing import cast
 
-    from mlpath.app import Application
     from mlpath.settings import Settings, get_settings
-    from mlpath.terminal import run_chat as chat
     from mlpath.terminal import terminal_member
-    from mlpath.wiring import app_config
-    from progress.answer_log import AnswerLog
-    from progress.setup import open_progress
+    from mlpath.wiring import build_application
 
-    settings = get_settings()
+    settings = cast(Settings, mentor.settings)  # the shell builds mentors from Settings
+    app = build_application(settings, mentor, progress=progress, answer_log=answer_log)
+    return app, terminal_member(get_settings().local_tz, surface)
+
+
+def run_chat(mentor: Mentor, *, level: int | None, read: Callable[[str], str] = input,
+             write: Callable[[str], None] = print, progress: Progress | None = None,
+             answer_log: AnswerLog | None = None, out: Callable[[str], None] | None = None) -> int:
+    """`mlpath chat`: the terminal front end (mlpath/terminal.py) over the application layer. LLM answers
+    stream to `out` (stdout when `write` is print)."""
+    from mlpath.terminal import run_chat as chat
+
     if out is None and write is print:
         out = _stdout
-    progress = progress or open_progress(mentor.settings.database)
-    app = Application(mentor, progress, answer_log or AnswerLog(progress.db),
-                      app_config(cast(Settings, mentor.settings)))  # the shell builds mentors from Settings
-    return chat(app, terminal_member(settings.local_tz), level=level, read=read, write=write, out=out)
+    app, who = terminal_app(mentor, progress=progress, answer_log=answer_log)
+    return chat(app, who, level=level, read=read, write=write, out=out)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

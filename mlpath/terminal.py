@@ -30,10 +30,11 @@ LETTERS = "ABCD"
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
-def terminal_member(tz: str | None) -> Who:
-    """The person at the terminal: their login name, in the terminal team (never a Slack workspace)."""
+def terminal_member(tz: str | None, surface: str = "terminal") -> Who:
+    """The person at the terminal: their login name, in the terminal team (never a Slack workspace);
+    `surface` is "terminal" in the chat, "cli" for `mlpath ask`."""
     name = getpass.getuser() or "me"
-    return Who(MemberRef(TERMINAL_TEAM, name, name, tz if tz and "/" in tz else "UTC"), "terminal")
+    return Who(MemberRef(TERMINAL_TEAM, name, name, tz if tz and "/" in tz else "UTC"), surface)
 
 
 def ours(text: str) -> str:

@@ -58,6 +58,30 @@ def test_batch_mode_reads_stdin_and_writes_one_json_line_each(use_data, capsys, 
     assert "Window functions" in results[0]["hits"][0]["section"]
 
 
+@pytest.mark.model
+def test_ask_goes_through_the_application_its_answers_are_logged_and_its_rate_limit_applies(
+        use_data, capsys, monkeypatch):
+    """`mlpath ask`, one-shot and batch, is a surface like Slack's: the answer log has each answer (surface
+    "cli"), and the rate limit of the person at the terminal holds within a run."""
+    from progress.answer_log import AnswerLog
+    from progress.setup import open_progress
+
+    code, out, _ = run(["ask", "--json", "what is PCA?"], capsys)
+    assert code == 0 and json.loads(out)["grounded"]
+    monkeypatch.setenv("MLPATH_QUESTIONS_PER_HOUR", "1")
+    get_settings.cache_clear()
+    code, out, _ = run(["ask"], capsys, stdin="what does SMOTE actually do?\nwhat is drift?\n",
+                       monkeypatch=monkeypatch)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and lines[0]["grounded"] and lines[1]["line"] == 2
+    assert lines[1]["error"].startswith("You've asked 1 questions in the last hour")
+    progress = open_progress(get_settings().database)
+    logged = [(r.question, r.surface) for r in AnswerLog(progress.db).recent(limit=10)]
+    progress.db.dispose()
+    assert ("what is PCA?", "cli") in logged and ("what does SMOTE actually do?", "cli") in logged
+    assert all(question != "what is drift?" for question, _ in logged)
+
+
 def test_search_json_with_level_filter(use_data, capsys):
     code, out, _ = run(["search", "--json", "-k", "3", "--level", "2", "random forest"], capsys)
     hits = json.loads(out)["hits"]

@@ -82,6 +82,8 @@ QUIZ_REPLIES = {
 DATABASE_DOWN = "I can't reach my database right now — please try again in a minute."
 KNOWLEDGE_DOWN = "I can't reach the learning path's knowledge base right now — please try again in a minute."
 SOMETHING_WRONG = "Sorry — something went wrong on my side. It's logged; please try again."
+TERMINAL_SURFACES = frozenset({"terminal", "cli"})
+"""Surfaces of the person at the terminal (`mlpath chat`, `mlpath ask`): commands are written `/quiz`."""
 TERMINAL_TEAM = TERMINAL_TEAM_ID
 """The team of the terminal member (`mlpath chat`): never a Slack workspace, never a target of Slack delivery
 (the repository's scheduling queries leave it out; progress.models defines it)."""
@@ -109,14 +111,14 @@ class AppConfig:
 @dataclass(frozen=True)
 class Who:
     """The member acting, where: `surface` is the answer log's ("dm", "mention", "thread", "assistant", "slash",
-    "home", "terminal")."""
+    "home"; "terminal" for `mlpath chat`, "cli" for `mlpath ask`)."""
 
     member: MemberRef
     surface: str
 
     @property
     def front(self) -> str:
-        return c.TERMINAL if self.surface == "terminal" else c.SLACK
+        return c.TERMINAL if self.surface in TERMINAL_SURFACES else c.SLACK
 
 
 def promotion_text(level: int) -> str:
