@@ -9,12 +9,41 @@ Texts are cut to Slack's limits: 3,000 characters per section block, 40,000 per 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TypeAlias, TypedDict
 
+from bot.payloads import QuizAnswerValue
 from knowledge.answer import Answer
+from knowledge.catalogue import Habit, Level
+from knowledge.quizzes import SectionText
 from mlpath.app import results as res
 from mlpath.app.commands import SLACK, phrase
-from mlpath.app.service import promotion_text
+from progress.checkins import CheckinMessage
+from progress.mentoring import (
+    CertRow,
+    ChecklistView,
+    GoalsView,
+    ProjectRow,
+    ProjectsView,
+    TeamMemberRow,
+    TeamReport,
+    WeeklyPlan,
+)
+from progress.scheduler import LeaderboardPost, NudgeMessage
+from progress.service import LeaderRow, ProgressView, QuizPrompt
+
+JSON: TypeAlias = str | int | float | bool | None | Sequence["JSON"] | Mapping[str, "JSON"]
+"""A value Slack's Block Kit takes."""
+Block: TypeAlias = dict[str, JSON]
+"""One Block Kit block (a section, an actions row, a context line…)."""
+
+
+class HomeTab(TypedDict):
+    """The App Home view `views.publish` takes."""
+
+    type: str
+    blocks: list[Block]
+
 
 SECTION_LIMIT = 3000
 MESSAGE_LIMIT = 40_000
@@ -41,9 +70,9 @@ def _mrkdwn_answer(text: str) -> str:
     return escape(text)
 
 
-def _sections(text: str) -> list[dict[str, Any]]:
+def _sections(text: str) -> list[Block]:
     """Split a long text at paragraph boundaries into section blocks within Slack's limit."""
-    blocks: list[dict[str, Any]] = []
+    blocks: list[Block] = []
     current = ""
     for para in text.split("\n\n"):
         candidate = f"{current}\n\n{para}" if current else para
@@ -58,7 +87,7 @@ def _sections(text: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _section(text: str) -> dict[str, Any]:
+def _section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
@@ -67,15 +96,15 @@ def answer_text(answer: Answer) -> str:
     return clip(escape(answer.text), MESSAGE_LIMIT)
 
 
-def build_answer(answer: Answer, *, feedback_value: str = "") -> list[dict[str, Any]]:
+def build_answer(answer: Answer, *, feedback_value: str = "") -> list[Block]:
     """An answer: the text, numbered sources (or the nearest sections of a refusal), 👍/👎 buttons."""
     return _sections(_mrkdwn_answer(answer.text)) + build_answer_tail(answer, feedback_value=feedback_value)
 
 
-def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[dict[str, Any]]:
+def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[Block]:
     """Everything of an answer message below its text: a note (why an AI answer fell back), the sources,
     the 👍/👎 buttons. A streamed answer gets these when its stream stops."""
-    blocks: list[dict[str, Any]] = []
+    blocks: list[Block] = []
     if answer.note:
         blocks.append({"type": "context", "elements": [
             {"type": "mrkdwn", "text": clip("_" + escape(answer.note) + "_", SECTION_LIMIT)}]})
@@ -98,12 +127,12 @@ def build_answer_tail(answer: Answer, *, feedback_value: str = "") -> list[dict[
     return blocks
 
 
-def build_text(text: str) -> list[dict[str, Any]]:
+def build_text(text: str) -> list[Block]:
     """A plain message we wrote ourselves (help, errors); still escaped, since it may quote the member."""
     return _sections(escape(text))
 
 
-def build_feedback_thanks(helpful: bool) -> list[dict[str, Any]]:
+def build_feedback_thanks(helpful: bool) -> list[Block]:
     word = "helpful" if helpful else "not helpful"
     return [{"type": "context", "elements": [
         {"type": "mrkdwn", "text": f"Thanks, noted as {word}. It helps us find gaps in the curriculum."}]}]
@@ -115,7 +144,7 @@ def ours(text: str) -> str:
     return escape(phrase(text, SLACK))
 
 
-def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
+def render(result: res.Result) -> tuple[str, list[Block]]:
     """A command's result → (notification text, blocks)."""
     match result:
         case res.Notice(text):
@@ -126,8 +155,8 @@ def render(result: res.Result) -> tuple[str, list[dict[str, Any]]]:
             return answer_text(answer), build_answer(answer, feedback_value=answer_id or "")
         case res.QuizView(prompt, scope):
             return prompt.question.question, build_quiz(prompt, scope=scope)
-        case res.QuizOutcome(result=outcome, scope=scope, placement=placement):
-            return "Quiz result", build_quiz_result(outcome, scope=scope, placement=placement)
+        case res.QuizOutcome():
+            return "Quiz result", build_quiz_result(result)
         case res.CheckinView(text=text):
             return clip(ours(text), MESSAGE_LIMIT), build_habit_checkin(result)
         case res.SectionView(section):
@@ -178,12 +207,12 @@ CHECKINS_HELP = ("`{cmd}checkins day fri` · `{cmd}checkins time 17:00` · `{cmd
                  "`{cmd}checkins on`")
 
 
-def _noted(note: str) -> list[dict[str, Any]]:
+def _noted(note: str) -> list[Block]:
     """A confirmation line above a refreshed view (our wording, which may quote the member: escaped)."""
     return [_section(f"✅ {escape(note)}")] if note else []
 
 
-def build_path(title: str, levels: tuple[Any, ...]) -> list[dict[str, Any]]:
+def build_path(title: str, levels: tuple[Level, ...]) -> list[Block]:
     """The learning path's outline: a section per level, each module (or track) with its topics."""
     blocks = [_section(f"*{escape(title)}*")]
     for level in levels:
@@ -203,13 +232,13 @@ HELP_OUTRO = ("• Mention me in a channel (`@mlpath what is PCA?`) and I answer
               "follow up.\n• Send me a direct message, or open me in the assistant side panel.")
 
 
-def build_help(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def build_help(entries: list[tuple[str, str]]) -> list[Block]:
     """The help, generated from the routing table (mlpath/app/commands.py)."""
     lines = [HELP_INTRO] + [f"• `/mlpath {escape(usage)}` — {ours(summary)}" for usage, summary in entries]
     return _sections("\n".join(lines + [HELP_OUTRO]))
 
 
-def build_text_mrkdwn(text: str) -> list[dict[str, Any]]:
+def build_text_mrkdwn(text: str) -> list[Block]:
     """A message written by us with mrkdwn formatting; anything quoted from a member inside it must
     already have been passed through `escape`."""
     return _sections(text)
@@ -225,7 +254,7 @@ TOPIC_STATE = {"mastered": "✅ mastered", "learning": "📘 learning", "slippin
 LETTERS = "ABCD"
 
 
-def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
+def build_quiz(prompt: QuizPrompt, *, scope: str = "") -> list[Block]:
     """A question with four answer buttons. Button values carry the delivery token, so only that delivery
     can be answered, once (the database decides)."""
     q = prompt.question
@@ -239,28 +268,30 @@ def build_quiz(prompt: Any, *, scope: str = "") -> list[dict[str, Any]]:
         _section(clip("\n".join(lines), SECTION_LIMIT)),
         {"type": "actions", "block_id": "quiz_answers", "elements": [
             {"type": "button", "action_id": f"{QUIZ_ANSWER}_{i}", "text": {"type": "plain_text", "text": LETTERS[i]},
-             "value": f"{prompt.token}:{i}:{scope}"[:2000]} for i in range(4)]},
+             "value": QuizAnswerValue(prompt.token, i, scope).encode()} for i in range(4)]},
     ]
 
 
-def build_quiz_result(result: Any, *, scope: str = "", placement: str = "") -> list[dict[str, Any]]:
+def build_quiz_result(outcome: res.QuizOutcome) -> list[Block]:
+    """The answered question: the verdict, the explanation, XP, the promotion and placement wording the
+    application wrote (one wording for both front ends), and the next step's buttons."""
+    result, scope = outcome.result, outcome.scope
     q = result.question
+    assert q is not None and result.chosen is not None  # an outcome is a recorded answer (Application.answer_quiz)
     verdict = "✅ Correct!" if result.correct else f"❌ Not quite — the answer is *{LETTERS[q.answer]}.*"
     lines = [escape(q.question), f"You chose *{LETTERS[result.chosen]}.* {escape(q.options[result.chosen])}",
              verdict, escape(q.explanation)]
     if result.xp:
         lines.append(f"+{result.xp} XP")
-    if result.promoted_to:
-        lines.append(ours(promotion_text(result.promoted_to)))
-    if placement:
-        lines.append(ours(placement))
+    lines += [ours(extra) for extra in (outcome.promotion, outcome.placement) if extra]
     if result.review_due is not None:
         lines.append("This question comes back for a review in a few minutes.")
-    out = [_section(clip("\n".join(lines), SECTION_LIMIT)),
-           {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Source: {escape(q.section)}"}]}]
+    out: list[Block] = [
+        _section(clip("\n".join(lines), SECTION_LIMIT)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"Source: {escape(q.section)}"}]}]
     label = "Next placement question" if result.next_placement else "Next question"
     value = "placement" if result.next_placement else scope
-    buttons: list[dict[str, Any]] = []
+    buttons: list[Block] = []
     if result.section is not None:
         buttons.append({"type": "button", "action_id": QUIZ_SECTION, "value": result.section.id[:2000],
                         "text": {"type": "plain_text", "text": "Read the section"}})
@@ -272,14 +303,14 @@ def build_quiz_result(result: Any, *, scope: str = "", placement: str = "") -> l
     return out
 
 
-def build_section(section: Any) -> list[dict[str, Any]]:
+def build_section(section: SectionText) -> list[Block]:
     """A curriculum section to read after a wrong answer: its path, then its text (split into blocks)."""
-    return ([_section(f"*{escape(section.title)}*"),
-             {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(section.id)}]}]
-            + _sections(re.sub(r"\*\*(.+?)\*\*", r"*\1*", escape(section.text)))[:40])
+    head: list[Block] = [_section(f"*{escape(section.title)}*"),
+                         {"type": "context", "elements": [{"type": "mrkdwn", "text": escape(section.id)}]}]
+    return head + _sections(re.sub(r"\*\*(.+?)\*\*", r"*\1*", escape(section.text)))[:40]
 
 
-def build_habit_checkin(view: res.CheckinView) -> list[dict[str, Any]]:
+def build_habit_checkin(view: res.CheckinView) -> list[Block]:
     """A check-in reply (what matched is in the text), with an Undo button on a new check-in."""
     block = _section(ours(view.text))
     if view.result.status == "recorded" and view.result.habit is not None:
@@ -288,13 +319,13 @@ def build_habit_checkin(view: res.CheckinView) -> list[dict[str, Any]]:
     return [block]
 
 
-def build_progress(view: Any) -> list[dict[str, Any]]:
+def build_progress(view: ProgressView) -> list[Block]:
     track = f" · Track {view.track}" if view.track else ""
     lines = [f"*Level {view.level}: {escape(view.level_name)}*{track}"]
     if view.next_level_name:
         lines.append(f"{view.mastered}/{view.needed} topics mastered to reach Level {view.level + 1} "
                      f"({escape(view.next_level_name)})")
-    if getattr(view, "needs_track", False):
+    if view.needs_track:
         lines.append("Choose your specialization track with `/mlpath track A-E`: "
                      + ", ".join(f"{t} {escape(title)}" for t, title in view.tracks))
     for t in view.topics:
@@ -302,15 +333,16 @@ def build_progress(view: Any) -> list[dict[str, Any]]:
     freezes = f" (🧊 {view.freezes} freeze{'s' if view.freezes != 1 else ''})" if view.freezes else ""
     lines.append(f"🔥 Streak: {view.streak} day(s){freezes} · 🔁 {view.due_reviews} review(s) due · "
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
-    if getattr(view, "reminder", ""):
+    if view.reminder:
         lines.append(f"⏰ Daily reminder: {escape(view.reminder)} · change it with `/mlpath nudges`")
     return _sections("\n".join(lines))
 
 
-def build_home(view: Any, habits: list[tuple[Any, bool]], mentoring: Any = None) -> dict[str, Any]:
+def build_home(view: ProgressView, habits: list[tuple[Habit, bool]],
+               mentoring: res.MentoringHome | None = None) -> HomeTab:
     """The App Home tab: the member's own dashboard (progress, today's habits with buttons, then the
     mentoring: this week's plan, goals, projects, certifications and the checklist, in short)."""
-    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
+    blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
     blocks += build_progress(view)
     blocks.append({"type": "divider"})
     blocks += build_habits(habits)
@@ -321,15 +353,15 @@ def build_home(view: Any, habits: list[tuple[Any, bool]], mentoring: Any = None)
     return {"type": "home", "blocks": blocks[:100]}
 
 
-def build_habits(habits: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def build_habits(habits: list[tuple[Habit, bool]]) -> list[Block]:
+    out: list[Block] = []
     for cadence in ("daily", "weekly", "monthly"):
         items = [(h, done) for h, done in habits if h.cadence == cadence]
         if not items:
             continue
         out.append(_section(f"*{cadence.capitalize()} habits* ({escape(items[0][0].time_budget)})"))
         for habit, done in items:
-            block: dict[str, Any] = _section(("✅ " if done else "▫️ ") + escape(habit.description))
+            block: Block = _section(("✅ " if done else "▫️ ") + escape(habit.description))
             if not done:
                 block["accessory"] = {"type": "button", "action_id": f"{HABIT_DONE}_{habit.id}",
                                       "text": {"type": "plain_text", "text": "Done"}, "value": habit.id}
@@ -337,7 +369,7 @@ def build_habits(habits: list[tuple[Any, bool]]) -> list[dict[str, Any]]:
     return out
 
 
-def build_leaderboard(rows: list[Any], *, week: str) -> list[dict[str, Any]]:
+def build_leaderboard(rows: list[LeaderRow], *, week: str) -> list[Block]:
     if not rows:
         return _sections(f"*Leaderboard, week {week}*\nNo XP yet this week — a quiz takes a minute!")
     lines = [f"*Leaderboard, week {week}*"]
@@ -351,16 +383,16 @@ def build_leaderboard(rows: list[Any], *, week: str) -> list[dict[str, Any]]:
 NUDGE_QUIZ = "nudge_quiz"
 
 
-def nudge_text(message: Any) -> str:
+def nudge_text(message: NudgeMessage) -> str:
     """The notification text of a reminder DM (what a phone shows)."""
     return f"{message.greeting} {message.lines[0] if message.lines else ''}".strip()
 
 
-def build_nudge(message: Any) -> list[dict[str, Any]]:
+def build_nudge(message: NudgeMessage) -> list[Block]:
     """The daily DM: greeting, today's habit(s) with Done buttons, the quiz button with reviews due, the
     streak. Our own wording is mrkdwn; names and habit texts come escaped from `escape`."""
     greeting = escape(message.greeting)
-    out: list[dict[str, Any]] = [_section(f"*{greeting}*")]
+    out: list[Block] = [_section(f"*{greeting}*")]
     habit_lines = len(message.habits)
     for i, (habit, done) in enumerate(message.habits):
         text = escape(message.lines[i]) if i < len(message.lines) else escape(habit.description)
@@ -381,11 +413,11 @@ def build_nudge(message: Any) -> list[dict[str, Any]]:
     return out
 
 
-def leaderboard_post_text(post: Any) -> str:
+def leaderboard_post_text(post: LeaderboardPost) -> str:
     return f"mlpath leaderboard, week {post.week}"
 
 
-def build_leaderboard_post(post: Any) -> list[dict[str, Any]]:
+def build_leaderboard_post(post: LeaderboardPost) -> list[Block]:
     """The weekly channel post: last week's top members with XP and streaks, and a line of encouragement."""
     lines = [f"*🏆 mlpath leaderboard — week {escape(post.week)}*"]
     medals = {1: "🥇", 2: "🥈", 3: "🥉"}
@@ -405,17 +437,17 @@ PLAN_HOURS = "plan_hours"
 HOURS_CHOICES = (2, 3, 5, 8, 10, 12, 15, 20)
 
 
-def _context(text: str) -> dict[str, Any]:
+def _context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
 
 
-def build_plan(plan: Any, *, buttons: bool = True) -> list[dict[str, Any]]:
+def build_plan(plan: WeeklyPlan, *, buttons: bool = True) -> list[Block]:
     """This week's plan: pace (and how it is estimated), focus topics with the section to read and the
     exercise (each with a Mark done button), one habit per cadence, due reviews, planned certifications,
     goals, and a menu to change the weekly hours."""
     pace = plan.pace
     icon = {"on track": "🟢", "ahead": "🚀", "behind": "🟠"}.get(pace.status, "")
-    out: list[dict[str, Any]] = [
+    out: list[Block] = [
         _section(f"*{icon} {escape(pace.status.capitalize())}* · Level {pace.level} {escape(pace.level_name)} · "
                  f"{plan.hours} h/week{'' if plan.hours_set else ' (the path default)'}"),
         _context(escape(pace.explain()) + (f" {escape(plan.pace_note)}" if plan.pace_note else "")),
@@ -452,11 +484,11 @@ def build_plan(plan: Any, *, buttons: bool = True) -> list[dict[str, Any]]:
     return out
 
 
-def checkin_text(message: Any) -> str:
+def checkin_text(message: CheckinMessage) -> str:
     return f"Your weekly mlpath check-in, week {message.plan.week}"
 
 
-def build_checkin(message: Any) -> list[dict[str, Any]]:
+def build_checkin(message: CheckinMessage) -> list[Block]:
     """The weekly check-in DM: last week in numbers, then the plan for the coming week with its buttons."""
     n = message.last_week
     out = [_section(f"*Hi {escape(message.name)}, here is your week {escape(message.plan.week)}*"),
@@ -471,9 +503,9 @@ def build_checkin(message: Any) -> list[dict[str, Any]]:
 PROJECT_REVIEW = "project_offer_review"
 
 
-def build_home_mentoring(home: Any) -> list[dict[str, Any]]:
+def build_home_mentoring(home: res.MentoringHome) -> list[Block]:
     """The App Home's mentoring part, compact (the Home tab holds at most 100 blocks)."""
-    out: list[dict[str, Any]] = [{"type": "divider"},
+    out: list[Block] = [{"type": "divider"},
                                  {"type": "header", "text": {"type": "plain_text", "text": "This week's plan"}}]
     out += build_plan(home.plan)
     out.append({"type": "divider"})
@@ -489,7 +521,7 @@ def build_home_mentoring(home: Any) -> list[dict[str, Any]]:
     return out
 
 
-def build_goals(view: Any) -> list[dict[str, Any]]:
+def build_goals(view: GoalsView) -> list[Block]:
     lines = [f"*Your goals* (Level {view.level}{f' track {escape(view.track)}' if view.track else ''})"]
     for g in view.goals:
         if g.text:
@@ -503,7 +535,7 @@ def build_goals(view: Any) -> list[dict[str, Any]]:
     return out
 
 
-def build_goal_suggestions(view: Any, horizon: str) -> list[dict[str, Any]]:
+def build_goal_suggestions(view: GoalsView, horizon: str) -> list[Block]:
     ideas = view.suggestions.get(horizon) or []
     lines = [f"*Goal ideas for {escape(horizon)}* (Level {view.level})"] + [f"• {escape(i)}" for i in ideas]
     out = _sections("\n".join(lines if ideas else lines + ["No suggestions for this horizon yet."]))
@@ -511,7 +543,7 @@ def build_goal_suggestions(view: Any, horizon: str) -> list[dict[str, Any]]:
     return out
 
 
-def build_projects(view: Any) -> list[dict[str, Any]]:
+def build_projects(view: ProjectsView) -> list[Block]:
     icons = {"": "◻️", "started": "🛠️", "done": "✅"}
     lines = ["*Portfolio projects*"]
     for r in view.rows:
@@ -526,8 +558,8 @@ def build_projects(view: Any) -> list[dict[str, Any]]:
     return out
 
 
-def build_certifications(rows: list[Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [_section("*Certifications*")]
+def build_certifications(rows: list[CertRow]) -> list[Block]:
+    out: list[Block] = [_section("*Certifications*")]
     for r in rows:
         c = r.cert
         status = {"planned": "📅 planned", "passed": "🎓 passed"}.get(r.status, "")
@@ -542,8 +574,8 @@ def build_certifications(rows: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def build_checklist(view: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [_section(f"*Success metrics* — {view.ticked} of {view.total} ticked")]
+def build_checklist(view: ChecklistView) -> list[Block]:
+    out: list[Block] = [_section(f"*Success metrics* — {view.ticked} of {view.total} ticked")]
     for checklist, items in view.checklists:
         lines = [f"*{escape(checklist.title)}*"]
         for item, evidence in items:
@@ -555,8 +587,8 @@ def build_checklist(view: Any) -> list[dict[str, Any]]:
     return out
 
 
-def build_team(report: Any) -> list[dict[str, Any]]:
-    def who(m: Any) -> str:
+def build_team(report: TeamReport) -> list[Block]:
+    def who(m: TeamMemberRow) -> str:
         if m.user_id is None:
             return "a member who opted out"
         return f"<@{escape(m.user_id)}>" if re.fullmatch(r"[UW][A-Z0-9]+", m.user_id) else escape(m.name or "")
@@ -573,18 +605,18 @@ def build_team(report: Any) -> list[dict[str, Any]]:
     return _sections("\n".join(lines))
 
 
-def review_offer_dm(offer: Any) -> tuple[str, list[dict[str, Any]]]:
+def review_offer_dm(offer: res.ReviewOffer) -> tuple[str, list[Block]]:
     """The DM to a project's author when a teammate offers a review."""
     text = (f"<@{escape(offer.reviewer_id)}> offered to review your {escape(offer.project_title)}. "
             "Send them the link and the one question you most want answered.")
     return text, _sections(text)
 
 
-def project_share_text(user_id: str, row: Any) -> str:
+def project_share_text(user_id: str, row: ProjectRow) -> str:
     return f"<@{escape(user_id)}> asks for feedback on {escape(row.project.title)}"
 
 
-def build_project_share(user_id: str, row: Any) -> list[dict[str, Any]]:
+def build_project_share(user_id: str, row: ProjectRow) -> list[Block]:
     """The team-channel post of `/mlpath project share ID`: the project, its link, and a button for a
     teammate to offer a review (which DMs the author)."""
     link = f"\n{escape(row.url)}" if row.url else ""

@@ -68,3 +68,26 @@ class BlockAction:
             clicked_at = None
         return cls(_s((body.get("team") or {}).get("id")), _s(user.get("id")), _s(user.get("name")),
                    _s(action.get("action_id")), _s(action.get("value")), clicked_at, body.get("message") or {})
+
+
+@dataclass(frozen=True)
+class QuizAnswerValue:
+    """The value of a quiz answer button, written by bot/blocks.py and read by bot/listeners/actions/quiz.py:
+    the delivery's token (only that delivery can be answered, once), the option chosen (0-3) and the scope of
+    the quiz (`quiz <topic>`), so "Next question" stays on it. One format, `token:chosen:scope`."""
+
+    token: str
+    chosen: int
+    scope: str = ""
+
+    def encode(self) -> str:
+        return f"{self.token}:{self.chosen}:{self.scope}"[:2000]  # Slack's limit for a button value
+
+    @classmethod
+    def decode(cls, value: str) -> QuizAnswerValue | None:
+        """None for a value we did not write (a forged or damaged click)."""
+        token, _, rest = value.partition(":")
+        chosen, _, scope = rest.partition(":")
+        if not token or not (chosen.isascii() and chosen.isdigit()):
+            return None
+        return cls(token, int(chosen), scope)

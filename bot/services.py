@@ -125,7 +125,7 @@ class BotServices:
         view = self.app.home(who)
         try:
             client.views_publish(user_id=who.member.user_id,
-                                 view=blocks.build_home(view.progress, view.habits, view.mentoring))
+                                 view=dict(blocks.build_home(view.progress, view.habits, view.mentoring)))
         except SlackApiError as exc:
             log.info("views.publish failed: %s", exc.response.get("error"))
 

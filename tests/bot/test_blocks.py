@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot import blocks
+from bot.payloads import QuizAnswerValue
 from knowledge.catalogue import catalogue
 from knowledge.quizzes import question_bank
 from mlpath.app import commands as c
@@ -43,6 +44,9 @@ def test_promotion_wording_is_one_text_in_both_front_ends():
     level4 = catalogue().level(4)
     assert f"You reached *Level 4: {level4.name}*" in slack and "`/mlpath track A-E`" in slack
     assert f"You reached Level 4: {level4.name}" in terminal and "`/track A-E`" in terminal
+    worded = res.QuizOutcome(outcome.result, promotion="🎉 The application's own wording.")
+    assert "The application's own wording" in dump(blocks.render(worded)[1])  # shown as written, never rebuilt
+    assert "You reached" not in dump(blocks.render(res.QuizOutcome(outcome.result))[1])
 
 
 def test_progress_quiz_and_leaderboard_render_in_both_front_ends():
@@ -57,7 +61,17 @@ def test_progress_quiz_and_leaderboard_render_in_both_front_ends():
         assert text and out and "<@U9>" not in dump(out) and "Window <functions>" not in dump(out)
         assert render_terminal(result)
     _, quiz = blocks.render(res.QuizView(QuizPrompt("tok", question, "new", 0), "x"))
-    assert [e["value"] for e in quiz[1]["elements"]] == [f"tok:{i}:x" for i in range(4)]
+    values = [e["value"] for e in quiz[1]["elements"]]
+    assert [QuizAnswerValue.decode(v) for v in values] == [QuizAnswerValue("tok", i, "x") for i in range(4)]
+
+
+def test_the_quiz_button_value_has_one_codec_and_refuses_what_it_did_not_write():
+    """bot/blocks.py writes the value and bot/listeners/actions/quiz.py reads it, both with QuizAnswerValue."""
+    value = QuizAnswerValue("tok-1", 3, "level 2")
+    assert QuizAnswerValue.decode(value.encode()) == value
+    assert QuizAnswerValue.decode("tok:2") == QuizAnswerValue("tok", 2, "")
+    for forged in ("", "tok", "tok:x", ":1:x", "tok:²:x", "tok:-1:x"):
+        assert QuizAnswerValue.decode(forged) is None, forged
 
 
 def test_level_set_mentions_the_member_and_nothing_else():

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.listeners import counted
-from bot.payloads import BlockAction
+from bot.payloads import BlockAction, QuizAnswerValue
 from bot.services import BotServices, reply_for
 from mlpath.app import Who
 from mlpath.app.results import Notice, QuizOutcome
@@ -38,12 +38,11 @@ def on_answer(body: dict[str, Any], action: dict[str, Any], respond: Respond, cl
               context: BoltContext) -> None:
     services: BotServices = context["mlpath"]
     click = BlockAction.of(body, action)
-    token, _, rest = click.value.partition(":")
-    chosen_text, _, scope = rest.partition(":")
-    if not (chosen_text.isascii() and chosen_text.isdigit()):
+    choice = QuizAnswerValue.decode(click.value)
+    if choice is None:
         return
     who = _who(services, client, click)
-    result = services.app.answer_quiz(who, token, int(chosen_text), scope)
+    result = services.app.answer_quiz(who, choice.token, choice.chosen, choice.scope)
     reply = reply_for(result)
     if isinstance(result, QuizOutcome):
         respond(replace_original=True, text=reply.text, blocks=reply.blocks)
