@@ -29,7 +29,7 @@ from knowledge.mentor import Mentor
 from mlpath import health, metrics, ops
 from mlpath.app import Application
 from mlpath.logs import bolt_logger, redact
-from mlpath.settings import Settings
+from mlpath.settings import Settings, secret
 from progress.db import Database
 
 log = logging.getLogger("mlpath.bot")
@@ -42,22 +42,25 @@ _SECRET = re.compile(r"^[0-9a-f]{32}$")
 def check_slack_settings(settings: Settings, *, http: bool | None) -> None:
     """Missing or malformed tokens: one line naming the variable (never its value). `http=None`: only the
     bot token is needed (the scheduler sends through the Web API and receives nothing)."""
-    if not settings.slack_bot_token:
+    bot_token = secret(settings.slack_bot_token)
+    if not bot_token:
         raise UserError("SLACK_BOT_TOKEN is not set (the bot token, xoxb-…, from your Slack app's OAuth page)")
-    if not _BOT_TOKEN.match(settings.slack_bot_token):
+    if not _BOT_TOKEN.match(bot_token):
         raise UserError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
     if http is None:
         return
     if http:
-        if not settings.slack_signing_secret:
+        signing_secret = secret(settings.slack_signing_secret)
+        if not signing_secret:
             raise UserError("SLACK_SIGNING_SECRET is not set (Basic Information › Signing Secret); HTTP mode needs it")
-        if not _SECRET.match(settings.slack_signing_secret):
+        if not _SECRET.match(signing_secret):
             raise UserError("SLACK_SIGNING_SECRET is malformed: expected 32 hexadecimal characters")
     else:
-        if not settings.slack_app_token:
+        app_token = secret(settings.slack_app_token)
+        if not app_token:
             raise UserError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…); "
                             "or run `mlpath serve --http`")
-        if not _APP_TOKEN.match(settings.slack_app_token):
+        if not _APP_TOKEN.match(app_token):
             raise UserError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
 
 
@@ -70,7 +73,7 @@ def web_client(settings: Settings) -> WebClient:
     """Every Slack call goes to SLACK_API_URL. Connection errors and 429s (honouring Retry-After) are
     retried by slack_sdk; 5xx are not, since a retried chat.postMessage can post twice."""
     return WebClient(
-        token=settings.slack_bot_token,
+        token=secret(settings.slack_bot_token),
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1),
@@ -152,7 +155,7 @@ def build_app(settings: Settings, application: Application, *,
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)
     # against 0.12 s now (bench/slack_ack.py, 2 cores).
-    app = App(client=client, signing_secret=settings.slack_signing_secret or "", logger=bolt_logger(),
+    app = App(client=client, signing_secret=secret(settings.slack_signing_secret), logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True)
 
     def attach_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse | None:
@@ -198,4 +201,4 @@ def serve_socket_mode(settings: Settings, app: App, services: BotServices) -> No
     # no HTTP server of our own in Socket Mode: /healthz and /metrics on METRICS_PORT (when set)
     ops.serve_ops_from_settings(settings, db=services.progress.db, store=services.mentor.store)
     log.info("mlpath connecting to Slack in Socket Mode")
-    SocketModeHandler(app, app_token=settings.slack_app_token).start()
+    SocketModeHandler(app, app_token=secret(settings.slack_app_token)).start()

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot import blocks
-from mlpath.settings import Settings
+from mlpath.settings import Settings, secret
 from progress.checkins import CheckinMessage
 from progress.scheduler import CannotCheck, LeaderboardPost, NudgeMessage, SendResult
 
@@ -41,7 +41,7 @@ MAX_RETRY_AFTER = 120.0
 
 def scheduler_client(settings: Settings) -> WebClient:
     """No 429 retry handler here: the sender honours Retry-After itself, for every message at once."""
-    return WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30,
+    return WebClient(token=secret(settings.slack_bot_token), base_url=settings.slack_api_url, timeout=30,
                      retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)])
 
 

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from pydantic import SecretStr
+
 from errors import MlpathError, UserError
 from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn
 from knowledge.member import MemberContext
@@ -102,7 +104,8 @@ def build_chat_model(settings: LLMSettings, *, max_tokens: int | None = None) ->
     kwargs: dict[str, Any] = {"temperature": 0.2}
     if provider in PROVIDER_KEYS:
         field_name, env = PROVIDER_KEYS[provider]
-        key = getattr(settings, field_name)
+        key = getattr(settings, field_name)  # a `SecretStr` in the shell's Settings: unwrapped for this call only
+        key = key.get_secret_value() if isinstance(key, SecretStr) else key
         if not key:
             hint = " (any value for a local server without authentication)" if provider == "openai" else ""
             raise UserError(f"MLPATH_LLM={spec} needs {env}{hint}")

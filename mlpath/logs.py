@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from mlpath.settings import Settings
+from mlpath.settings import Settings, secret_values
 
 TOKEN = re.compile(r"\bx(?:ox[abposre]|app)-[A-Za-z0-9-]{1,500}")
 # provider keys: OpenAI/Anthropic (sk-…, sk-ant-…, sk-proj-…), Google (AIza…), and any bearer token
@@ -94,9 +94,7 @@ def settings_secrets(settings: Settings | None = None) -> list[str]:
     in _KEY, _TOKEN, _SECRET or _PASSWORD (provider keys the settings don't name, e.g. MISTRAL_API_KEY)."""
     values = [v for k, v in os.environ.items() if SECRET_ENV.search(k)]
     if settings is not None:
-        values += [settings.slack_bot_token or "", settings.slack_app_token or "",
-                   settings.slack_signing_secret or "", settings.openai_api_key or "",
-                   settings.anthropic_api_key or "", settings.google_api_key or ""]
+        values += secret_values(settings)  # every `SecretStr` setting: a new secret is redacted by its type
     return values
 
 

@@ -19,7 +19,7 @@ from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from errors import UserError
@@ -88,15 +88,15 @@ class Settings(BaseSettings):
     )
 
     # ----- Slack (only `mlpath serve` needs these; see bot/app.py for the start-up checks) -----
-    slack_bot_token: str | None = Field(
+    slack_bot_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"),
         description="Bot token `xoxb-…` (OAuth & Permissions); needed by `mlpath serve` and the scheduler.",
     )
-    slack_signing_secret: str | None = Field(
+    slack_signing_secret: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"),
         description="32 hex characters (Basic Information); HTTP mode verifies every request with it.",
     )
-    slack_app_token: str | None = Field(
+    slack_app_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"),
         description="App-level token `xapp-…` with `connections:write`; Socket Mode.",
     )
@@ -228,7 +228,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=700, ge=16, le=32_000, validation_alias=AliasChoices("MLPATH_LLM_MAX_TOKENS"),
                                 description="Most tokens one LLM answer may have (OpenAI, Anthropic, Ollama; quiz "
                                             "drafts get more, per question).")
-    openai_api_key: str | None = Field(
+    openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY"),
         description="Key for `openai:` models; for a local server without authentication any value.",
     )
@@ -238,9 +238,9 @@ class Settings(BaseSettings):
                     "`http://localhost:1234/v1` (LM Studio), `http://localhost:8080/v1` (llama.cpp server); "
                     "unset = OpenAI.",
     )
-    anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"),
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"),
                                           description="Key for `anthropic:` models.")
-    google_api_key: str | None = Field(default=None, validation_alias=AliasChoices("GOOGLE_API_KEY"),
+    google_api_key: SecretStr | None = Field(default=None, validation_alias=AliasChoices("GOOGLE_API_KEY"),
                                        description="Key for `google_genai:` models.")
 
     @field_validator("llm")
@@ -326,8 +326,6 @@ def get_settings() -> Settings:
 
 # ----- the configuration reference: docs/configuration.md's table is generated from the fields above -----
 
-SECRET_SUFFIXES = ("_token", "_secret", "_api_key")
-"""Fields named like this are secrets: no default, and the reference never shows a value for them."""
 DOC_PATH = Path("docs/configuration.md")
 DOC_BEGIN = "<!-- settings table: generated from mlpath/settings.py by `python -m mlpath.settings --update-doc` -->"
 DOC_END = "<!-- end of the generated settings table -->"
@@ -344,6 +342,23 @@ class SettingDoc:
     secret: bool
 
 
+def is_secret(name: str) -> bool:
+    """A `SecretStr` field: no default, never shown (repr, the reference) and redacted from every log line."""
+    annotation = Settings.model_fields[name].annotation
+    return annotation is SecretStr or SecretStr in getattr(annotation, "__args__", ())
+
+
+def secret(value: SecretStr | None) -> str:
+    """A secret setting's value, unwrapped for the one call that needs it ("" when unset)."""
+    return value.get_secret_value() if value is not None else ""
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The values of every secret setting that is set (what the log redactor scrubs)."""
+    values = (getattr(settings, name) for name in Settings.model_fields if is_secret(name))
+    return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
+
+
 def settings_reference() -> list[SettingDoc]:
     """Every setting in declaration order (which groups them: storage, Slack, reminders, operations, LLM)."""
     rows = []
@@ -351,7 +366,7 @@ def settings_reference() -> list[SettingDoc]:
         alias = field.validation_alias
         env = tuple(str(c) for c in alias.choices) if isinstance(alias, AliasChoices) else (name.upper(),)
         rows.append(SettingDoc(field=name, env=env, default=field.default, description=field.description or "",
-                               secret=name.endswith(SECRET_SUFFIXES)))
+                               secret=is_secret(name)))
     return rows
 
 

@@ -140,3 +140,19 @@ def test_update_doc_without_markers_is_one_error_line(tmp_path):
     run = subprocess.run([sys.executable, "-m", "mlpath.settings", "--update-doc", str(doc)],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "mlpath.settings: error:" in run.stderr
+
+
+def test_tokens_and_keys_are_secret_by_their_type(tmp_path):
+    """Every token and key is a `SecretStr`: the reference marks it secret, a repr or an error never shows it,
+    and the log redactor takes every such value from the type — a new secret needs no list kept by hand."""
+    from mlpath.logs import Redactor, settings_secrets
+
+    values = {"slack_bot_token": "xoxb-1-abcdefghijkl", "slack_app_token": "xapp-1-abcdefghijkl",
+              "slack_signing_secret": "0123456789abcdef0123456789abcdef", "openai_api_key": "key-for-openai-123",
+              "anthropic_api_key": "key-for-anthropic-1", "google_api_key": "key-for-google-12345"}
+    settings = Settings(_env_file=None, data_dir=tmp_path, **values)  # type: ignore[call-arg]
+    assert {doc.field for doc in settings_reference() if doc.secret} == set(values)
+    shown = repr(settings) + str(settings.model_dump())
+    assert not any(value in shown for value in values.values())
+    scrubbed = Redactor(settings_secrets(settings)).scrub(" ".join(values.values()))
+    assert scrubbed == " ".join(["[redacted]"] * len(values))

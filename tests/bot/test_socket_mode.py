@@ -70,7 +70,7 @@ def test_socket_mode_answers_a_mention_once_and_acks_every_envelope(slack, curri
     settings = make_settings(tmp_path, slack_bot_token="xoxb-test", slack_app_token="xapp-1-test",
                              slack_api_url=slack.api_url)
     app, _ = build_slack_app(settings, curriculum_mentor)
-    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
     handler.connect()
     try:
         assert ws.connected.wait(30)
