@@ -308,7 +308,9 @@ def call_model(model: Any, messages: list[Any], *, timeout: float, on_text: Any 
             usage["input_tokens"] += int(value.get("input_tokens") or 0)
             usage["output_tokens"] += int(value.get("output_tokens") or 0)
         elif kind == "error":
-            raise LLMUnavailable(NOTE_ERROR, f"{type(value).__name__}: {_first_line(value)}")
+            # the provider client has the same timeout: whichever timer fires first, a timeout says so
+            late = time.monotonic() >= deadline or "timeout" in type(value).__name__.lower()
+            raise LLMUnavailable(NOTE_TIMEOUT if late else NOTE_ERROR, f"{type(value).__name__}: {_first_line(value)}")
         elif kind == "done":
             return pieces, usage
 
