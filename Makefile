@@ -24,17 +24,19 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run chat: $(VENV)/.installed
 	$(BIN)/mlpath chat
 
-## test: install test tools, then lint, type-check and run the whole suite — on PostgreSQL too when
+## test: install test tools, then lint, type-check, check the imports and the declared dependencies, and run
+## the whole suite — on PostgreSQL too when
 ## .ci/postgres-url finds one (MLPATH_TEST_POSTGRES_URL, or a server on 127.0.0.1:5432); CI runs this target
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/deptry .
 	@url="$$(.ci/postgres-url)"; echo "PostgreSQL for tests: $${url:-none (SQLite only)}"; \
 	MLPATH_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports
+	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/deptry .
 
 ingest: $(VENV)/.installed
 	$(BIN)/mlpath ingest

@@ -223,7 +223,7 @@ def test_make_test_uses_the_same_postgresql_detection_as_ci(tmp_path):
     .ci/postgres-url prints (the detection CI uses, since .ci/run is `make test`)."""
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
-    for tool in ("python", "ruff", "mypy", "lint-imports"):
+    for tool in ("python", "ruff", "mypy", "lint-imports", "deptry"):
         (venv / "bin" / tool).write_text("#!/bin/sh\nexit 0\n")
     (venv / "bin" / "pytest").write_text('#!/bin/sh\necho "pytest sees [$MLPATH_TEST_POSTGRES_URL] $*"\n')
     for tool in (venv / "bin").iterdir():
