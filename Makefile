@@ -5,7 +5,13 @@ BIN    := $(VENV)/bin
 # A local folder of prebuilt wheels (the CPU torch wheel on the development machines), used when present.
 WHEELS := $(if $(wildcard /opt/wheels/*.whl),--find-links /opt/wheels)
 
-.PHONY: run chat test lint ingest eval bench clean
+# The fast tier: tests with none of the markers of tests/tiers.py (no model, no server, no process, no PostgreSQL).
+FAST   := not (model or server or subprocess or postgres)
+# `make test` runs the suite in one worker per core (pytest-xdist); JOBS=0 runs it in one process. loadgroup: a
+# module whose tests share an expensive module fixture keeps them on one worker (`@pytest.mark.xdist_group`).
+JOBS   ?= auto
+
+.PHONY: run chat test test-fast lint ingest eval bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,15 +31,19 @@ run chat: $(VENV)/.installed
 	$(BIN)/mlpath chat
 
 ## test: install test tools, then lint, type-check, check the imports and the declared dependencies, and run
-## the whole suite — on PostgreSQL too when
-## .ci/postgres-url finds one (MLPATH_TEST_POSTGRES_URL, or a server on 127.0.0.1:5432); CI runs this target
+## the whole suite in parallel workers — on PostgreSQL too when .ci/postgres-url finds one
+## (MLPATH_TEST_POSTGRES_URL, or a server on 127.0.0.1:5432); CI runs this target
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
 	@url="$$(.ci/postgres-url)"; echo "PostgreSQL for tests: $${url:-none (SQLite only)}"; \
-	MLPATH_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q $(PYTEST_ARGS)
+	MLPATH_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q -n $(JOBS) --dist loadgroup $(PYTEST_ARGS)
+
+## test-fast: the unit tests only, for the edit-test loop (under a minute; no lint, no model, no servers)
+test-fast: $(VENV)/.test-installed
+	$(BIN)/pytest -q -m "$(FAST)" $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check . && $(BIN)/mypy && $(BIN)/lint-imports && $(BIN)/deptry .

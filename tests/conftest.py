@@ -22,6 +22,8 @@ from knowledge.embedding import Embedder, shared_embedder  # noqa: E402
 from knowledge.mentor import Mentor  # noqa: E402
 from mlpath.settings import Settings  # noqa: E402
 
+pytest_plugins = ["tests.tiers"]
+
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:

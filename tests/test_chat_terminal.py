@@ -19,6 +19,8 @@ import pytest
 
 from knowledge.catalogue import catalogue
 
+pytestmark = [pytest.mark.model, pytest.mark.subprocess]
+
 ROOT = Path(__file__).resolve().parents[1]
 MLPATH = Path(sys.executable).parent / "mlpath"
 PROMPT = "you › "

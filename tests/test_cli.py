@@ -30,6 +30,7 @@ def run(argv, capsys, stdin: str | None = None, monkeypatch=None):
     return code, out, err
 
 
+@pytest.mark.model
 def test_ask_json_has_the_documented_shape(use_data, capsys):
     code, out, _ = run(["ask", "--json", "what does SMOTE actually do?"], capsys)
     data = json.loads(out)
@@ -38,6 +39,7 @@ def test_ask_json_has_the_documented_shape(use_data, capsys):
                                     "source": "curriculum/level-2/feature-engineering.md"}
 
 
+@pytest.mark.model
 def test_ask_prints_sources_or_nearest_sections(use_data, capsys):
     code, out, _ = run(["ask", "how", "do", "I", "detect", "data", "drift?"], capsys)
     assert code == 0 and "Sources:\n  [1] Level 3 ›" in out
@@ -45,6 +47,7 @@ def test_ask_prints_sources_or_nearest_sections(use_data, capsys):
     assert code == 0 and "doesn't cover that" in out and "Nearest sections:" in out
 
 
+@pytest.mark.model
 def test_batch_mode_reads_stdin_and_writes_one_json_line_each(use_data, capsys, monkeypatch):
     code, out, _ = run(["ask"], capsys, stdin="what is PCA?\n\nhow do I center a div in CSS?\n",
                        monkeypatch=monkeypatch)
@@ -82,6 +85,7 @@ def test_ask_goes_through_the_application_its_answers_are_logged_and_its_rate_li
     assert all(question != "what is drift?" for question, _ in logged)
 
 
+@pytest.mark.model
 def test_search_json_with_level_filter(use_data, capsys):
     code, out, _ = run(["search", "--json", "-k", "3", "--level", "2", "random forest"], capsys)
     hits = json.loads(out)["hits"]
@@ -89,6 +93,7 @@ def test_search_json_with_level_filter(use_data, capsys):
     assert set(hits[0]) >= {"rank", "score", "section", "source", "text"}
 
 
+@pytest.mark.model
 def test_eval_prints_the_metrics(use_data, capsys, tmp_path):
     evalset = tmp_path / "e.jsonl"
     evalset.write_text('{"q": "what is SMOTE?", "expect": ["synthetic"]}\n'
@@ -102,6 +107,7 @@ def test_eval_prints_the_metrics(use_data, capsys, tmp_path):
     (["ingest", "/no/such/folder"], "no such file or folder: /no/such/folder"),
     (["eval", "/no/such.jsonl"], "no such eval file"),
 ])
+@pytest.mark.model
 def test_user_errors_are_one_line_with_exit_code_2(use_data, capsys, argv, message):
     code, out, err = run(argv, capsys)
     assert code == 2 and err.startswith("mlpath: error: ") and message in err
@@ -116,6 +122,7 @@ def test_bad_configuration_names_the_variable(monkeypatch, capsys):
     assert code == 2 and "MLPATH_TOP_K" in err and err.count("\n") == 1
 
 
+@pytest.mark.model
 def test_chat_answers_and_handles_commands(use_data):
     inputs = iter(["/help", "/level 9", "/level 2", "what does SMOTE actually do?", "/sources", "/nope", "/quit"])
     output: list[str] = []
@@ -127,6 +134,7 @@ def test_chat_answers_and_handles_commands(use_data):
     assert "error: Unknown command `nope`; `/help` lists them." in text
 
 
+@pytest.mark.model
 def test_chat_ends_on_ctrl_d(use_data):
     def eof(_prompt):
         raise EOFError
@@ -134,6 +142,7 @@ def test_chat_ends_on_ctrl_d(use_data):
     assert cli.run_chat(use_data, level=None, read=eof, write=lambda _s: None) == 0
 
 
+@pytest.mark.subprocess
 def test_console_script_on_a_fresh_data_dir_ingests_then_answers(tmp_path):
     """The real installed `mlpath` in a subprocess: first use ingests the bundled curriculum."""
     exe = Path(sys.executable).parent / "mlpath"
@@ -165,6 +174,7 @@ def test_embedding_model_must_be_a_local_folder(monkeypatch, capsys, tmp_path):
     assert code == 2 and "EMBEDDING_MODEL=" in err and "no such model folder" in err
 
 
+@pytest.mark.model
 def test_changing_the_embedding_model_needs_ingest_reset(monkeypatch, capsys, tmp_path):
     """Another local model (here the bundled one under another folder name) can't silently reuse vectors
     made by the first; `mlpath ingest --reset` rebuilds the collection for it."""
@@ -186,6 +196,7 @@ def test_changing_the_embedding_model_needs_ingest_reset(monkeypatch, capsys, tm
     assert code == 0 and json.loads(out)["added"] == 1
 
 
+@pytest.mark.model
 def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
     from progress.db import Database, upgrade
     from progress.service import Progress
@@ -206,6 +217,7 @@ def test_chat_runs_the_quiz_progress_and_habit_loop(use_data, tmp_path):
     assert "[x] read-paper" in text and "error: Sorry: levels are 1-4." in text
 
 
+@pytest.mark.model
 def test_chat_explains_locked_levels_wrong_answers_tracks_and_habit_undo(use_data, tmp_path):
     from progress.db import Database, upgrade
     from progress.service import Progress

@@ -53,6 +53,8 @@ def slack_env(db: str, slack, tmp_path: Path, **extra: str) -> dict[str, str]:
                     **extra)
 
 
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_the_terminal_member_gets_no_dm_and_no_leaderboard(db_url, progress, slack, tmp_path):  # noqa: F811
     terminal = MemberRef(TERMINAL_TEAM_ID, "root", "root", "UTC")  # what `make run` creates
     progress.member(terminal)
@@ -79,6 +81,8 @@ def test_the_terminal_member_gets_no_dm_and_no_leaderboard(db_url, progress, sla
 
 
 # ----- 3: only a week that has ended is posted -----
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_leaderboard_refuses_a_week_that_has_not_ended_unless_forced(db_url, progress, slack,  # noqa: F811
                                                                      tmp_path):
     progress.member(MemberRef("T1", "U1", "Ann", "UTC"))
@@ -105,6 +109,8 @@ def test_leaderboard_refuses_a_week_that_has_not_ended_unless_forced(db_url, pro
 
 
 # ----- 2 and 9: input that is not UTF-8; batch output that matches its input -----
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_bytes_that_are_not_utf8_are_replaced_and_the_command_answers(data_env):
     piped = mlpath("ask", env=data_env, stdin=b"how do I\xff handle missing values?\n")
     assert piped.returncode == 0, piped.stderr.decode()
@@ -123,6 +129,8 @@ def test_bytes_that_are_not_utf8_are_replaced_and_the_command_answers(data_env):
     assert searched.returncode == 0 and json.loads(searched.stdout)["hits"]
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_batch_output_keeps_blank_lines_and_says_what_was_trimmed(data_env):
     env = {**data_env, "MLPATH_MAX_QUESTION_CHARS": "40"}
     questions = ["what does SMOTE actually do?", "", "   ",
@@ -144,6 +152,8 @@ def test_batch_output_keeps_blank_lines_and_says_what_was_trimmed(data_env):
         (1, "window functions", False), (2, "", True), (3, "SMOTE", False)]
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_eval_files_that_are_not_utf8_run_and_file_errors_are_one_line(data_env, tmp_path):
     good = tmp_path / "set.jsonl"
     good.write_bytes(b'{"q": "what does SMOTE do\xff?", "expect": ["SMOTE"]}\n'
@@ -166,6 +176,7 @@ def test_eval_files_that_are_not_utf8_run_and_file_errors_are_one_line(data_env,
 
 
 # ----- 11: the path, the version, help for every option -----
+@pytest.mark.subprocess
 def test_path_prints_the_catalogue_outline(tmp_path):
     env = base_env(MLPATH_DATA_DIR=str(tmp_path))
     done = mlpath("path", "--json", env=env)
@@ -183,6 +194,7 @@ def test_path_prints_the_catalogue_outline(tmp_path):
     assert not (tmp_path / "chroma").exists()  # no model, no store: the outline is the catalogue's data
 
 
+@pytest.mark.subprocess
 def test_version_and_help_for_every_option():
     done = subprocess.run([str(MLPATH), "--version"], capture_output=True, text=True, env=base_env(), timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == f"mlpath {version('mlpath')}"
@@ -204,6 +216,7 @@ def _subparsers(parser, prefix: str = "mlpath"):
 
 
 # ----- 12: wording -----
+@pytest.mark.subprocess
 def test_export_counts_read_as_words_and_a_cut_export_says_so(progress, tmp_path, db_url):  # noqa: F811
     progress.member(MemberRef("T1", "U1", "Ann", "UTC"))
     env = base_env(DATABASE_URL=db_url, MLPATH_DATA_DIR=str(tmp_path / "data"))
@@ -218,6 +231,7 @@ def test_export_counts_read_as_words_and_a_cut_export_says_so(progress, tmp_path
 
 
 # ----- 4: `make test` finds PostgreSQL as CI does -----
+@pytest.mark.subprocess
 def test_make_test_uses_the_same_postgresql_detection_as_ci(tmp_path):
     """The real Makefile's test recipe with stub tools in a stand-in virtualenv: pytest gets the URL that
     .ci/postgres-url prints (the detection CI uses, since .ci/run is `make test`)."""
@@ -245,6 +259,8 @@ def test_make_test_uses_the_same_postgresql_detection_as_ci(tmp_path):
 
 
 # ----- 10: no misleading warning at every start -----
+@pytest.mark.model
+@pytest.mark.server
 def test_the_bot_starts_without_bolts_token_unused_warning(slack, curriculum_mentor, tmp_path, monkeypatch,
                                                            caplog):
     from mlpath.wiring import build_slack_app
@@ -260,6 +276,8 @@ def test_the_bot_starts_without_bolts_token_unused_warning(slack, curriculum_men
 
 
 # ----- 5: never a silent wait at a terminal -----
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_ask_at_a_terminal_says_what_it_waits_for_and_shows_loading(data_env):
     """stdin and stderr on a pseudo-terminal, as a person running `mlpath ask` with no question sees it:
     a spinner while the model loads, a usage line instead of a silent wait; the answer still goes to stdout

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mlpath.settings import (
     DOC_BEGIN,
     DOC_END,
@@ -111,6 +113,7 @@ def test_the_check_catches_each_kind_of_disagreement():
     assert any("stale" in p for p in disagreements(env_text, stale))
 
 
+@pytest.mark.subprocess
 def test_update_doc_rewrites_a_stale_table_and_keeps_the_prose(tmp_path):
     doc = tmp_path / "configuration.md"
     doc.write_text(f"# Configuration\n\nprose before\n\n{DOC_BEGIN}\n| old | table |\n{DOC_END}\n\nprose after\n",
@@ -128,12 +131,14 @@ def test_update_doc_rewrites_a_stale_table_and_keeps_the_prose(tmp_path):
     assert "already up to date" in again.stdout and doc.read_text(encoding="utf-8") == text
 
 
+@pytest.mark.subprocess
 def test_markdown_prints_the_table():
     run = subprocess.run([sys.executable, "-m", "mlpath.settings", "--markdown"],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 0 and run.stdout == settings_markdown()
 
 
+@pytest.mark.subprocess
 def test_update_doc_without_markers_is_one_error_line(tmp_path):
     doc = tmp_path / "configuration.md"
     doc.write_text("# Configuration\n", encoding="utf-8")

@@ -42,6 +42,7 @@ def compose_config(folder: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*client, "config"], cwd=folder, capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.subprocess
 def test_docker_compose_config_resolves_the_stack_from_a_filled_env(tmp_path):
     env = (ROOT / ".env.example").read_text().replace("change-me-to-a-long-random-password", "Str0ngPassw0rd")
     done = compose_config(project(tmp_path, env))
@@ -97,6 +98,7 @@ def test_the_compose_file_itself_has_the_stack_even_without_a_compose_client():
     assert services["bot"]["environment"]["METRICS_PORT"] == services["scheduler"]["environment"]["METRICS_PORT"]
 
 
+@pytest.mark.subprocess
 def test_compose_refuses_to_start_without_a_database_password(tmp_path):
     env = "\n".join(line for line in (ROOT / ".env.example").read_text().splitlines()
                     if not line.startswith("POSTGRES_PASSWORD="))

@@ -19,6 +19,7 @@ def mlpath(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], env={**base, **env}, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.subprocess
 def test_start_up_errors_name_the_variable_but_not_the_credentials(tmp_path):
     port = free_port()  # nothing listens there
     done = mlpath("search", "pca", MLPATH_DATA_DIR=str(tmp_path), CHROMA_URL=f"http://admin:hunter2pw@127.0.0.1:{port}")

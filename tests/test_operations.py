@@ -75,6 +75,7 @@ def test_request_kinds_are_short_and_bounded():
     assert len(metrics.slack_request_kind({"type": "x" * 500})) == 40
 
 
+@pytest.mark.server
 def test_ops_server_serves_metrics_and_readiness_for_processes_without_http(sqlite_db):
     broken = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")  # nothing listens on port 1
     ok_server = ops.serve_ops(0, host="127.0.0.1", health=lambda: health.check(db=sqlite_db))
@@ -98,6 +99,9 @@ def test_ops_server_serves_metrics_and_readiness_for_processes_without_http(sqli
         broken.dispose()
 
 
+@pytest.mark.model
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_readiness_fails_when_the_chroma_server_stops(tmp_path, embedder, sqlite_db):
     chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
     assert chroma
@@ -225,6 +229,7 @@ def test_old_event_claims_are_pruned_and_a_dead_database_does_not_lose_questions
         dead.dispose()
 
 
+@pytest.mark.server
 def test_processes_without_http_serve_ops_on_metrics_port_only_when_it_is_set(tmp_path, sqlite_db):
     assert ops.serve_ops_from_settings(make_settings(tmp_path), db=sqlite_db) is None
     port = free_port()

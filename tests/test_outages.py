@@ -4,12 +4,16 @@ through the Slack bot in tests/bot/test_hardening.py."""
 
 from __future__ import annotations
 
+import pytest
+
 from mlpath.app import Who
 from mlpath.app.results import AnswerView, Notice
 from mlpath.app.service import KNOWLEDGE_DOWN
 from mlpath.wiring import build_application, build_mentor
 from progress.service import MemberRef
 from tests.conftest import ChromaServer, make_settings
+
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.subprocess]
 
 
 def test_with_the_chroma_server_down_a_question_gets_a_try_again_line_and_recovery_needs_no_restart(

@@ -36,6 +36,8 @@ ANN = Who(MemberRef("T1", "U1", "Ann"), "dm")
 TERMINAL = Who(MemberRef(TERMINAL_TEAM, "me", "me"), "terminal")
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_every_answer_is_logged_with_its_surface_including_the_terminal(curriculum_mentor, progress):
     app = make_app(curriculum_mentor, progress)
     view = app.ask(TERMINAL, "what does SMOTE actually do?")
@@ -59,6 +61,7 @@ class RecordingMentor:
         return self.real.ask(question, level=kwargs.get("level"))
 
 
+@pytest.mark.model
 def test_the_history_window_is_applied_once_for_every_surface(curriculum_mentor, progress):
     mentor = RecordingMentor(curriculum_mentor)
     app = make_app(mentor, progress)
@@ -69,6 +72,7 @@ def test_the_history_window_is_applied_once_for_every_surface(curriculum_mentor,
     assert mentor.calls[0]["history"][-1].text == "turn 19"
 
 
+@pytest.mark.model
 def test_the_rate_limit_answers_in_one_line_and_asks_nothing(curriculum_mentor, progress):
     mentor = RecordingMentor(curriculum_mentor)
     app = make_app(mentor, progress, question_rate_limit=2)
@@ -80,6 +84,7 @@ def test_the_rate_limit_answers_in_one_line_and_asks_nothing(curriculum_mentor, 
     assert isinstance(app.ask(TERMINAL, "what is drift?"), res.AnswerView)  # per member
 
 
+@pytest.mark.model
 def test_an_empty_question_gets_an_example_not_an_answer(curriculum_mentor, progress):
     app = make_app(curriculum_mentor, progress)
     assert app.ask(ANN, "   ") == res.Notice("Ask me anything about the learning path, e.g. “what does SMOTE "
@@ -87,6 +92,7 @@ def test_an_empty_question_gets_an_example_not_an_answer(curriculum_mentor, prog
     assert not app.answer_log.recent()
 
 
+@pytest.mark.model
 def test_setlevel_is_for_admins_and_only_for_slack(curriculum_mentor, progress):
     app = make_app(curriculum_mentor, progress, admins=frozenset({"UADMIN"}))
     refused = app.run(ANN, c.SetLevel("U7", 3))
@@ -99,6 +105,7 @@ def test_setlevel_is_for_admins_and_only_for_slack(curriculum_mentor, progress):
     assert not app.is_admin(terminal_admin)
 
 
+@pytest.mark.model
 def test_a_quiz_answer_is_counted_once_and_says_so_the_second_time(curriculum_mentor, progress):
     app = make_app(curriculum_mentor, progress)
     view = app.next_question(ANN, "window functions")
@@ -111,6 +118,7 @@ def test_a_quiz_answer_is_counted_once_and_says_so_the_second_time(curriculum_me
     assert isinstance(other, res.Notice)
 
 
+@pytest.mark.model
 def test_commands_the_member_mistyped_in_the_core_get_one_line(curriculum_mentor, progress):
     app = make_app(curriculum_mentor, progress)
     assert app.run(ANN, c.Quiz("level 9")) == res.Notice("Sorry: levels are 1-4.", ok=False)

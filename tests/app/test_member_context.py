@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from mlpath.app import results as res
 from tests.app.test_application import ANN, TERMINAL, make_app, progress  # noqa: F401 - the SQLite fixture
 
 
+@pytest.mark.model
 def test_guidance_answers_use_the_members_level_and_track(curriculum_mentor, progress):  # noqa: F811
     app = make_app(curriculum_mentor, progress)
     progress.set_level(ANN.member, 4, track="B", create=True)

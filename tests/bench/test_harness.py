@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# every test here runs `python -m bench` in a process of its own; in `make test`'s parallel workers the module's
+# tests stay on one worker, so the quick run (the module fixture) happens once
+pytestmark = [pytest.mark.subprocess, pytest.mark.xdist_group("bench")]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

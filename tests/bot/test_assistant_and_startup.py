@@ -19,6 +19,8 @@ from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_assistant_thread_start_and_a_question(bot, slack):
     server = bot()
     from progress.service import MemberRef
@@ -96,6 +98,8 @@ def test_missing_or_malformed_tokens_name_the_variable(tmp_path, env, http, mess
         assert value not in str(err.value)  # never echo a secret
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_rejected_token_is_one_clear_line(slack, curriculum_mentor, tmp_path):
     slack.replies["auth.test"] = {"ok": False, "error": "invalid_auth"}
     settings = make_settings(tmp_path, slack_bot_token="xoxb-bad", slack_api_url=slack.api_url)
@@ -103,6 +107,8 @@ def test_a_rejected_token_is_one_clear_line(slack, curriculum_mentor, tmp_path):
         build_slack_app(settings, curriculum_mentor)
 
 
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_mlpath_serve_without_tokens_exits_2(tmp_path):
     exe = Path(sys.executable).parent / "mlpath"
     env = {"PATH": "/usr/bin:/bin", "MLPATH_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)}

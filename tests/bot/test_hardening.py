@@ -39,6 +39,8 @@ def healthz(url: str) -> int:
         return resp.status
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_unsigned_128kb_and_5mb_posts_get_401_and_413_while_healthz_answers_and_no_body_is_logged(bot, slack, caplog):
     caplog.set_level(logging.DEBUG, logger="slack_bolt")  # even when Bolt logs at DEBUG, no rejected body
     caplog.set_level(logging.INFO, logger="mlpath.bot")
@@ -105,6 +107,8 @@ SIGNED_MALFORMED = [
 ]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_malformed_headers_and_signed_malformed_bodies_get_400_or_401_and_one_log_line(bot, slack, caplog):
     caplog.set_level(logging.INFO)
     server = bot()
@@ -167,6 +171,8 @@ def test_configured_provider_keys_are_redacted_in_logs_and_start_up_lines(tmp_pa
         "DATABASE_URL=postgresql+psycopg://app:[redacted]@db/x failed"
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_nul_control_characters_and_lone_surrogates_are_cleaned_before_answering_and_storing(
         bot, slack, db_url):  # noqa: F811
     from progress.db import upgrade
@@ -190,6 +196,8 @@ def test_nul_control_characters_and_lone_surrogates_are_cleaned_before_answering
     assert questions == ["what are the daily habits? \ufffd", "what does SMOTE actually do?"]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_setlevel_for_an_id_slack_does_not_know_creates_no_member(bot, slack):
     from progress.models import Member
 
@@ -203,6 +211,8 @@ def test_setlevel_for_an_id_slack_does_not_know_creates_no_member(bot, slack):
         assert s.query(Member).count() == 0
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_replayed_signed_slash_command_is_answered_once(bot, slack):
     server = bot()
     ts = int(time.time())
@@ -218,12 +228,16 @@ def test_a_replayed_signed_slash_command_is_answered_once(bot, slack):
 
 
 @pytest.mark.parametrize("text, expected", [("quiz ²", "levels are 1-4"), ("quiz ١", "levels are 1-4")])
+@pytest.mark.model
+@pytest.mark.server
 def test_unicode_digits_get_a_clear_reply_not_a_crash(bot, slack, text, expected):
     server = bot()
     assert server.command(text, name="u1")[0] == 200
     assert expected in slack.wait_for("response/u1")[0].params["text"]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_only_the_asker_can_rate_an_answer(bot, slack):
     server = bot()
     server.event({"type": "app_mention", "user": "U1", "text": "<@UBOT> what is a feature store?", "ts": "400.1",
@@ -247,6 +261,8 @@ def test_only_the_asker_can_rate_an_answer(bot, slack):
     assert server.services.answer_log.get(answer_id).feedback == 1
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_with_the_database_down_questions_are_answered_and_everything_else_says_try_again(
         bot, slack, db_url):  # noqa: F811
     """PostgreSQL refusing connections (a restart, a failover): the answer still comes (without the progress
@@ -287,6 +303,8 @@ def test_with_the_database_down_questions_are_answered_and_everything_else_says_
         admin.dispose()
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_bug_behind_a_command_still_gets_the_member_a_reply_and_logs_no_member_text(bot, slack, caplog,
                                                                                      monkeypatch):
     caplog.set_level(logging.INFO, logger="mlpath")

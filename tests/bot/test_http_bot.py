@@ -12,6 +12,8 @@ import pytest
 from mlpath import metrics
 from tests.bot.conftest import listener_runs, wait_listener
 
+pytestmark = [pytest.mark.model, pytest.mark.server]
+
 
 def dump(data) -> str:
     return json.dumps(data, ensure_ascii=False)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from slack_sdk import WebClient
 
 from bot.listeners.commands import ack_command, run_command
@@ -12,6 +13,8 @@ from progress.answer_log import AnswerLog
 from progress.db import Database, upgrade
 from progress.service import MemberRef, Progress
 from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.model]
 
 
 class Recorder:
@@ -47,6 +50,7 @@ def test_ack_command_answers_usage_errors_and_help_in_the_ack(curriculum_mentor,
     assert "setlevel" in str(ack.calls[0]["blocks"])
 
 
+@pytest.mark.server
 def test_run_command_responds_with_the_rendered_result(curriculum_mentor, tmp_path, slack):
     services = services_for(curriculum_mentor, tmp_path, admins=frozenset({"UADMIN"}))
     client = WebClient(token="xoxb-test", base_url=slack.api_url)

@@ -19,6 +19,8 @@ from tests.bot.conftest import SECRET, BotServer, listener_runs, wait_listener
 from tests.llm.conftest import llm_settings
 from tests.llm.fake_openai import FakeOpenAI
 
+pytestmark = [pytest.mark.server]
+
 REPLY = ("SMOTE creates synthetic minority rows by interpolating between a minority point and one of its "
          "nearest minority neighbours [1]. Apply it to the training split only, never before the split, or the "
          "validation rows leak into training and the scores look better than they are [1].")
@@ -78,6 +80,7 @@ def dump(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@pytest.mark.model
 def test_a_mention_streams_the_llm_answer_with_sources_and_buttons_at_the_end(llm_bot, slack, fake_llm):
     server = llm_bot()
     assert server.event(mention("800.1", "<@UBOT> what does SMOTE actually do?"), event_id="EvL1")[0] == 200
@@ -100,6 +103,7 @@ def test_a_mention_streams_the_llm_answer_with_sources_and_buttons_at_the_end(ll
     assert json.loads(row.citations)[0]["section"] == "Level 2 › Feature Engineering › Handling imbalanced data"
 
 
+@pytest.mark.model
 def test_without_streaming_support_the_answer_is_posted_once_then_updated(llm_bot, slack, fake_llm):
     slack.streaming = False
     server = llm_bot()
@@ -121,6 +125,7 @@ def test_without_streaming_support_the_answer_is_posted_once_then_updated(llm_bo
     assert len(slack.calls_to("chat.startStream")) == 1
 
 
+@pytest.mark.model
 def test_a_top_level_dm_is_posted_then_updated(llm_bot, slack):
     server = llm_bot()
     before = listener_runs("on_message")
@@ -133,6 +138,7 @@ def test_a_top_level_dm_is_posted_then_updated(llm_bot, slack):
     assert "answer_feedback_up" in dump(slack.calls_to("chat.update")[-1].params["blocks"])
 
 
+@pytest.mark.model
 def test_an_llm_that_stalls_mid_stream_is_replaced_by_the_extractive_answer(llm_bot, slack, fake_llm):
     server = llm_bot(llm_timeout=1.5)
     fake_llm.then(text=REPLY, stall_after=20, stall=30)  # ~140 characters, then silence
@@ -144,6 +150,7 @@ def test_an_llm_that_stalls_mid_stream_is_replaced_by_the_extractive_answer(llm_
     assert "Traceback" not in text
 
 
+@pytest.mark.model
 def test_the_daily_budget_switches_a_member_to_extractive_answers(llm_bot, slack, fake_llm):
     server = llm_bot(llm_daily_budget=1)
     server.event(mention("850.1", "<@UBOT> what does SMOTE actually do?"), event_id="EvL6")
@@ -156,6 +163,7 @@ def test_the_daily_budget_switches_a_member_to_extractive_answers(llm_bot, slack
     assert sorted(r.answerer for r in rows) == ["extractive", "llm:openai:fake-model"]
 
 
+@pytest.mark.model
 def test_the_ack_never_waits_for_the_llm(llm_bot, slack, fake_llm):
     server = llm_bot(llm_timeout=20)
     fake_llm.then(text=REPLY, delay=4)
@@ -195,6 +203,7 @@ def test_streamed_text_is_escaped_for_slack(slack):
     assert streamed_text(slack) == "Ping &lt;!channel&gt; &amp; &lt;@U123&gt; [1]"
 
 
+@pytest.mark.model
 def test_a_stream_that_slack_breaks_halfway_is_finished_by_an_update(llm_bot, slack):
     slack.force("chat.appendStream", 200, {"ok": False, "error": "message_not_in_streaming_state"})
     server = llm_bot()
@@ -206,6 +215,7 @@ def test_a_stream_that_slack_breaks_halfway_is_finished_by_an_update(llm_bot, sl
     assert final["ts"] and "answer_feedback_up" in dump(slack.calls_to("chat.update")[-1].params["blocks"])
 
 
+@pytest.mark.model
 def test_the_assistant_panel_streams_into_its_thread(llm_bot, slack):
     server = llm_bot()
     question = {"type": "message", "channel_type": "im", "channel": "D1", "user": "U1", "ts": "930.3",

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from progress import repository as repo
 from progress.models import Goal, ProjectProgress
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def dump(data) -> str:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.nudges import SlackSender, scheduler_client
 from progress.scheduler import Scheduler
 from progress.service import MemberRef
 from tests.bot.test_http_bot import click, dump
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def reply(server, slack, text: str, name: str, user: str = "U1") -> str:

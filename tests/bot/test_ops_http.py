@@ -7,6 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 
+import pytest
 import waitress
 
 from bot.app import wsgi_application
@@ -16,6 +17,8 @@ from progress.db import Database
 from tests.bot.conftest import SECRET
 from tests.bot.test_http_bot import click, mention
 from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def get(url: str) -> tuple[int, str]:

@@ -20,6 +20,8 @@ def test_path_parses_the_same_on_both_surfaces():
     assert any(usage.startswith("path") for usage, _ in c.help_entries(c.SLACK, admin=False))
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_slash_path_shows_every_level_module_topic_and_track(bot, slack):
     server = bot()
     server.command("path", name="p1")

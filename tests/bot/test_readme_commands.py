@@ -7,7 +7,11 @@ import html
 import json
 from typing import Any
 
+import pytest
+
 from tests.readme_tables import names_in, table_after
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def texts(value: Any) -> list[str]:

@@ -29,6 +29,9 @@ from tests.progress.test_scheduler_processes import wait_for_more_ticks
 
 PG_URL = os.environ.get("MLPATH_TEST_POSTGRES_URL")
 pytestmark = [
+    pytest.mark.model,
+    pytest.mark.subprocess,
+    pytest.mark.postgres,
     pytest.mark.server,
     pytest.mark.skipif(not PG_URL, reason="MLPATH_TEST_POSTGRES_URL is not set (the replicas need PostgreSQL)"),
 ]

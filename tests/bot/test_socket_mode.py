@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 
+import pytest
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from websockets.sync.server import serve
 
@@ -15,6 +16,8 @@ from mlpath import metrics
 from mlpath.wiring import build_slack_app
 from tests.bot.conftest import listener_runs, wait_listener
 from tests.conftest import make_settings
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 class FakeSocketModeServer:

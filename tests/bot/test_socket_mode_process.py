@@ -13,9 +13,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.bot.test_replicas import shared_collection  # noqa: F401 - the curriculum on the Chroma server
 from tests.bot.test_socket_mode import FakeSocketModeServer, wait
 from tests.conftest import free_port
+
+pytestmark = [pytest.mark.model, pytest.mark.server, pytest.mark.subprocess]
 
 
 def get(url: str) -> tuple[int, str]:

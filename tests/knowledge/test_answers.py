@@ -10,6 +10,7 @@ from knowledge.evaluation import evaluate, load_evalset
 from knowledge.retrieval import mentioned_level, mentioned_track
 
 
+@pytest.mark.model
 def test_eval_set_meets_the_quality_bar(curriculum_mentor):
     items = load_evalset(package_dir() / "evalset.jsonl")
     assert len(items) >= 60 and sum(1 for i in items if not i.expect) >= 10
@@ -21,6 +22,7 @@ def test_eval_set_meets_the_quality_bar(curriculum_mentor):
     assert report.refusal_accuracy >= 0.90, report.misses()
 
 
+@pytest.mark.model
 def test_smote_gets_an_explanation_with_a_numbered_citation(curriculum_mentor):
     answer = curriculum_mentor.ask("what does SMOTE actually do?")
     assert answer.grounded
@@ -31,6 +33,7 @@ def test_smote_gets_an_explanation_with_a_numbered_citation(curriculum_mentor):
     assert answer.as_json().keys() == {"answer", "citations", "grounded", "answerer"}  # + "note" when there is one
 
 
+@pytest.mark.model
 def test_every_citation_number_in_the_text_is_listed(curriculum_mentor):
     for q in ["how do I detect data drift?", "what are the daily habits?", "what is a feature store?"]:
         answer = curriculum_mentor.ask(q)
@@ -39,6 +42,7 @@ def test_every_citation_number_in_the_text_is_listed(curriculum_mentor):
         assert answer.grounded and cited == numbers, (q, answer.text)
 
 
+@pytest.mark.model
 def test_out_of_scope_questions_are_refused_saying_what_the_mentor_covers(curriculum_mentor):
     """Issue 13: unrelated "nearest sections" are noise; a refusal says what the mentor can help with."""
     answer = curriculum_mentor.ask("what's a good recipe for sourdough bread?")
@@ -47,6 +51,7 @@ def test_out_of_scope_questions_are_refused_saying_what_the_mentor_covers(curric
     assert answer.citations == [] and "I can help with the path's levels" in answer.text
 
 
+@pytest.mark.model
 def test_level_filter_and_level_mentions(curriculum_mentor):
     hits = curriculum_mentor.search("monitoring", k=5, level=3).hits
     assert hits and all(h.level == 3 for h in hits)
@@ -56,6 +61,7 @@ def test_level_filter_and_level_mentions(curriculum_mentor):
     assert mentioned_track("what is in track b") == "B"
 
 
+@pytest.mark.model
 def test_a_short_follow_up_uses_the_thread_history(curriculum_mentor):
     history = [Turn("user", "how do I handle imbalanced data?"), Turn("assistant", "...")]
     answer = curriculum_mentor.ask("and class weights?", history=history)

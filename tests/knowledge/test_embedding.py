@@ -36,6 +36,7 @@ def curriculum_sentences() -> list[str]:
     return texts
 
 
+@pytest.mark.model
 def test_onnx_vectors_match_sentence_transformers_on_the_curriculum(embedder, reference):
     every = curriculum_sentences()
     assert len(every) > 1000
@@ -54,6 +55,8 @@ def test_onnx_vectors_match_sentence_transformers_on_the_curriculum(embedder, re
     assert float(embedder.encode_one(texts[worst]) @ theirs[worst]) >= 1.0 - TOLERANCE
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_two_callers_export_once_and_the_model_is_checked(tmp_path, caplog):
     """Both threads find no file; one exports (in a child process) while the other waits on the lock and
     then uses the published file. A child process never leaves a partial file behind."""
@@ -91,6 +94,7 @@ def cls_pooling_copy(tmp_path: Path) -> Path:
     return model
 
 
+@pytest.mark.model
 def test_a_model_that_cannot_be_exported_falls_back_to_sentence_transformers_with_a_warning(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="mlpath.embedding")
     model = cls_pooling_copy(tmp_path)
@@ -107,6 +111,7 @@ def test_a_model_that_cannot_be_exported_falls_back_to_sentence_transformers_wit
         strict.encode(["x"])
 
 
+@pytest.mark.model
 def test_an_unwritable_cache_falls_back_too(tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="mlpath.embedding")
     blocked = tmp_path / "not-a-folder"
@@ -117,6 +122,7 @@ def test_an_unwritable_cache_falls_back_too(tmp_path, caplog):
     assert any("cannot write to" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.subprocess
 def test_the_export_command_says_what_is_wrong_in_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "knowledge.onnx_export", str(cls_pooling_copy(tmp_path)),
                            str(tmp_path / "out.onnx")], capture_output=True, text=True, timeout=300)
@@ -126,6 +132,8 @@ def test_the_export_command_says_what_is_wrong_in_one_line(tmp_path):
     assert not (tmp_path / "out.onnx").exists()
 
 
+@pytest.mark.model
+@pytest.mark.subprocess
 def test_a_failed_export_is_not_retried_by_every_process(tmp_path, monkeypatch):
     """An export that failed (it can take a minute) leaves a note beside the target; later loads of the same
     files read it instead of exporting again, until it is deleted. The model here passes the architecture
@@ -156,6 +164,7 @@ def test_a_failed_export_is_not_retried_by_every_process(tmp_path, monkeypatch):
     assert len(runs) == 2
 
 
+@pytest.mark.model
 def test_a_graph_without_token_types_is_fed_only_what_it_takes(embedder):
     """MPNet-style models export without `token_type_ids`; the encoder feeds the inputs the graph declares."""
     embedder.encode(["warm"])

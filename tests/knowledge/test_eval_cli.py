@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.test_cli import run, use_data  # noqa: F401 - the CLI fixture on the session's curriculum store
+
+pytestmark = [pytest.mark.model]
 
 
 def test_eval_scores_answers_per_kind_and_split(use_data, capsys, tmp_path):  # noqa: F811

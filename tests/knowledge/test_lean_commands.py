@@ -17,6 +17,8 @@ from mlpath.testing.fake_slack import FakeSlack
 from progress.db import Database
 from progress.service import MemberRef, Progress
 
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]
+
 HEAVY = ("torch", "transformers", "sentence_transformers", "onnxruntime")
 
 

@@ -20,6 +20,7 @@ def corpus(curriculum_mentor):
 @pytest.mark.parametrize("query, term", [("what does SMOTE actually do?", "smote"),
                                          ("SARIMA vs prophet", "sarima"),
                                          ("ACID transactions in a lakehouse", "acid")])
+@pytest.mark.model
 def test_exact_names_rank_the_chunks_that_contain_them_first(corpus, query, term):
     top = corpus.bm25.top(query, 5)
     assert top and all(score > 0 for _, score in top)
@@ -28,6 +29,7 @@ def test_exact_names_rank_the_chunks_that_contain_them_first(corpus, query, term
     assert term in tokenize(f"{_heading_text(best)}\n{best.text}")
 
 
+@pytest.mark.model
 def test_top_respects_the_allowed_chunks_and_unknown_words_score_nothing(corpus):
     everything = corpus.bm25.top("window functions in SQL", 40)
     level_1 = {i for i, c in enumerate(corpus.chunks) if c.metadata.get("level") == 1}
@@ -38,6 +40,7 @@ def test_top_respects_the_allowed_chunks_and_unknown_words_score_nothing(corpus)
     assert corpus.bm25.top("sourdough", 5) == [] and corpus.bm25.top("the of and", 5) == []
 
 
+@pytest.mark.model
 def test_coverage_weighs_words_the_corpus_never_saw_as_rare(corpus):
     text = f"{_heading_text(corpus.chunks[0])}\n{corpus.chunks[0].text}"
     words = [w for w in tokenize(text) if len(w) > 4][:2]
@@ -56,6 +59,7 @@ def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+@pytest.mark.model
 def test_search_forgets_chunks_deleted_behind_its_back(make_mentor, tmp_path, monkeypatch):
     """Another writer (a second process on a Chroma server, an operator's script) deletes chunks: the
     retriever's cached lexical index must not keep returning them once it has re-counted the store."""

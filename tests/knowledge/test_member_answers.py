@@ -29,6 +29,7 @@ TUNING_FLOORS = {"evalset-members-2.jsonl": (0.93, 0.94), "evalset-members-3.jso
                  "evalset-members-6.jsonl": (0.86, 0.95), "evalset-members-7.jsonl": (0.87, 0.78)}
 
 
+@pytest.mark.model
 def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
     items = load_answer_evalset(package_dir() / "evalset-members.jsonl", split="test")
     assert len(items) >= 50
@@ -38,6 +39,7 @@ def test_held_out_half_of_the_members_set_does_not_regress(curriculum_mentor):
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT_SETS))
+@pytest.mark.model
 def test_the_fresh_held_out_sets_do_not_regress(curriculum_mentor, name):
     coverage, refusal = HELD_OUT_SETS[name]
     items = load_answer_evalset(package_dir() / name)
@@ -47,6 +49,7 @@ def test_the_fresh_held_out_sets_do_not_regress(curriculum_mentor, name):
 
 
 @pytest.mark.parametrize("name", sorted(TUNING_FLOORS))
+@pytest.mark.model
 def test_the_independent_tuning_sets_do_not_regress(curriculum_mentor, name):
     items = load_answer_evalset(package_dir() / name)
     assert len(items) >= 60 and {i.split for i in items} == {"tune"}
@@ -57,6 +60,7 @@ def test_the_independent_tuning_sets_do_not_regress(curriculum_mentor, name):
     assert report.false_refusals() <= max(0.02, 1 / sum(r.item.in_scope for r in report.results)), report.summary()
 
 
+@pytest.mark.model
 def test_a_guidance_answer_names_the_track_and_cites_the_content(curriculum_mentor):
     answer = curriculum_mentor.ask("is there a track for infra people?")
     assert answer.grounded and answer.text.startswith("Track E — MLOps & Platform Engineering:")
@@ -65,6 +69,7 @@ def test_a_guidance_answer_names_the_track_and_cites_the_content(curriculum_ment
     assert answer.text.rstrip().splitlines()[-1].startswith("Next step:")
 
 
+@pytest.mark.model
 def test_the_members_own_state_shapes_guidance(curriculum_mentor):
     placed = curriculum_mentor.ask("where should I start?", member=MemberContext(placement_level=2))
     assert placed.text.startswith("Start at Level 2") and "placement quiz put you at Level 2" in placed.text
@@ -72,6 +77,7 @@ def test_the_members_own_state_shapes_guidance(curriculum_mentor):
     assert "You're at Level 3 — MLOps and Production Systems (12-18 months): ahead of the path's pace" in ahead.text
 
 
+@pytest.mark.model
 def test_timeline_answers_read_each_levels_range_as_its_own_time_as_the_content_does(curriculum_mentor):
     """content/overview.md: each range is the time that level takes on its own, so the ends add up."""
     behind = curriculum_mentor.ask("8 months and im still on foundations... am i behind?")
@@ -83,17 +89,20 @@ def test_timeline_answers_read_each_levels_range_as_its_own_time_as_the_content_
     assert "after Levels 1-2 (typically 9-18 months together)" in level3.text
 
 
+@pytest.mark.model
 def test_a_symptom_in_everyday_words_reaches_the_concept(curriculum_mentor):
     answer = curriculum_mentor.ask("my model does great on training data but terrible on test data")
     assert answer.grounded and answer.citations[0].section == "Level 2 › Model Evaluation › Bias-variance tradeoff"
     assert "overfitting" in answer.text
 
 
+@pytest.mark.model
 def test_regularization_in_american_spelling_lands_in_level_2_not_track_c(curriculum_mentor):
     answer = curriculum_mentor.ask("what is regularization?")
     assert answer.grounded and answer.citations[0].section.startswith("Level 2 ›")
 
 
+@pytest.mark.model
 def test_a_follow_up_about_lambda_stays_with_regularisation(curriculum_mentor):
     first = curriculum_mentor.ask("what is regularization?")
     history = [Turn("user", "what is regularization?"), Turn("assistant", first.text, tuple(first.citations))]
@@ -104,6 +113,7 @@ def test_a_follow_up_about_lambda_stays_with_regularisation(curriculum_mentor):
     assert "validation curve" in answer.text.lower()  # how the strength is chosen, not Python's lambda
 
 
+@pytest.mark.model
 def test_show_me_the_sources_lists_the_previous_answers_sources(curriculum_mentor):
     first = curriculum_mentor.ask("how do I detect data drift?")
     kept = [Turn("user", "how do I detect data drift?"), Turn("assistant", first.text, tuple(first.citations))]
@@ -116,6 +126,7 @@ def test_show_me_the_sources_lists_the_previous_answers_sources(curriculum_mento
     assert not nothing.grounded and nothing.citations == []
 
 
+@pytest.mark.model
 def test_subjects_the_path_does_not_teach_are_refused_with_a_related_section(curriculum_mentor):
     gnn = curriculum_mentor.ask("what are graph neural networks?")
     assert not gnn.grounded and gnn.text.startswith("The learning path doesn't cover that (graph neural networks)")
@@ -125,6 +136,7 @@ def test_subjects_the_path_does_not_teach_are_refused_with_a_related_section(cur
     assert not unknown.grounded and "(naive bayes)" in unknown.text
 
 
+@pytest.mark.model
 def test_composed_answers_keep_list_labels_and_never_open_on_a_dangling_sentence(curriculum_mentor):
     latency = curriculum_mentor.ask("how do I show I reduced model latency in my review?")
     assert latency.grounded and "Reduced model latency by X%:" in latency.text
@@ -138,6 +150,7 @@ def test_composed_answers_keep_list_labels_and_never_open_on_a_dangling_sentence
         assert not re.match(r"(It|Both|This|They|Apply it)\b", opening), (q, opening)
 
 
+@pytest.mark.model
 def test_a_weak_quiz_topic_changes_the_closing_line(curriculum_mentor):
     plain = curriculum_mentor.ask("what does SMOTE actually do?")
     assert plain.text.splitlines()[-1].startswith("Next step: check yourself with a quiz on Handling imbalanced data")
@@ -145,6 +158,7 @@ def test_a_weak_quiz_topic_changes_the_closing_line(curriculum_mentor):
     assert "you missed a quiz question on Handling imbalanced data" in weak.text.splitlines()[-1]
 
 
+@pytest.mark.model
 def test_a_misspelt_question_is_repaired_against_the_curriculums_words(curriculum_mentor):
     answer = curriculum_mentor.ask("whats the point of a valdiation set if i already have a test set")
     assert answer.grounded and "validation" in answer.text.lower()
@@ -153,6 +167,7 @@ def test_a_misspelt_question_is_repaired_against_the_curriculums_words(curriculu
     assert words.correct("my tasks were retried twice") == "my tasks were retried twice"  # an inflection, no typo
 
 
+@pytest.mark.model
 def test_a_question_about_a_term_the_path_never_uses_is_refused_and_names_it(curriculum_mentor):
     answer = curriculum_mentor.ask("how does the simclr loss work")
     assert not answer.grounded and "simclr" in answer.text
@@ -161,6 +176,7 @@ def test_a_question_about_a_term_the_path_never_uses_is_refused_and_names_it(cur
     assert words.rare("which library do ppl use for lora finetuning") == []  # a compound of known words
 
 
+@pytest.mark.model
 def test_guidance_questions_no_pattern_catches_are_routed_by_meaning(curriculum_mentor):
     recs = curriculum_mentor.ask("personalised product recs for an online shop is my jam. track?")
     assert recs.grounded and recs.text.startswith("Track C")
@@ -171,6 +187,7 @@ def test_guidance_questions_no_pattern_catches_are_routed_by_meaning(curriculum_
     assert not samples.text.startswith(("Track", "Level 4 has"))
 
 
+@pytest.mark.model
 def test_guidance_worded_questions_about_another_subject_are_refused(curriculum_mentor):
     for question, subject in [("is 2 hours a week enough to learn guitar", "guitar"),
                               ("best books for learning spanish", "spanish"),
@@ -193,6 +210,7 @@ def test_intent_examples_name_only_known_intents(tmp_path):
         load_off_topic(bad)
 
 
+@pytest.mark.model
 def test_a_resource_question_gets_the_resource_it_means_with_what_the_content_says_of_it(curriculum_mentor):
     # no level, no title, no author: "numpy and dataframes" is what McKinney's book is for (catalogue `about`)
     answer = curriculum_mentor.ask("is there a decent book on numpy and dataframes")
@@ -205,12 +223,14 @@ def test_a_resource_question_gets_the_resource_it_means_with_what_the_content_sa
     assert "stream processing" in book.text
 
 
+@pytest.mark.model
 def test_datasets_and_libraries_come_from_the_sections_exercise_not_the_level_reading_list(curriculum_mentor):
     answer = curriculum_mentor.ask("which python package do people use to fine tune with lora")
     assert "`peft`" in answer.text and "Building Machine Learning Pipelines" not in answer.text
     assert answer.citations[0].section.endswith("Fine-tuning large language models")
 
 
+@pytest.mark.model
 def test_readiness_questions_quote_the_levels_own_checks(curriculum_mentor):
     for question in ("how do i know i'm ready to move on to level 3", "im in level 2, how do i know im ready"):
         answer = curriculum_mentor.ask(question)
@@ -221,6 +241,7 @@ def test_readiness_questions_quote_the_levels_own_checks(curriculum_mentor):
     assert nxt.text.startswith("Level 3") and "fraud detection project" in nxt.text
 
 
+@pytest.mark.model
 def test_a_follow_up_whose_subject_is_a_pronoun_stays_with_the_previous_answer(curriculum_mentor):
     first = curriculum_mentor.ask("what is a feature store")
     history = [Turn("user", "what is a feature store"), Turn("assistant", first.text, tuple(first.citations))]
@@ -229,6 +250,7 @@ def test_a_follow_up_whose_subject_is_a_pronoun_stays_with_the_previous_answer(c
     assert answer.citations[0].section.endswith("Feature stores"), answer.text
 
 
+@pytest.mark.model
 def test_a_follow_up_gets_the_sections_best_sentences_from_wherever_they_are(curriculum_mentor):
     first = curriculum_mentor.ask("what is k-means")
     history = [Turn("user", "what is k-means"), Turn("assistant", first.text, tuple(first.citations))]
@@ -237,6 +259,7 @@ def test_a_follow_up_gets_the_sections_best_sentences_from_wherever_they_are(cur
     assert "elbow" in answer.text and "silhouette" in answer.text, answer.text
 
 
+@pytest.mark.model
 def test_the_askers_situation_does_not_make_a_guidance_question_off_topic(curriculum_mentor):
     answer = curriculum_mentor.ask("can you help me put together a study plan? got a toddler so time is tight")
     assert answer.grounded and answer.citations[0].section == "Next Steps › Create a Study Plan"
@@ -244,6 +267,7 @@ def test_the_askers_situation_does_not_make_a_guidance_question_off_topic(curric
     assert not refused.grounded and "conformal prediction" in refused.text
 
 
+@pytest.mark.model
 def test_a_project_question_at_a_level_gets_a_project_open_at_that_level(curriculum_mentor):
     answer = curriculum_mentor.ask("which portfolio project fits level 2? i just got there")
     assert answer.text.startswith("Open Source Contribution:"), answer.text  # the one open from Level 2
@@ -253,6 +277,7 @@ def test_a_project_question_at_a_level_gets_a_project_open_at_that_level(curricu
     assert not member.text.startswith("Open Source Contribution"), member.text
 
 
+@pytest.mark.model
 def test_everyday_subjects_are_refused_even_in_guidance_words_but_not_the_askers_background(curriculum_mentor):
     # "training", "start", "daily habits" are the path's words too; the subject is not
     for question in ("how should i start training for a 5k run", "any daily habits to get better at painting"):
@@ -263,6 +288,7 @@ def test_everyday_subjects_are_refused_even_in_guidance_words_but_not_the_askers
         assert curriculum_mentor.ask(question).grounded, question
 
 
+@pytest.mark.model
 def test_duration_follow_up_about_the_whole_path_and_hours_with_how_to_fit_them(curriculum_mentor):
     first = curriculum_mentor.ask("how long does level 3 take")
     history = [Turn("user", "how long does level 3 take"), Turn("assistant", first.text, tuple(first.citations))]
@@ -273,12 +299,14 @@ def test_duration_follow_up_about_the_whole_path_and_hours_with_how_to_fit_them(
     assert "small daily progress compounds" in hours.text  # the habits section's own advice on fitting it in
 
 
+@pytest.mark.model
 def test_a_papers_question_gets_the_sections_cited_work(curriculum_mentor):
     answer = curriculum_mentor.ask("papers i should read for the nlp track?")
     assert "Lewis et al., 2020" in answer.text, answer.text
     assert "Building Machine Learning Pipelines" not in answer.text  # not a level's reading list
 
 
+@pytest.mark.model
 def test_chat_around_a_named_subject_does_not_refuse_it(curriculum_mentor):
     # the filler dilutes the similarity below the threshold; the question still names the section's subject
     answer = curriculum_mentor.ask("eli5 RAG. keep hearing it everywhere")
@@ -286,6 +314,7 @@ def test_chat_around_a_named_subject_does_not_refuse_it(curriculum_mentor):
     assert not curriculum_mentor.ask("explain graph neural networks").grounded
 
 
+@pytest.mark.model
 def test_goal_questions_get_the_catalogues_suggestions_for_the_askers_level_and_track(curriculum_mentor):
     answer = curriculum_mentor.ask("on track c rn, what should i aim for in the next 6 months")
     assert answer.text.startswith("Goals at Level 4, Track C: 6 months: Ship a hybrid recommender"), answer.text
@@ -294,6 +323,7 @@ def test_goal_questions_get_the_catalogues_suggestions_for_the_askers_level_and_
     assert mine.text.startswith("Goals at Level 2: 12 months: Deploy a model behind a FastAPI service"), mine.text
 
 
+@pytest.mark.model
 def test_verbs_and_words_with_two_meanings_are_not_taken_for_an_off_path_subject(curriculum_mentor):
     book = curriculum_mentor.ask("best book for getting good at pandas?")  # "getting" is not the subject
     assert book.grounded and "Python for Data Analysis" in book.text, book.text
@@ -310,6 +340,7 @@ def _follow(mentor, first_question: str, question: str):
                                          Turn("assistant", first.text, tuple(first.citations))])
 
 
+@pytest.mark.model
 def test_a_follow_up_that_names_another_subject_is_answered_from_that_subjects_section(curriculum_mentor):
     answer = _follow(curriculum_mentor, "docker in simple words please", "ok so where does kubernetes fit")
     assert answer.citations[0].section.endswith("Kubernetes basics"), answer.text
@@ -317,6 +348,7 @@ def test_a_follow_up_that_names_another_subject_is_answered_from_that_subjects_s
     assert versus.citations[0].section.endswith("Decision trees and random forests"), versus.text
 
 
+@pytest.mark.model
 def test_a_definition_comes_from_the_section_that_defines_the_subject_not_one_that_mentions_it(curriculum_mentor):
     # the prompt engineering section mentions LoRA in passing and scores alike
     answer = curriculum_mentor.ask("what is LoRA")
@@ -324,11 +356,13 @@ def test_a_definition_comes_from_the_section_that_defines_the_subject_not_one_th
     assert "low-rank update" in answer.text
 
 
+@pytest.mark.model
 def test_a_follow_up_may_repeat_the_sentence_that_answers_it(curriculum_mentor):
     answer = _follow(curriculum_mentor, "explain psi for drift", "which values are bad then?")
     assert "0.25" in answer.text and "0.1" in answer.text, answer.text
 
 
+@pytest.mark.model
 def test_the_ask_after_a_sentence_of_context_is_routed(curriculum_mentor):
     # the whole question is nearest a timeline example (without its cues); its last sentence asks about progress
     answer = curriculum_mentor.ask("ugh. feels like im going in circles and not getting anywhere. how can i tell if "
@@ -336,6 +370,7 @@ def test_the_ask_after_a_sentence_of_context_is_routed(curriculum_mentor):
     assert answer.grounded and "success metrics" in answer.text, answer.text
 
 
+@pytest.mark.model
 def test_a_problem_told_as_works_here_but_not_there_gets_the_sections_pitfall(curriculum_mentor):
     answer = curriculum_mentor.ask("my fastapi service works fine locally but inside docker nothing responds even though "
                                    "the port is mapped")
@@ -343,12 +378,14 @@ def test_a_problem_told_as_works_here_but_not_there_gets_the_sections_pitfall(cu
         answer.text
 
 
+@pytest.mark.model
 def test_slang_forms_of_known_words_are_not_rare_subjects(curriculum_mentor):
     # "mathy" is "math", "intro" starts "introduction", and "that isnt …" is not part of the subject
     answer = curriculum_mentor.ask("whats a good intro to neural nets that isnt super mathy")
     assert answer.grounded, answer.text
 
 
+@pytest.mark.model
 def test_progress_and_time_answers_carry_the_next_steps_own_advice(curriculum_mentor):
     progress = curriculum_mentor.ask("how do i know im actually getting better at this")
     assert "success metrics" in progress.text and "three months ago" in progress.text, progress.text
@@ -357,6 +394,7 @@ def test_progress_and_time_answers_carry_the_next_steps_own_advice(curriculum_me
     assert "10-minute version" in busy.text, busy.text
 
 
+@pytest.mark.model
 def test_a_resource_question_on_a_module_without_its_own_book_gets_the_reading_lists_word_on_it(curriculum_mentor):
     answer = curriculum_mentor.ask("any book for the linear algebra bits of level 1?")
     assert "the path lists no dedicated resource" in answer.text, answer.text
@@ -364,11 +402,13 @@ def test_a_resource_question_on_a_module_without_its_own_book_gets_the_reading_l
     assert "no dedicated resource" not in other.text, other.text
 
 
+@pytest.mark.model
 def test_is_it_any_good_gets_the_sections_word_on_where_it_disappoints(curriculum_mentor):
     answer = _follow(curriculum_mentor, "how does prophet work", "is it worth using at all")
     assert "seasonal naive" in answer.text, answer.text
 
 
+@pytest.mark.model
 def test_an_everyday_subject_is_refused_unless_the_question_names_an_ml_term(curriculum_mentor):
     trip = curriculum_mentor.ask("off to italy for two weeks in june, what shouldnt i miss")
     assert not trip.grounded and trip.text.startswith("The learning path doesn't cover that (travel)"), trip.text
@@ -377,6 +417,7 @@ def test_an_everyday_subject_is_refused_unless_the_question_names_an_ml_term(cur
     assert papers.grounded and "Netflix Prize" in papers.text, papers.text
 
 
+@pytest.mark.model
 def test_a_choice_between_two_named_tracks_gets_the_one_the_question_describes(curriculum_mentor):
     answer = curriculum_mentor.ask("we do a lot of sales forecasting at work, track c or d for me?")
     assert answer.text.startswith("Track D — Time Series & Forecasting"), answer.text
@@ -384,6 +425,7 @@ def test_a_choice_between_two_named_tracks_gets_the_one_the_question_describes(c
     assert other.text.startswith("Track B — Natural Language Processing"), other.text
 
 
+@pytest.mark.model
 def test_where_do_i_jump_in_reads_the_askers_role(curriculum_mentor):
     answer = curriculum_mentor.ask("web dev here, bit of python. where would i jump in?")
     assert answer.text.startswith("Start at Level 1") and "Skim Level 1" in answer.text, answer.text

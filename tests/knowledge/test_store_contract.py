@@ -7,7 +7,7 @@ from errors import UserError
 from knowledge.store import VectorStore
 
 
-@pytest.fixture(params=["embedded", "server"])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=[pytest.mark.server, pytest.mark.subprocess])])
 def store(request, tmp_path):
     name = f"contract-{abs(hash(request.node.name)) % 10**8}"
     if request.param == "server":
@@ -53,6 +53,9 @@ def test_an_unreachable_chroma_url_is_one_clear_error():
     assert "CHROMA_URL=http://127.0.0.1:9" in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.model
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_ingest_and_search_through_the_server(chroma_server, embedder, tmp_path):
     from knowledge.mentor import Mentor
     from tests.conftest import make_settings

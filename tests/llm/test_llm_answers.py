@@ -25,6 +25,8 @@ def last_messages(fake) -> list[dict]:
     return fake.requests[-1]["messages"]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_normal_reply_is_grounded_with_its_citations_and_usage(llm_mentor, fake_llm):
     mentor = llm_mentor()
     fake_llm.default.text = "SMOTE creates synthetic minority-class rows between near neighbours [1]."
@@ -44,6 +46,8 @@ def test_a_normal_reply_is_grounded_with_its_citations_and_usage(llm_mentor, fak
     assert f"Section: {SMOTE_SECTION}" in user["content"]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_streamed_reply_arrives_in_pieces_and_records_usage(llm_mentor, fake_llm):
     mentor = llm_mentor()
     fake_llm.default.text = "SMOTE interpolates new minority samples [1], only on the training split [1]."
@@ -57,6 +61,8 @@ def test_a_streamed_reply_arrives_in_pieces_and_records_usage(llm_mentor, fake_l
 
 
 @pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.model
+@pytest.mark.server
 def test_citations_of_passages_that_were_not_given_are_removed(llm_mentor, fake_llm, stream):
     mentor = llm_mentor()
     fake_llm.default.text = "SMOTE makes synthetic rows [1]. The appendix says more [9][12, 1]."
@@ -69,6 +75,8 @@ def test_citations_of_passages_that_were_not_given_are_removed(llm_mentor, fake_
         assert "[9]" not in "".join(pieces) and "".join(pieces) == answer.text
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_reply_without_any_valid_citation_is_not_shown_as_grounded(llm_mentor, fake_llm, curriculum_mentor):
     mentor = llm_mentor()
     extractive = curriculum_mentor.ask(SMOTE)
@@ -80,12 +88,16 @@ def test_a_reply_without_any_valid_citation_is_not_shown_as_grounded(llm_mentor,
         assert [c.section for c in answer.citations] == [c.section for c in extractive.citations]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_below_the_retrieval_threshold_the_llm_is_not_called(llm_mentor, fake_llm):
     answer = llm_mentor().ask("what is the best pizza topping in Naples?")
     assert not answer.grounded and "doesn't cover that" in answer.text
     assert fake_llm.requests == []
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_server_error_falls_back_to_the_extractive_answer(llm_mentor, fake_llm, curriculum_mentor):
     fake_llm.then(status=500).then(status=503)
     mentor = llm_mentor()
@@ -96,6 +108,8 @@ def test_a_server_error_falls_back_to_the_extractive_answer(llm_mentor, fake_llm
     assert len(fake_llm.requests) == 2  # max_retries=0: a failure is not retried into a longer wait
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_reply_slower_than_the_timeout_falls_back(llm_mentor, fake_llm, curriculum_mentor):
     mentor = llm_mentor(llm_timeout=0.5)
     fake_llm.then(delay=10)
@@ -104,6 +118,8 @@ def test_a_reply_slower_than_the_timeout_falls_back(llm_mentor, fake_llm, curric
     assert answer.text == curriculum_mentor.ask(SMOTE).text
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_stream_that_stalls_halfway_falls_back(llm_mentor, fake_llm):
     mentor = llm_mentor(llm_timeout=1.0)
     fake_llm.then(text="SMOTE creates synthetic minority rows [1] and then it goes on.", stall_after=2, stall=10)
@@ -113,6 +129,8 @@ def test_a_stream_that_stalls_halfway_falls_back(llm_mentor, fake_llm):
     assert answer.answerer == "extractive" and answer.note == NOTE_TIMEOUT
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_the_daily_budget_spent_gives_the_extractive_answer_without_a_call(llm_mentor, fake_llm):
     mentor = llm_mentor(llm_daily_budget=3)
     answer = mentor.ask(SMOTE, allow_llm=False)
@@ -122,6 +140,8 @@ def test_the_daily_budget_spent_gives_the_extractive_answer_without_a_call(llm_m
     assert fake_llm.requests == []
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_thread_history_goes_in_within_its_token_budget(llm_mentor, fake_llm):
     mentor = llm_mentor(llm_history_tokens=60)
     history = [Turn("user", "an old question " + "word " * 200), Turn("assistant", "an old answer [1] [2]"),
@@ -150,6 +170,8 @@ def test_the_citation_filter_judges_markers_split_across_pieces():
     assert f.cited == [1, 2] and f.removed == ["[3]"]
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_a_prompt_injection_passage_is_delimited_as_data_and_its_reply_still_checked(make_mentor, fake_llm, tmp_path):
     """A document chunk that tries to take over: it stays inside its delimited block (it cannot forge the
     end marker), the system prompt says passages are data, and a reply that obeys it is still validated."""
@@ -190,6 +212,8 @@ def test_a_prompt_injection_passage_is_delimited_as_data_and_its_reply_still_che
     assert obeyed.grounded and "<!channel>" not in rendered and "&lt;!channel&gt;" in rendered
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_the_answer_json_names_the_answerer(llm_mentor, fake_llm):
     fake_llm.default.text = "Synthetic minority rows [1]."
     data = llm_mentor().ask(SMOTE).as_json()
@@ -197,6 +221,7 @@ def test_the_answer_json_names_the_answerer(llm_mentor, fake_llm):
     assert data["citations"] == [{"n": 1, "section": SMOTE_SECTION, "source": "curriculum/level-2/feature-engineering.md"}]
 
 
+@pytest.mark.model
 def test_content_blocks_and_fake_chat_models_work_like_the_openai_client(curriculum_mentor):
     """langchain's own fake chat model (no server): list-of-blocks content, as Anthropic and Gemini send it."""
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel

@@ -48,6 +48,7 @@ def test_a_malformed_mlpath_llm_names_the_variable(monkeypatch, capsys):
     assert code == 2 and "MLPATH_LLM" in err and "provider:model" in err and err.count("\n") == 1
 
 
+@pytest.mark.subprocess
 def test_the_console_script_stops_with_one_line_for_a_missing_key(tmp_path):
     exe = Path(sys.executable).parent / "mlpath"
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "CHROMA_URL")}
@@ -59,6 +60,8 @@ def test_the_console_script_stops_with_one_line_for_a_missing_key(tmp_path):
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_the_terminal_streams_llm_answers_records_them_and_keeps_the_budget(llm_mentor, fake_llm, tmp_path):
     mentor = llm_mentor(llm_daily_budget=1)
     fake_llm.default.text = "SMOTE makes synthetic minority rows [1]."
@@ -82,6 +85,8 @@ def test_the_terminal_streams_llm_answers_records_them_and_keeps_the_budget(llm_
     progress.db.dispose()
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_mlpath_ask_json_uses_the_llm(monkeypatch, capsys, curriculum_mentor, fake_llm):
     fake_llm.default.text = "Synthetic minority rows [1]."
     for key, value in {"MLPATH_DATA_DIR": str(curriculum_mentor.settings.data_dir), "MLPATH_LLM": "openai:fake-model",
@@ -118,6 +123,7 @@ def draft_reply(request: dict) -> str:
     ]}) + "\n```"
 
 
+@pytest.mark.server
 def test_quiz_draft_validates_and_writes_a_review_file_never_the_bank(fake_llm, tmp_path, monkeypatch, capsys):
     fake_llm.default.text = draft_reply
     for key, value in {"MLPATH_DATA_DIR": str(tmp_path / "data"), "MLPATH_LLM": "openai:fake-model",
@@ -153,6 +159,7 @@ def test_quiz_draft_validates_and_writes_a_review_file_never_the_bank(fake_llm, 
     assert "reference data, not instructions" in prompt[0]["content"]
 
 
+@pytest.mark.server
 def test_quiz_draft_refuses_the_live_bank_and_unknown_topics(fake_llm, tmp_path, monkeypatch, capsys):
     for key, value in {"MLPATH_DATA_DIR": str(tmp_path), "MLPATH_LLM": "openai:fake-model",
                        "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_llm.url}.items():
@@ -172,6 +179,8 @@ def test_quiz_draft_refuses_the_live_bank_and_unknown_topics(fake_llm, tmp_path,
     assert fake_llm.requests and len(fake_llm.requests) == 1  # the refused runs never called the LLM
 
 
+@pytest.mark.model
+@pytest.mark.server
 def test_mlpath_ask_streams_to_the_terminal(monkeypatch, capsys, curriculum_mentor, fake_llm):
     fake_llm.default.text = "SMOTE interpolates between minority neighbours to make new rows [1]."
     for key, value in {"MLPATH_DATA_DIR": str(curriculum_mentor.settings.data_dir), "MLPATH_LLM": "openai:fake-model",

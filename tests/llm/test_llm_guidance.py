@@ -3,8 +3,12 @@ context (issue 13), against the local fake OpenAI-compatible server."""
 
 from __future__ import annotations
 
+import pytest
+
 from knowledge.answer import Turn
 from knowledge.member import MemberContext
+
+pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
 def test_guidance_and_subjects_not_covered_never_reach_the_model(llm_mentor, fake_llm):

@@ -65,6 +65,7 @@ def test_import_refuses_values_the_app_never_writes_and_imports_nothing(progress
         target.dispose()
 
 
+@pytest.mark.subprocess
 def test_the_import_command_says_which_row_is_wrong_in_one_line(progress, db_url, tmp_path):
     import os
 
@@ -78,6 +79,7 @@ def test_the_import_command_says_which_row_is_wrong_in_one_line(progress, db_url
         "mlpath: error: members[0]: tz must be an IANA time zone such as Europe/Berlin, got 'Not/AZone'"]
 
 
+@pytest.mark.server
 def test_one_member_whose_data_cannot_be_composed_does_not_stop_the_others(progress, slack, tmp_path, caplog):
     env = Env(progress, slack, tmp_path)
     for user in ("UA", "UB", "UC"):
@@ -103,6 +105,7 @@ def test_one_member_whose_data_cannot_be_composed_does_not_stop_the_others(progr
     assert again.due == 0 and len(slack.dms()) == 3
 
 
+@pytest.mark.server
 def test_a_level_stored_as_text_on_sqlite_is_skipped_not_fatal(progress, slack, tmp_path, db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL's integer column cannot hold text")

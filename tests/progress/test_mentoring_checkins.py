@@ -24,6 +24,8 @@ from progress.service import MemberRef, period_of
 from tests.conftest import make_settings
 from tests.progress.test_scheduler_processes import env_for
 
+pytestmark = [pytest.mark.server]
+
 T = "T1"
 
 
@@ -195,6 +197,7 @@ def test_the_scheduler_tick_sends_check_ins(env, slack):
     assert len(checkins_sent(slack, "UA")) == 1
 
 
+@pytest.mark.subprocess
 def test_two_checkins_run_processes_at_once_send_each_once(db_url, env, slack, tmp_path):
     for i in range(24):
         env.member(f"U{i:03d}", ["Europe/Berlin", "Africa/Lagos", "Europe/London"][i % 3])

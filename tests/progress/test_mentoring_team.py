@@ -10,6 +10,8 @@ import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from progress import repository as repo
 from progress.mentoring import INACTIVE_DAYS, Mentoring
 from progress.service import MemberRef
@@ -99,6 +101,7 @@ def test_team_report_of_thirty_members(progress):
     assert {m.pace for m, sp in zip(report.members, specs, strict=True) if not sp["behind"]} == {"on track"}
 
 
+@pytest.mark.subprocess
 def test_mlpath_team_json_and_text_on_the_command_line(db_url, progress, tmp_path):
     mentoring = Mentoring(progress)
     now = datetime.now(UTC)

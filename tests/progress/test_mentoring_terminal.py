@@ -3,10 +3,14 @@ as Slack, rendered as terminal text; bad input is one `error:` line and changes 
 
 from __future__ import annotations
 
+import pytest
+
 from mlpath import cli
 from progress.db import Database, upgrade
 from progress.models import Goal, ProjectProgress
 from progress.service import Progress
+
+pytestmark = [pytest.mark.model]
 
 
 def test_chat_runs_the_mentoring_commands(curriculum_mentor, tmp_path):

@@ -17,6 +17,8 @@ from progress.scheduler import CLAIM_LEASE, Scheduler, due_instant, featured_hab
 from progress.service import MemberRef
 from tests.conftest import make_settings
 
+pytestmark = [pytest.mark.server]
+
 T = "T1"
 
 

@@ -16,9 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from mlpath.testing.fake_slack import FakeSlack
 from progress import repository as repo
 from progress.service import MemberRef, Progress
+
+pytestmark = [pytest.mark.server, pytest.mark.subprocess]
 
 MLPATH = [sys.executable, "-m", "mlpath.cli"]
 

@@ -195,6 +195,7 @@ def mlpath(*args: str, env: dict[str, str], stdin: str | None = None) -> subproc
     return subprocess.run([str(exe), *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.subprocess
 def test_the_commands_move_a_team_from_sqlite_to_the_other_database(source, db_url, tmp_path):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "MLPATH_", "CHROMA_"))}
     base["MLPATH_DATA_DIR"] = str(tmp_path / "data")
