@@ -42,3 +42,12 @@ def test_the_full_cli_reference_lists_every_subcommand_once():
     cells = table_after("| command |", (ROOT / "docs" / "cli.md").read_text(encoding="utf-8"))
     listed = [name for cell in cells for name in names_in(cell, "mlpath ")]
     assert sorted(listed) == sorted(subcommands())
+
+
+def test_the_front_door_shows_what_a_member_sees_before_the_commands():
+    """A Slack exchange and a terminal chat come first; figures that depend on the machine and its load live in
+    docs/bench.md, not in the README."""
+    text = README.read_text(encoding="utf-8")
+    seen, start = text.index("## What a member sees"), text.index("## Quick start")
+    assert seen < start and text.index("/mlpath quiz", seen) < start and text.index("you ›", seen) < start
+    assert "load average" not in text and "docs/bench.md" in text
