@@ -121,3 +121,12 @@ def test_runs_while_it_works():
     assert done.wait(10)
 """)
     result.assert_outcomes(passed=2)
+
+
+def test_make_test_fast_leaves_out_every_marker():
+    from pathlib import Path
+
+    from tests.tiers import FAST
+
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
+    assert f"FAST   := {FAST}\n" in makefile

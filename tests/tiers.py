@@ -23,6 +23,7 @@ at once after a large change.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -40,7 +41,7 @@ TIERS = {
     "postgres": "connects to PostgreSQL (MLPATH_TEST_POSTGRES_URL)",
 }
 FAST = "not (" + " or ".join(TIERS) + ")"
-"""The `-m` expression of the fast tier (`make test-fast`)."""
+"""The `-m` expression of the fast tier (the Makefile's FAST; tests/test_tiers.py checks they agree)."""
 FIXTURES = {"embedder": ("model",), "chroma_server": ("server", "subprocess")}
 """Fixtures whose mere use puts a test in a tier (everything that asks for `embedder` may load the model)."""
 
@@ -187,13 +188,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     reported.update(new)
     survey = os.environ.get("TIERS_SURVEY")
     if survey:
-        import json
-        with open(survey, "a") as f:
+        with open(survey, "a", encoding="utf-8") as f:
             for tier, what in new.items():
                 f.write(json.dumps({"id": item.nodeid, "tier": tier, "what": what}) + "\n")
         return
     lines = [_message(tier, what) for tier, what in sorted(new.items())]
     if report.failed:
-        lines.append(f"(it also failed: {report.longreprtext.strip().splitlines()[-1:] or ''})")
+        lines.append("(it also failed: " + (report.longreprtext.strip().splitlines() or [""])[-1] + ")")
     report.outcome = "failed"
     report.longrepr = "\n".join(lines)
