@@ -101,6 +101,9 @@ def _install() -> None:
     def _execute_child(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> Any:
         argv = [str(a) for a in args] if isinstance(args, list | tuple) else str(args).split()
         words = " ".join(os.path.basename(a) for a in argv)
+        if "knowledge.onnx_export" in argv:  # the first load of the model exports it once: part of loading it
+            used("model", "exported the embedding model to ONNX")
+            return execute_child(self, args, *rest, **kwargs)
         used("subprocess", f"started `{words[:120]}`")
         if ("chroma" in words and " run" in words) or ("mlpath" in words and " serve" in words):
             used("server", f"started the server process `{words[:120]}`")
