@@ -11,7 +11,7 @@ FAST   := not (model or server or subprocess or postgres)
 # module whose tests share an expensive module fixture keeps them on one worker (`@pytest.mark.xdist_group`).
 JOBS   ?= auto
 
-.PHONY: run chat test test-fast lint ingest eval bench clean
+.PHONY: run chat test test-fast lint ingest eval lowo fit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,16 @@ lint: $(VENV)/.test-installed
 ingest: $(VENV)/.installed
 	$(BIN)/mlpath ingest
 
+## eval: retrieval on the content-worded set; lowo: leave one writer out over the member sets (docs/retrieval.md)
 eval: $(VENV)/.installed
-	$(BIN)/mlpath eval knowledge/evalset.jsonl --calibrate
+	$(BIN)/mlpath eval knowledge/evalsets/content.jsonl
+
+lowo: $(VENV)/.installed
+	$(BIN)/mlpath eval --lowo
+
+## fit: fit the answer path's parameters on the member sets and rewrite knowledge/answer_model.json
+fit: $(VENV)/.installed
+	$(BIN)/mlpath fit
 
 $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(WHEELS) -e ".[bench]"

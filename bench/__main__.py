@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from knowledge import content_dir
 
     ctx = Context(quick=args.quick, runs=1 if args.quick else args.runs, embedder=embedder,
-                  items=load_evalset(package_dir() / "evalset.jsonl"),
+                  items=load_evalset(package_dir() / "evalsets" / "content.jsonl"),
                   corpus=content_dir() / QUICK_CORPUS if args.quick else None, postgres_url=args.postgres_url)
     started = time.monotonic()
     print(f"`python -m bench{' --quick' if args.quick else ''}`, {datetime.date.today().isoformat()}, "

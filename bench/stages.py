@@ -90,7 +90,7 @@ def main() -> None:
     from knowledge import package_dir
     from knowledge.evaluation import load_evalset
 
-    questions = [i.q for i in load_evalset(package_dir() / "evalset.jsonl")]
+    questions = [i.q for i in load_evalset(package_dir() / "evalsets" / "content.jsonl")]
     if len(sys.argv) > 2 and sys.argv[2] == "--quick":
         questions = questions[:10]
     print(json.dumps(child(Path(sys.argv[1]), questions)))

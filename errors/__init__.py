@@ -10,7 +10,8 @@ can act on — never a traceback.
     ├── UserError               the person can fix it: bad input, a bad setting, an unreachable service
     │   │                       (this module; `mlpath: error: …`, exit code 2)
     │   ├── UsageError          a command typed wrong, phrased for the surface (mlpath/app/commands.py)
-    │   └── MentoringError      bad input to a goal, plan, project or check-in; nothing stored (progress/mentoring.py)
+    │   ├── MentoringError      bad input to a goal, plan, project or check-in; nothing stored (progress/mentoring.py)
+    │   └── EmptyQuestion       a message that is empty once trimmed (knowledge/schema.py)
     ├── ReadError               a file the ingest cannot read; it is skipped with a warning (ingest/readers.py)
     ├── UnknownMember           a member id progress has never seen (progress/service.py)
     ├── CannotCheck             Slack could not say whether a reminder was sent; the claim waits (progress/scheduler.py)

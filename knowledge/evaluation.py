@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from errors import UserError
+from knowledge.member import MemberContext
 from knowledge.retrieval import Retriever
 
 T = TypeVar("T")
@@ -202,10 +203,16 @@ class AnswerResult:
     text: str
     refused: bool
     found: tuple[bool, ...]
+    context_found: tuple[bool, ...] = ()
+    """The key points present in the top three passages the answer was composed from (empty when not measured)."""
 
     @property
     def coverage(self) -> float:
         return sum(self.found) / len(self.found) if self.found else 0.0
+
+    @property
+    def context_coverage(self) -> float:
+        return sum(self.context_found) / len(self.context_found) if self.context_found else 0.0
 
     @property
     def correct_refusal(self) -> bool:
@@ -239,6 +246,12 @@ class AnswerReport:
         return self._mean([1.0 if r.refused else 0.0 for r in self.results if not r.item.in_scope
                            and (kind is None or r.item.kind == kind)])
 
+    def context_coverage(self, kind: str | None = None) -> float:
+        """Mean share of the key points present in the top three passages, over in-scope questions: what the
+        answer could have said. The gap to `coverage` is lost in composing, not in retrieving."""
+        return self._mean([r.context_coverage for r in self.results if r.item.in_scope and r.context_found
+                           and (kind is None or r.item.kind == kind)])
+
     def false_refusals(self) -> float:
         return self._mean([1.0 if r.refused else 0.0 for r in self.results if r.item.in_scope])
 
@@ -260,6 +273,7 @@ class AnswerReport:
             entry: dict[str, Any] = {"questions": len(rows)}
             if any(r.item.in_scope for r in rows):
                 entry["coverage"] = round(self.coverage(kind), 4)
+                entry["context_coverage"] = round(self.context_coverage(kind), 4)
             if any(not r.item.in_scope for r in rows):
                 entry["refusal"] = round(self.refusal(kind), 4)
             per_kind[kind] = entry
@@ -268,6 +282,7 @@ class AnswerReport:
             "in_scope": sum(1 for r in self.results if r.item.in_scope),
             "out_of_scope": sum(1 for r in self.results if not r.item.in_scope),
             "coverage": round(self.coverage(), 4),
+            "context_coverage": round(self.context_coverage(), 4),
             "refusal": round(self.refusal(), 4),
             "false_refusals": round(self.false_refusals(), 4),
             "answer_words": round(self.answer_words(), 1),
@@ -314,10 +329,8 @@ def load_answer_evalset(path: Path, *, split: str | None = None) -> list[AnswerI
     return items
 
 
-def member_context(data: dict[str, Any] | None) -> Any:
+def member_context(data: dict[str, Any] | None) -> MemberContext | None:
     """The eval line's `member` as the MemberContext the mentor takes."""
-    from knowledge.member import MemberContext
-
     if not data:
         return None
     return MemberContext(level=data.get("level"), track=data.get("track"),
@@ -326,20 +339,26 @@ def member_context(data: dict[str, Any] | None) -> Any:
                          days_since_joined=data.get("days_in", data.get("days_since_joined")))
 
 
-def evaluate_answers(ask: Any, items: Sequence[AnswerItem]) -> AnswerReport:
+def evaluate_answers(ask: Any, items: Sequence[AnswerItem], *, context: Any = None,
+                     progress: Callable[[str, int, int], None] | None = None) -> AnswerReport:
     """Ask every question as a member would (a follow-up after its `after` question, with the real
     conversation history) and score the answer text: key points found, refused or not.
-    `ask(question, history=..., member=...)` is `Mentor.ask` or an answerer's `answer`."""
-    from knowledge.answer import Turn
+    `ask(question, history=..., member=...)` is `Mentor.ask` or an answerer's `answer`; `context(question,
+    history=..., member=...)`, when given, returns the text of the top three passages (context coverage)."""
+    from knowledge.schema import Turn
 
     report = AnswerReport()
-    for item in items:
+    for done, item in enumerate(items, start=1):
         member = member_context(item.member)
         history: list[Turn] = []
         if item.after:
             first = ask(item.after, history=[], member=member)
             history = [Turn("user", item.after), Turn("assistant", first.text, tuple(first.citations))]
         answer = ask(item.q, history=history, member=member)
-        report.results.append(AnswerResult(item, answer.text, not answer.grounded, key_points_found(item,
-                                                                                                    answer.text)))
+        passages = context(item.q, history=history, member=member) if context is not None and item.in_scope else ""
+        report.results.append(AnswerResult(item, answer.text, not answer.grounded,
+                                           key_points_found(item, answer.text),
+                                           key_points_found(item, passages) if context is not None else ()))
+        if progress is not None:
+            progress("questions", done, len(items))
     return report

@@ -95,6 +95,16 @@ class BM25:
         order = found[np.argsort(-scored[found], kind="stable")][:n]
         return [(int(i), float(scored[i])) for i in order]
 
+    def known_coverage(self, query: str, text: str) -> float:
+        """IDF-weighted share of the query's *known* terms that occur in `text` (0..1): words the corpus has
+        never seen (an abbreviation, a library or exception name, a typo) neither help nor hurt."""
+        terms = [t for t in token_set(query) if t in self.idf]
+        if not terms:
+            return 0.0
+        present = token_set(text)
+        total = sum(self.idf[t] for t in terms)
+        return sum(self.idf[t] for t in terms if t in present) / total if total else 0.0
+
     def coverage(self, query: str, text: str) -> float:
         """IDF-weighted share of the query's terms that occur in `text` (0..1).
 

@@ -29,7 +29,7 @@ from pydantic import SecretStr
 from errors import MlpathError, UserError
 from knowledge.answer import Answer, Citation, ExtractiveAnswerer, TextSink, Turn
 from knowledge.member import MemberContext
-from knowledge.retrieval import Hit
+from knowledge.schema import Hit
 
 log = logging.getLogger("mlpath.llm")
 
@@ -340,28 +340,32 @@ class LLMAnswerer:
     def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
                member_level: int | None = None, allow_llm: bool = True, on_text: TextSink | None = None,
                member: MemberContext | None = None) -> Answer:
-        """The extractive answerer's understanding and routing first (knowledge/answer.py `prepare`): the
-        previous answer's sources, guidance answered from the catalogue, subjects not covered and questions
-        below the threshold never reach the model; follow-ups are retrieved with their subject."""
+        """The same pipeline as the extractive answerer (knowledge/answer.py `prepare`): a message the scope
+        model refuses never reaches the model, and the model writes from the top three ranked candidates
+        (sections, and guidance cards as the text they answer with), with the thread's standalone search."""
         ex = self.extractive
         prepared = ex.prepare(question, level=level, history=history, member=member)
-        if prepared.final is not None:
-            return prepared.final  # the LLM is not called
-        assert prepared.result is not None
-        text, trimmed, result = prepared.text, prepared.trimmed, prepared.result
+        if prepared.refused is not None:
+            return prepared.refused  # the LLM is not called
+        text, trimmed, ranking = prepared.text, prepared.trimmed, prepared.ranking
+        top = ranking.top
+        if top is not None and top.card is not None and top.card.id == "sources":
+            return ex.composer.compose(text, ranking, member, trimmed=trimmed)  # a list, nothing to write
 
         def compose() -> Answer:
-            return ex._compose(text, result.hits, result.confidence, trimmed, query=prepared.query, member=member)
+            return ex.composer.compose(text, ranking, member, trimmed=trimmed)
 
         if not allow_llm:
             note = NOTE_BUDGET.format(budget=self.daily_budget) if self.daily_budget else ""
             return replace(compose(), note=note)  # a budget of 0 means "extractive only": nothing to explain
-        hits = result.hits
+        hits = ex.passages(ranking, 3)
         marker = secrets.token_hex(6)
-        known_level = member_level or (member.level if member else None) or level
+        known_level = member_level or (member.known_level if member else None) or level
+        closing = top.card.next_step if top is not None and top.card is not None else (
+            ex.composer.closing(ranking.hits[0], member) if ranking.hits else "")
         messages = build_messages(text, hits, level_line=level_line(known_level),
                                   history=history_within(history, self.history_tokens), marker=marker,
-                                  next_step=ex._closing(hits[0], member))
+                                  next_step=closing)
         cited = CitationFilter(set(range(1, len(hits) + 1)))
         sink = None
         if on_text is not None:
@@ -391,5 +395,5 @@ class LLMAnswerer:
             return replace(fallback, note=NOTE_UNCITED, latency_ms=latency_ms, prompt_tokens=prompt_tokens,
                            completion_tokens=completion_tokens)
         citations = [Citation(n, hits[n - 1].section, hits[n - 1].source) for n in sorted(cited.cited)]
-        return Answer(text, reply, citations, True, result.confidence, trimmed, hits, answerer=self.name,
+        return Answer(text, reply, citations, True, ranking.in_scope, trimmed, hits, answerer=self.name,
                       latency_ms=latency_ms, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)

@@ -98,6 +98,12 @@ class Mentor:
                track: str | None = None) -> SearchResult:
         return self.retriever.search(query, k=k or self.settings.top_k, level=level, track=track)
 
+    def context(self, question: str, *, history: Sequence[Turn] = (), member: MemberContext | None = None) -> str:
+        """The text of the top three passages an answer to `question` is composed from (`mlpath eval`)."""
+        extractive = self.extractive
+        assert extractive is not None
+        return extractive.context(question, history=history, member=member)
+
     def ask(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
             member_level: int | None = None, allow_llm: bool = True, on_text: TextSink | None = None,
             member: MemberContext | None = None) -> Answer:

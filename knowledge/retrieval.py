@@ -21,6 +21,7 @@ import numpy as np
 
 from knowledge.embedding import Embedder
 from knowledge.lexical import BM25
+from knowledge.schema import Hit
 from knowledge.store import StoredChunk, VectorStore
 
 RRF_K = 60
@@ -39,52 +40,29 @@ about as much as the vector query itself, so not on every search."""
 SECTION_MAX_WORDS = 400
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One retrieved section: the matching chunks of a section, reassembled in order."""
-
-    rank: int
-    id: str
-    """Id of the best-matching chunk of the section."""
-    text: str
-    section: str
-    source: str
-    level: int
-    track: str
-    topic: str
-    kind: str
-    score: float
-    """Fused RRF score (higher is better; only comparable within one search)."""
-    similarity: float
-    """Best cosine similarity between the question and a chunk of the section."""
-    coverage: float
-    """IDF-weighted share of the question's terms found in the section (see BM25.coverage)."""
-
-    @property
-    def confidence(self) -> float:
-        return confidence(self.similarity, self.coverage)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "rank": self.rank,
-            "score": round(self.score, 6),
-            "similarity": round(self.similarity, 4),
-            "confidence": round(self.confidence, 4),
-            "section": self.section,
-            "source": self.source,
-            "level": self.level or None,
-            "track": self.track or None,
-            "topic": self.topic or None,
-            "text": self.text,
-        }
-
-
 def confidence(similarity: float, coverage: float) -> float:
     """How sure we are that a section answers the question: the mean of dense similarity and lexical
     coverage. Either alone misleads — MiniLM gives "what does RAG do?" only 0.24 against the RAG section,
     and common words give off-topic questions some coverage — together they separate the eval set's
     in-scope and out-of-scope questions (docs/retrieval.md)."""
     return 0.5 * similarity + 0.5 * coverage
+
+
+@dataclass(frozen=True)
+class SectionSignal:
+    key: tuple[str, str]
+    """(source, section name)"""
+    best: str
+    """Id of the section's best chunk for this search."""
+    sim: float
+    lexical: float
+    """Best chunk's BM25 score divided by the best score in the store (0..1)."""
+    dense_rank: int
+    lexical_rank: int
+
+    @property
+    def rrf(self) -> float:
+        return 1.0 / (RRF_K + self.dense_rank) + 1.0 / (RRF_K + self.lexical_rank)
 
 
 @dataclass(frozen=True)
@@ -242,6 +220,43 @@ class Retriever:
         if not members:
             return ""
         return corpus.section_text((source, section), corpus.chunks[members[0]].id, SECTION_MAX_WORDS)
+
+    def signals(self, text: str, vector: np.ndarray) -> dict[tuple[str, str], SectionSignal]:
+        """Every stored section's retrieval signals for one search: its best chunk's cosine similarity, its
+        best chunk's BM25 score (as a share of the best in the store), and its rank by each. What the
+        answer path's ranker (knowledge/rank.py) weighs, for the message alone and for its standalone form;
+        the store's embeddings are in memory with the BM25 index, so this is one matrix product."""
+        corpus = self.corpus()
+        if not corpus.chunks:
+            return {}
+        sims = corpus.embeddings @ vector
+        lexical = corpus.bm25.scores(text)
+        top = float(lexical.max()) if lexical.size else 0.0
+        lexical = lexical / top if top > 0 else lexical
+        rows: list[tuple[tuple[str, str], str, float, float]] = []
+        for key, members in corpus.sections.items():
+            best_sim = max(members, key=lambda i: sims[i])
+            best_lex = max(members, key=lambda i: lexical[i])
+            best = max(members, key=lambda i: sims[i] + lexical[i])
+            rows.append((key, corpus.chunks[best].id, float(sims[best_sim]), float(lexical[best_lex])))
+        by_sim = {key: rank for rank, (key, *_rest) in enumerate(sorted(rows, key=lambda r: -r[2]), start=1)}
+        by_lex = {key: rank for rank, (key, *_rest) in enumerate(sorted(rows, key=lambda r: -r[3]), start=1)}
+        return {key: SectionSignal(key, best, sim, lex, by_sim[key], by_lex[key] if lex > 0 else len(rows))
+                for key, best, sim, lex in rows}
+
+    def section_hit(self, signal: SectionSignal, *, rank: int, score: float, coverage: float) -> Hit:
+        """The Hit (section text around its best chunk, metadata) for a section the ranker chose."""
+        corpus = self.corpus()
+        meta = corpus.chunks[corpus.index[signal.best]].metadata if signal.best in corpus.index else {}
+        return Hit(rank=rank, id=signal.best, text=corpus.section_text(signal.key, signal.best, SECTION_MAX_WORDS),
+                   section=signal.key[1], source=signal.key[0], level=int(meta.get("level") or 0),
+                   track=str(meta.get("track") or ""), topic=str(meta.get("topic") or ""),
+                   kind=str(meta.get("kind") or ""), score=score, similarity=signal.sim, coverage=coverage)
+
+    def section_meta(self, key: tuple[str, str]) -> dict[str, Any]:
+        corpus = self.corpus()
+        members = corpus.sections.get(key)
+        return dict(corpus.chunks[members[0]].metadata) if members else {}
 
     def search(self, query: str, *, k: int = 5, level: int | None = None, track: str | None = None,
                prefer_level: int | None = None,

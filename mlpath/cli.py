@@ -248,6 +248,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from knowledge.evaluation import evaluate, is_answer_evalset, load_evalset
     from mlpath import console
 
+    if args.lowo:
+        return _eval_lowo(args)
+    if not args.file:
+        raise UserError("name an eval set (FILE.jsonl), or use --lowo for the member sets")
     if is_answer_evalset(Path(args.file)):
         return _eval_answers(args)
     if args.split:
@@ -294,10 +298,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _eval_answers(args: argparse.Namespace) -> int:
     """Score the answers themselves (docs/evalsets.md): key-point coverage in scope, refusals out of scope."""
     from knowledge.evaluation import evaluate_answers, load_answer_evalset
+    from mlpath import console
 
     items = load_answer_evalset(Path(args.file), split=args.split)
     mentor = _mentor()
-    report = evaluate_answers(mentor.ask, items)
+    with console.progress({"questions": "eval questions"}) as sink:
+        report = evaluate_answers(mentor.ask, items, context=mentor.context, progress=sink)
     summary = report.summary()
     summary["split"] = args.split or "all"
     failures = report.failures() if args.failures else []
@@ -310,17 +316,113 @@ def _eval_answers(args: argparse.Namespace) -> int:
     print(f"questions      {summary['questions']} ({summary['in_scope']} in scope, {summary['out_of_scope']} "
           f"out of scope; split {summary['split']})")
     print(f"coverage       {report.coverage():.3f}  (key points found in in-scope answers)")
+    print(f"context        {report.context_coverage():.3f}  (key points in the top three passages: what the answers "
+          "could hold)")
     print(f"refusal        {report.refusal():.3f}  (out-of-scope questions refused)")
     print(f"false refusals {report.false_refusals():.3f}  (in-scope questions refused)")
     print(f"answer length  {report.answer_words():.0f} words  (mean, in-scope answers, closing line included)")
     for kind, entry in summary["kinds"].items():
-        figures = "  ".join(f"{name} {entry[name]:.3f}" for name in ("coverage", "refusal") if name in entry)
+        figures = "  ".join(f"{name} {entry[name]:.3f}" for name in ("coverage", "context_coverage", "refusal")
+                            if name in entry).replace("context_coverage", "context")
         print(f"  {kind:<13}{entry['questions']:>3}  {figures}")
     for r in failures:
         missing = [p[0] for p, ok in zip(r.item.key_points, r.found, strict=True) if not ok]
         why = "answered but should be refused" if not r.item.in_scope else (
             "refused" if r.refused else "missing: " + "; ".join(missing))
         print(f"\n- [{r.item.id} {r.item.kind}] {r.item.q}\n  {why}\n  " + r.text.replace("\n", "\n  "))
+    return 0
+
+
+def _fit_answerer(folder: Path):  # type: ignore[no-untyped-def]
+    """An answerer over the bundled curriculum alone, in a temporary store (fit and --lowo never read ./data:
+    a team's documents would change the features, so the same command gives the same weights anywhere)."""
+    from knowledge.embedding import shared_embedder
+    from knowledge.fit import curriculum_answerer
+    from mlpath import console
+    from mlpath.settings import get_settings
+
+    with console.status("ingesting the bundled curriculum into a temporary store…"):
+        return curriculum_answerer(shared_embedder(get_settings().embedding_model), folder)
+
+
+def _eval_lowo(args: argparse.Namespace) -> int:
+    """Leave one writer out: for each member set, fit on the others and score it (docs/retrieval.md)."""
+    import tempfile
+
+    from knowledge.fit import build_examples, extra_examples, lowo, member_sets
+    from mlpath import console
+
+    folder = Path(args.file) if args.file else None
+    if folder is not None and not folder.is_dir():
+        raise UserError(f"--lowo takes a folder of member sets (members-N.jsonl), not {folder}")
+    sets = member_sets(folder)
+    if len(sets) < 2:
+        raise UserError("leave-one-writer-out needs at least two member sets (members-N.jsonl)")
+    unknown = [name for name in args.set or () if name not in sets]
+    if unknown:
+        raise UserError(f"no member set {unknown[0]!r}; the sets are {', '.join(sets)}")
+    with tempfile.TemporaryDirectory(prefix="mlpath-lowo-") as tmp:
+        answerer = _fit_answerer(Path(tmp))
+        with console.progress({"questions": "labelling questions"}) as sink:
+            examples = build_examples(answerer, sets, progress=lambda done, total: sink("questions", done, total))
+        extra = extra_examples(answerer)
+        results = lowo(answerer, sets, examples=examples, extra=extra, only=args.set,
+                       log=lambda line: print(f"mlpath: {line}", file=sys.stderr))
+    rows = [{"set": r.name, "questions": r.questions, "coverage": round(r.coverage, 4),
+             "context_coverage": round(r.context_coverage, 4), "refusal": round(r.refusal, 4),
+             "false_refusals": round(r.false_refusals, 4), "answer_words": round(r.answer_words, 1)}
+            for r in results]
+    summary: dict[str, object] = {"sets": rows}
+    if results:
+        summary["mean"] = {name: round(sum(getattr(r, name) for r in results) / len(results), 4)
+                           for name in ("coverage", "context_coverage", "refusal", "false_refusals")}
+        summary["worst"] = {name: round(min(getattr(r, name) for r in results), 4) for name in ("coverage", "refusal")}
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(f"{'left out':<12}{'questions':>10}{'coverage':>10}{'context':>9}{'refusal':>9}{'false ref.':>11}"
+          f"{'words':>7}")
+    for row in rows:
+        print(f"{row['set']:<12}{row['questions']:>10}{row['coverage']:>10.3f}{row['context_coverage']:>9.3f}"
+              f"{row['refusal']:>9.3f}{row['false_refusals']:>11.3f}{row['answer_words']:>7.0f}")
+    if results:
+        mean, worst = summary["mean"], summary["worst"]
+        assert isinstance(mean, dict) and isinstance(worst, dict)
+        print(f"{'mean':<22}{mean['coverage']:>10.3f}{mean['context_coverage']:>9.3f}{mean['refusal']:>9.3f}"
+              f"{mean['false_refusals']:>11.3f}")
+        print(f"{'worst':<22}{worst['coverage']:>10.3f}{'':>9}{worst['refusal']:>9.3f}")
+    return 0
+
+
+# ----- fit -----
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Fit the answer path's parameters on the member sets and write the model file (docs/retrieval.md)."""
+    import tempfile
+
+    from knowledge.fit import fit_bundled, member_sets
+    from knowledge.model import default_model_path
+    from mlpath import console
+
+    folder = Path(args.sets) if args.sets else None
+    if folder is not None and not folder.is_dir():
+        raise UserError(f"--sets takes a folder of member sets (members-N.jsonl), not {folder}")
+    sets = member_sets(folder)
+    if not sets:
+        raise UserError(f"no member sets (members-N.jsonl) in {folder}")
+    out = Path(args.out) if args.out else default_model_path()
+    if out.exists() and out.is_dir():
+        raise UserError(f"--out names a folder, not a file: {out}")
+    with tempfile.TemporaryDirectory(prefix="mlpath-fit-") as tmp:
+        answerer = _fit_answerer(Path(tmp))
+        with console.progress({"questions": "labelling questions"}) as sink:
+            model = fit_bundled(answerer, sets, progress=lambda done, total: sink("questions", done, total))
+    try:
+        model.save(out)
+    except OSError as exc:
+        raise UserError(f"cannot write {out} ({exc.strerror or exc})") from None
+    total = sum(len(items) for items in sets.values())
+    print(f"fitted on {total} questions from {len(sets)} member sets, the cards' examples and the everyday "
+          f"subjects; scope cut {model.setting('scope_cut', 0.5):.2f}; written to {out}")
     return 0
 
 
@@ -599,10 +701,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="retrieval (hit@k, MRR, refusal) or, for a set with key points, answer "
-                                    "coverage and refusal over a JSONL eval set")
-    p.add_argument("file", metavar="FILE.jsonl",
+                                    "coverage, context coverage and refusal over a JSONL eval set; "
+                                    "--lowo: leave one writer out over the member sets")
+    p.add_argument("file", metavar="FILE.jsonl", nargs="?",
                    help='one {"q": question, "expect": [phrases a right passage contains]} per line, or a set '
-                        'with "key_points" (docs/evalsets.md)')
+                        'with "key_points" (docs/evalsets.md); with --lowo, a folder of member sets (default: '
+                        'the bundled knowledge/evalsets)')
+    p.add_argument("--lowo", action="store_true",
+                   help="leave one writer out: for each member set, fit on the others and score it")
+    p.add_argument("--set", action="append", metavar="NAME",
+                   help="with --lowo: only leave out this set (members-N; repeatable)")
     p.add_argument("-k", type=_positive, default=3, help="a hit is an expected passage in the top k, 1-50 "
                                                          "(default 3)")
     p.add_argument("--calibrate", action="store_true", help="also print the best refusal threshold")
@@ -611,6 +719,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print the answers that missed key points or refusals (never tune on the test half's)")
     p.add_argument("--json", action="store_true", help="print the metrics and the misses as one JSON object")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("fit", help="fit the answer path's parameters on the member sets (writes the model file)")
+    p.add_argument("--sets", metavar="FOLDER", help="a folder of member sets (default: the bundled ones)")
+    p.add_argument("--out", metavar="FILE", help="where to write the model (default: knowledge/answer_model.json)")
+    p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("db", help="database maintenance")
     p.add_argument("action", choices=["upgrade"], help="upgrade: apply all migrations")

@@ -799,7 +799,8 @@ class Progress:
         with self.db.session() as s:
             weak = tuple(dict.fromkeys(c.topic for c in repo.cards(s, member_id=member.id) if not c.last_correct))
         joined = member.joined_at if member.joined_at.tzinfo else member.joined_at.replace(tzinfo=UTC)
-        return MemberContext(level=member.level, track=member.track,
+        # a level is known once placed, promoted or set; before that, answers make no claim about it
+        return MemberContext(level=member.level if member.placed else None, track=member.track,
                              placement_level=member.level if member.placed else None, weak_topics=weak,
                              streak=self.streak(member, now), days_since_joined=max(0, (now - joined).days))
 

@@ -12,7 +12,6 @@ from errors import MlpathError, UserError
 
 PACKAGES = ["errors", "mlpath", "bot", "knowledge", "progress", "ingest"]
 OUTSIDE = {
-    "knowledge.answer.EmptyQuestion",  # joins with the answer path's rewrite (docs/architecture.md)
     "mlpath.terminal._Leave",  # control flow of the chat loop, not an error
 }
 

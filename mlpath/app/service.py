@@ -190,7 +190,7 @@ class Application:
         allow_llm = self.mentor.llm is not None
         try:
             member = self.progress.member(who.member)
-            member_level = member.level
+            member_level = member.level if member.placed else None  # an unplaced member's level is unknown
             context = self.progress.mentor_context(who.member)
             if self.mentor.llm is not None:
                 allow_llm = self.answer_log.llm_allowed(team_id=member.team_id, user_id=member.user_id,

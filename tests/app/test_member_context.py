@@ -17,8 +17,9 @@ def test_guidance_answers_use_the_members_level_and_track(curriculum_mentor, pro
     view = app.ask(ANN, "what should i do next?")
     assert isinstance(view, res.AnswerView)
     assert view.answer.text.startswith("Track B — Natural Language Processing")
-    other = app.ask(TERMINAL, "what should i do next?")  # a new member at Level 1: the next level
-    assert isinstance(other, res.AnswerView) and other.answer.text.startswith("Level 2 — Machine Learning")
+    other = app.ask(TERMINAL, "what should i do next?")  # a new member, never placed: no level is claimed
+    assert isinstance(other, res.AnswerView) and "placement quiz" in other.answer.text
+    assert "You're at Level" not in other.answer.text
 
 
 def test_the_context_carries_missed_quiz_topics_and_time_since_joining(progress):  # noqa: F811
@@ -28,5 +29,6 @@ def test_the_context_carries_missed_quiz_topics_and_time_since_joining(progress)
     wrong = (prompt.question.answer + 1) % 4
     progress.answer(prompt.token, ANN.member, wrong, now=joined)
     context = progress.mentor_context(ANN.member, now=joined + timedelta(days=40))
-    assert context.level == 1 and context.placement_level is None and context.days_since_joined == 40
+    # never placed, promoted or set: the level is unknown, whatever the default row holds
+    assert context.level is None and context.placement_level is None and context.days_since_joined == 40
     assert context.weak_topics == (prompt.question.topic,)

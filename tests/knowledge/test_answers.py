@@ -5,14 +5,15 @@ from pathlib import Path
 import pytest
 
 from knowledge import package_dir
-from knowledge.answer import EmptyQuestion, Turn, prepare_question, sentences
+from knowledge.answer import EmptyQuestion, Turn, prepare_question
 from knowledge.evaluation import evaluate, load_evalset
 from knowledge.retrieval import mentioned_level, mentioned_track
+from knowledge.sentences import sentences
 
 
 @pytest.mark.model
 def test_eval_set_meets_the_quality_bar(curriculum_mentor):
-    items = load_evalset(package_dir() / "evalset.jsonl")
+    items = load_evalset(package_dir() / "evalsets" / "content.jsonl")
     assert len(items) >= 60 and sum(1 for i in items if not i.expect) >= 10
     s = curriculum_mentor.settings
     report = evaluate(curriculum_mentor.retriever, items, k=3, threshold=s.refusal_threshold,
@@ -82,7 +83,7 @@ def test_sentences_skip_code_and_labels():
 
 
 def test_the_eval_file_errors_name_the_line(tmp_path: Path):
-    from mlpath.errors import UserError
+    from errors import UserError
 
     bad = tmp_path / "e.jsonl"
     bad.write_text('{"q": "ok", "expect": []}\n{"q": 5}\n', encoding="utf-8")

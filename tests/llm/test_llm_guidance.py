@@ -1,5 +1,5 @@
-"""The LLM answerer shares the extractive answerer's routing, scope rules, follow-up rewriting and member
-context (issue 13), against the local fake OpenAI-compatible server."""
+"""The LLM answerer takes its context and its scope decision from the same ranked pipeline as the extractive
+answerer (issue 24), against the local fake OpenAI-compatible server."""
 
 from __future__ import annotations
 
@@ -11,24 +11,31 @@ from knowledge.member import MemberContext
 pytestmark = [pytest.mark.model, pytest.mark.server]
 
 
-def test_guidance_and_subjects_not_covered_never_reach_the_model(llm_mentor, fake_llm):
+def test_a_refused_message_never_reaches_the_model(llm_mentor, fake_llm):
     mentor = llm_mentor()
-    track = mentor.ask("is there a track for infra people?")
-    assert track.text.startswith("Track E — MLOps & Platform Engineering:") and track.grounded
-    gnn = mentor.ask("what are graph neural networks?")
-    assert not gnn.grounded and "(graph neural networks)" in gnn.text
+    refused = mentor.ask("what's a good recipe for sourdough bread?")
+    assert not refused.grounded and refused.text.startswith("The learning path doesn't cover that")
     assert fake_llm.requests == []
 
 
-def test_a_follow_up_is_retrieved_with_its_subject_and_the_member_shapes_the_prompt(llm_mentor, fake_llm):
+def test_a_guidance_card_is_a_passage_the_model_writes_from(llm_mentor, fake_llm):
     mentor = llm_mentor()
-    fake_llm.default.text = "Choose the regularisation strength on a validation curve [1].\n\nNext step: try it."
-    history = [Turn("user", "what is regularization?"), Turn("assistant", "Regularisation limits variance [1].")]
-    answer = mentor.ask("and how do I pick lambda?", history=history, member=MemberContext(level=2, track="C"))
+    fake_llm.default.text = "Track E suits infrastructure people [1].\n\nNext step: read its first topic."
+    answer = mentor.ask("is there a level 4 track for infra / platform people?")
+    assert answer.grounded and answer.answerer == "llm:openai:fake-model"
+    user = fake_llm.requests[-1]["messages"][-1]["content"]
+    first_passage = user.split("<<<PASSAGE 2")[0]
+    assert "Track E — MLOps & Platform Engineering" in first_passage
+
+
+def test_a_follow_up_is_ranked_with_its_thread_and_the_member_shapes_the_prompt(llm_mentor, fake_llm):
+    mentor = llm_mentor()
+    fake_llm.default.text = "It keeps training and serving features consistent [1].\n\nNext step: try Feast."
+    history = [Turn("user", "what is a feature store?"), Turn("assistant", "A feature store defines features once [1].")]
+    answer = mentor.ask("why would i need one tho?", history=history, member=MemberContext(level=4, track="E"))
     assert answer.grounded and answer.answerer == "llm:openai:fake-model"
     messages = fake_llm.requests[-1]["messages"]
     system, user = messages[0]["content"], messages[-1]["content"]
-    assert "Level 2 (Machine Learning Fundamentals)" in system
-    assert 'starts with "Next step:"' in system
-    assert "regularisation" in user.lower() and "Functional programming" not in user
-    assert all("Functional programming" not in c.section for c in answer.citations)
+    assert "Level 4 (Advanced Specialization)" in system and 'starts with "Next step:"' in system
+    assert "Feature stores" in user.split("<<<END PASSAGE 1")[0]
+    assert any("Feature stores" in c.section for c in answer.citations)
