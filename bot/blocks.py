@@ -254,7 +254,11 @@ TOPIC_STATE = {"mastered": "✅ mastered", "learning": "📘 learning", "slippin
 LETTERS = "ABCD"
 
 
-def build_quiz(prompt: QuizPrompt, *, scope: str = "") -> list[Block]:
+ASKED_ANSWERS = "asked_answers"
+"""The block of a question inside the reminder DM: its answer comes as a new message and the DM stays."""
+
+
+def build_quiz(prompt: QuizPrompt, *, scope: str = "", block_id: str = "quiz_answers") -> list[Block]:
     """A question with four answer buttons. Button values carry the delivery token, so only that delivery
     can be answered, once (the database decides)."""
     q = prompt.question
@@ -262,11 +266,13 @@ def build_quiz(prompt: QuizPrompt, *, scope: str = "") -> list[Block]:
               "placement": f"Placement · question {prompt.placement_step} of up to {prompt.placement_total}"
               }.get(prompt.kind, "Quiz")
     due = f" · {prompt.due_reviews} review(s) due" if prompt.kind != "placement" and prompt.due_reviews else ""
+    if prompt.asked is not None:
+        header = escape(prompt.asked.line)
     lines = [f"*{header}* · Level {q.level}{due}", escape(q.question)]
     lines += [f"*{LETTERS[i]}.* {escape(opt)}" for i, opt in enumerate(q.options)]
     return [
         _section(clip("\n".join(lines), SECTION_LIMIT)),
-        {"type": "actions", "block_id": "quiz_answers", "elements": [
+        {"type": "actions", "block_id": block_id, "elements": [
             {"type": "button", "action_id": f"{QUIZ_ANSWER}_{i}", "text": {"type": "plain_text", "text": LETTERS[i]},
              "value": QuizAnswerValue(prompt.token, i, scope).encode()} for i in range(4)]},
     ]
@@ -335,6 +341,8 @@ def build_progress(view: ProgressView) -> list[Block]:
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
     if view.reminder:
         lines.append(f"⏰ Daily reminder: {escape(view.reminder)} · change it with `/mlpath nudges`")
+    if view.asked_topics:
+        lines.append(f"💬 Topics you asked about: {view.asked_mastered} of {view.asked_topics} mastered")
     return _sections("\n".join(lines))
 
 
@@ -404,12 +412,15 @@ def build_nudge(message: NudgeMessage) -> list[Block]:
     rest = [escape(line) for line in message.lines[habit_lines:]]
     if rest:
         out.append(_section("\n".join(rest)))
+    if message.asked is not None:
+        out += build_quiz(message.asked, block_id=ASKED_ANSWERS)
     label = f"Take today's quiz ({message.due_reviews} due)" if message.due_reviews else "Take today's quiz"
     out.append({"type": "actions", "block_id": "nudge_actions", "elements": [
         {"type": "button", "action_id": NUDGE_QUIZ, "style": "primary", "value": "-",
          "text": {"type": "plain_text", "text": label}}]})
     out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        "Reminders: `/mlpath nudges time 08:30` · `/mlpath nudges snooze 3` · `/mlpath nudges off`")}]})
+        "Reminders: `/mlpath nudges time 08:30` · `/mlpath nudges snooze 3` · `/mlpath nudges off`"
+        + (" · no checks of what you asked: `/mlpath nudges asked off`" if message.asked is not None else ""))}]})
     return out
 
 

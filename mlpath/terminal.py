@@ -117,8 +117,9 @@ def render(result: res.Result) -> str:
             q = prompt.question
             kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
                     if prompt.kind == "placement" else prompt.kind)
-            return "\n".join([f"[{kind}, Level {q.level}] {q.question}"]
-                             + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
+            origin = [prompt.asked.line] if prompt.asked is not None else []
+            return "\n".join([*origin, f"[{kind}, Level {q.level}] {q.question}"]
+                              + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
         case res.QuizOutcome(result=outcome, promotion=promotion, placement=placement):
             asked = outcome.question
             assert asked is not None
@@ -142,6 +143,8 @@ def render(result: res.Result) -> str:
                 lines.append("Choose your Level 4 track with /track A-E: "
                              + ", ".join(f"{t} {title}" for t, title in view.tracks))
             lines += [f"  [{t.state}] {t.title}" for t in view.topics]
+            if view.asked_topics:
+                lines.append(f"Topics you asked about: {view.asked_mastered} of {view.asked_topics} mastered")
             return "\n".join(lines)
         case res.HabitsView(habits, note):
             lines = [ours(note)] if note else []

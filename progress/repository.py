@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from progress.models import (
@@ -24,6 +25,7 @@ from progress.models import (
     STREAK_ONLY,
     TERMINAL_TEAM_ID,
     AnswerRecord,
+    AskedTopic,
     Base,
     Card,
     CertProgress,
@@ -687,3 +689,49 @@ def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]
     )
     return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))
             for i, u, tz, d, t in rows]
+
+
+# ----- asked topics (progress/asked.py) -----
+def add_asked_topic(session: Session, *, member_id: int, topic: str, answer_id: str, now: datetime,
+                    asked_on: date) -> bool:
+    """Remember a topic the member asked about; False when it is already remembered (the first origin stays)."""
+    stmt = _insert(session, AskedTopic).values(
+        member_id=member_id, topic=topic, answer_id=answer_id, asked_at=now, asked_on=asked_on,
+    ).on_conflict_do_nothing(index_elements=["member_id", "topic"]).returning(AskedTopic.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def asked_topics(session: Session, *, member_id: int) -> list[AskedTopic]:
+    return list(session.scalars(select(AskedTopic).where(AskedTopic.member_id == member_id)
+                                .order_by(AskedTopic.asked_at, AskedTopic.id)))
+
+
+def asked_checked_on(session: Session, *, member_id: int, day: date) -> AskedTopic | None:
+    return session.scalar(select(AskedTopic).where(AskedTopic.member_id == member_id, AskedTopic.checked_on == day))
+
+
+def asked_waiting(session: Session, *, member_id: int, asked_before: date, asked_since: date) -> list[AskedTopic]:
+    """Asked topics not checked yet, asked on a local date in [asked_since, asked_before), oldest first, leaving
+    out those whose answer the member rated 👎 (an answer no longer in the log does not block the check)."""
+    rows = session.scalars(
+        select(AskedTopic)
+        .outerjoin(AnswerRecord, AnswerRecord.public_id == AskedTopic.answer_id)
+        .where(AskedTopic.member_id == member_id, AskedTopic.checked_on.is_(None),
+               AskedTopic.asked_on < asked_before, AskedTopic.asked_on >= asked_since,
+               or_(AnswerRecord.feedback.is_(None), AnswerRecord.feedback > 0))
+        .order_by(AskedTopic.asked_at, AskedTopic.id))
+    return list(rows)
+
+
+def mark_asked_checked(session: Session, *, asked_id: int, day: date, token: str) -> bool:
+    """Give the check of one asked topic on local date `day`: a conditional UPDATE under the unique (member,
+    checked_on) key, so of a DM and a quiz asking at the same moment exactly one wins (the other gets False)."""
+    try:
+        with session.begin_nested():
+            row = session.execute(
+                update(AskedTopic).where(AskedTopic.id == asked_id, AskedTopic.checked_on.is_(None))
+                .values(checked_on=day, token=token).returning(AskedTopic.id)
+                .execution_options(synchronize_session=False)).scalar()
+    except IntegrityError:
+        return False
+    return row is not None

@@ -38,7 +38,7 @@ from knowledge.nudges import Wording, wording
 from progress import repository as repo
 from progress.clock import WEEKDAYS, parse_hhmm
 from progress.models import Member
-from progress.service import LeaderRow, Progress, _aware, period_of, utcnow, zone
+from progress.service import LeaderRow, Progress, QuizPrompt, _aware, period_of, utcnow, zone
 
 log = logging.getLogger("mlpath.scheduler")
 
@@ -88,6 +88,8 @@ class NudgeMessage:
     """Today's featured habits (the daily one; the weekly one on Mondays; the monthly one on the 1st), done?"""
     due_reviews: int
     streak: int
+    asked: QuizPrompt | None = None
+    """Today's quick check of a topic the member asked about (progress/asked.py), with its answer buttons."""
 
 
 @dataclass(frozen=True)
@@ -435,6 +437,7 @@ class Scheduler:
             due_reviews = repo.due_count(s, member_id=member.id, now=now, question_ids=eligible)
             name = _first_name(member)
         streak = self.progress.streak(member, now)
+        asked = self.progress.asked_check(member, now)
         seed = day.toordinal() + 5 * item.member_id  # +1 a day: the next variant of every line, every day
         w = self.words
         lines: list[str] = []
@@ -445,7 +448,7 @@ class Scheduler:
         lines.append(w.pick("streak_on", seed, streak=streak) if streak else w.pick("streak_off", seed))
         habits = [(h, (h.id, period_of(h.cadence, day)) in done) for h in featured]
         return NudgeMessage(member.id, member.user_id, item.key, day, w.pick("greeting", seed, name=name), lines,
-                            habits, due_reviews, streak)
+                            habits, due_reviews, streak, asked)
 
     # ----- the weekly leaderboard -----
     def leaderboard_due(self, now: datetime) -> str | None:

@@ -37,6 +37,7 @@ from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
+from progress.asked import ASKED_MAX_DAYS, ASKED_MIN_DAYS, AskedOrigin
 from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Delivery, Member
@@ -119,6 +120,8 @@ class QuizPrompt:
     """Placement: the question's number within its level (1-5)."""
     placement_total: int = 0
     """Placement: the most questions the level can take."""
+    asked: AskedOrigin | None = None
+    """kind "asked": the member asked about the question's topic (progress/asked.py)."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,10 @@ class ProgressView:
     needs_track: bool = False
     """Level 4 without a track: nothing counts until one is chosen (`tracks` lists them)."""
     tracks: tuple[tuple[str, str], ...] = ()
+    asked_topics: int = 0
+    """Topics the member asked about that come back as reviews (progress/asked.py)…"""
+    asked_mastered: int = 0
+    """…and how many of them are mastered now."""
 
 
 @dataclass(frozen=True)
@@ -430,6 +437,10 @@ class Progress:
             blocked = self._blocked(s, member, topic=topic, level=level, now=now)
             if blocked:
                 return blocked
+            if topic is None and level is None:
+                asked = self._asked_check(s, member, now, again=False)
+                if asked is not None:
+                    return asked
             eligible = self._eligible(member, topic=topic, level=level)
             ids = {q.id for q in eligible}
             member_cards = {c.question_id: c for c in repo.cards(s, member_id=member.id) if c.question_id in ids}
@@ -450,6 +461,75 @@ class Progress:
             token = secrets.token_hex(12)
             repo.create_delivery(s, member_id=member.id, question_id=chosen.id, token=token, purpose="quiz", now=now)
             return QuizPrompt(token, chosen, kind, len(due))
+
+    # ----- asked topics (progress/asked.py) -----
+    def set_asked_reviews(self, ref: MemberRef, enabled: bool) -> Member:
+        with self.db.session() as s:
+            m = self._member(s, ref, utcnow())
+            self._update(s, m, asked_reviews=enabled)
+            return m
+
+    def record_asked(self, ref: MemberRef, topic: str, answer_id: str, *, now: datetime | None = None) -> bool:
+        """Remember that the member asked about `topic` (an answer cited it). Nothing is remembered while they
+        have it off, or for a topic with no question they can get; True when a new topic was remembered."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            member = self._member(s, ref, now)
+            if not member.asked_reviews or not self._eligible(member, topic=topic, level=None):
+                return False
+            return repo.add_asked_topic(s, member_id=member.id, topic=topic, answer_id=answer_id[:32], now=now,
+                                        asked_on=local_date(member, now))
+
+    def asked_check(self, member: Member, now: datetime) -> QuizPrompt | None:
+        """Today's check of an asked topic for the daily DM: a new one, or today's again while unanswered (a
+        DM composed twice after a failed send carries the same question)."""
+        with self.db.session() as s:
+            return self._asked_check(s, member, now, again=True)
+
+    def _asked_check(self, s: Session, member: Member, now: datetime, *, again: bool) -> QuizPrompt | None:
+        if not member.asked_reviews:
+            return None
+        today = local_date(member, now)
+        current = repo.asked_checked_on(s, member_id=member.id, day=today)
+        if current is not None:
+            if not again or current.token is None:
+                return None
+            d = repo.get_delivery(s, token=current.token)
+            if d is None or d.answered_at is not None or d.question_id not in self.bank:
+                return None
+            return QuizPrompt(d.token, self.bank[d.question_id], "asked", 0,
+                              asked=self._origin(current.topic, current.asked_on, today))
+        waiting = repo.asked_waiting(s, member_id=member.id, asked_before=today - timedelta(days=ASKED_MIN_DAYS - 1),
+                                     asked_since=today - timedelta(days=ASKED_MAX_DAYS))
+        for row in waiting:
+            question = self._asked_question(s, member, row.topic)
+            if question is None:  # e.g. a Level 4 topic of another track after a track change
+                continue
+            token = secrets.token_hex(12)
+            if not repo.mark_asked_checked(s, asked_id=row.id, day=today, token=token):
+                return None  # another process gave today's check a moment ago
+            repo.create_delivery(s, member_id=member.id, question_id=question.id, token=token, purpose="asked",
+                                 now=now)
+            return QuizPrompt(token, question, "asked", 0, asked=self._origin(row.topic, row.asked_on, today))
+        return None
+
+    def _origin(self, topic: str, asked_on: date, today: date) -> AskedOrigin:
+        try:
+            title = self.cat.topic(topic).title
+        except KeyError:  # a topic gone from the catalogue still has its id to show
+            title = topic
+        return AskedOrigin(topic, title, asked_on, today)
+
+    def _asked_question(self, s: Session, member: Member, topic: str) -> Question | None:
+        """A question of the topic the member can get: one never asked first, else the card due soonest."""
+        eligible = self._eligible(member, topic=topic, level=None)
+        if not eligible:
+            return None
+        member_cards = {c.question_id: c for c in repo.cards(s, member_id=member.id)}
+        fresh = [q for q in eligible if q.id not in member_cards]
+        if fresh:
+            return fresh[0]
+        return min(eligible, key=lambda q: _aware(member_cards[q.id].due))
 
     def answer(self, token: str, ref: MemberRef, chosen: int, *, now: datetime | None = None) -> AnswerResult:
         """Record an answer once. Only the member the question was sent to can answer it."""
@@ -805,8 +885,8 @@ class Progress:
 
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
         """The member's own view. A bounded number of statements whatever the team size: the member (1-2),
-        topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1); the board itself is
-        never built."""
+        topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1), asked topics (1); the board
+        itself is never built."""
         now = now or utcnow()
         with self.db.session() as s:
             member = self._member(s, ref, now)
@@ -819,6 +899,8 @@ class Progress:
                                                      start=week_start, end=week_start + timedelta(days=7),
                                                      caps=KIND_CAPS)
             streak, freezes = streak_state(repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS), today)
+            asked = {row.topic for row in repo.asked_topics(s, member_id=member.id)}
+        asked_mastered = sum(1 for t in asked if states.get(t, _NEW)[0] == "mastered")
         lvl = self.cat.level(member.level)
         topic_ids = self._level_topics(member, member.level)
         titles = {t.id: t.title for t in lvl.topics()}
@@ -829,7 +911,7 @@ class Progress:
         tracks = tuple((t.id, t.title) for t in self.cat.level(4).tracks) if needs_track else ()
         return ProgressView(member.level, lvl.name, member.track, topics, mastered, self._needed(member, topic_ids),
                             streak, freezes, due, weekly_xp, rank, size, next_name,
-                            reminder_text(member, today), needs_track, tracks)
+                            reminder_text(member, today), needs_track, tracks, len(asked), asked_mastered)
 
 
 _NEW: tuple[TopicState, int, int] = ("new", 0, 0)

@@ -39,6 +39,7 @@ from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import (
     AnswerRecord,
+    AskedTopic,
     Base,
     Card,
     CertProgress,
@@ -73,6 +74,8 @@ TABLES: list[tuple[str, type[Base], list[str] | None]] = [
     ("cert_progress", CertProgress, ["member_id", "cert_id"]),
     ("checklist_ticks", ChecklistTick, ["member_id", "item_id"]),
     ("topics_done", TopicDone, ["member_id", "topic_id"]),
+    # topics a member asked about, with their origin (progress/asked.py); older exports have none
+    ("asked_topics", AskedTopic, ["member_id", "topic"]),
 ]
 
 
@@ -188,7 +191,7 @@ def _rules() -> dict[tuple[str, str], tuple[Any, str]]:
         ("members", "track"): (lambda v: v is None or v in tracks, f"a track ({', '.join(sorted(tracks))})"),
         ("members", "tz"): (_valid_zone, "an IANA time zone such as Europe/Berlin"),
         ("members", "nudge_time"): (_hhmm, "a time HH:MM such as 09:00"),
-        ("deliveries", "purpose"): (lambda v: v in ("quiz", "placement"), "quiz or placement"),
+        ("deliveries", "purpose"): (lambda v: v in ("quiz", "placement", "asked"), "quiz, placement or asked"),
         ("deliveries", "chosen"): (lambda v: v is None or v >= 0, "an option number"),
         ("cards", "fsrs"): (_valid_fsrs, "FSRS card state"),
         ("cards", "reviews"): (lambda v: v >= 0, "a count"),

@@ -86,7 +86,8 @@ class ChooseTrack:
 @dataclass(frozen=True)
 class Nudges:
     action: str = "show"
-    """"show", "off", "on", "time" (value HH:MM) or "snooze" (value: days)."""
+    """"show", "off", "on", "time" (value HH:MM), "snooze" (value: days) or "asked" (value "on"/"off": quick
+    checks of topics the member asked about)."""
     value: str = ""
 
 
@@ -239,7 +240,8 @@ def _track(rest: str) -> Command:
 
 
 NUDGES_USAGE = ("`{cmd}nudges off`, `{cmd}nudges on`, `{cmd}nudges time HH:MM` (your local time), "
-                "`{cmd}nudges snooze N` (days; 0 ends it), or `{cmd}nudges` to see your settings.")
+                "`{cmd}nudges snooze N` (days; 0 ends it), `{cmd}nudges asked off|on` (quick checks of what you "
+                "asked), or `{cmd}nudges` to see your settings.")
 
 
 def _nudges(rest: str) -> Command:
@@ -252,6 +254,8 @@ def _nudges(rest: str) -> Command:
         if words[0] == "snooze" and not (words[1].isascii() and words[1].isdigit()):
             raise UsageError("Snooze takes a number of days, e.g. `{cmd}nudges snooze 3`.")
         return Nudges(words[0], words[1])
+    if words[0] == "asked" and len(words) == 2 and words[1] in ("off", "on"):
+        return Nudges("asked", words[1])
     raise UsageError("Usage: " + NUDGES_USAGE)
 
 
@@ -387,7 +391,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("leave", "", "leave it: no reminders, not on the leaderboard", _no_args(Leave(), "leave"),
          surfaces=frozenset({SLACK})),
     Spec("track", "[A-E]", "pick your Level 4 track (no letter lists them)", _track),
-    Spec("nudges", "[off|on|time HH:MM|snooze N]", "your daily reminder DM (default 09:00 your time)", _nudges,
+    Spec("nudges", "[off|on|time HH:MM|snooze N|asked off|on]",
+         "your daily reminder DM (default 09:00 your time) and its checks of what you asked", _nudges,
          surfaces=frozenset({SLACK})),
     Spec("goal", "[3m|6m|12m TEXT]", "your 3, 6 and 12 month goals (a horizon alone: ideas for it)", _goal),
     Spec("plan", "[hours N|done TOPIC]", "this week's plan: topics, habits, reviews, on track or not", _plan,

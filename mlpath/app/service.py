@@ -24,6 +24,7 @@ from knowledge.mentor import Mentor
 from knowledge.quizzes import section_texts
 from mlpath import metrics
 from mlpath.app import commands as c
+from mlpath.app.asked import asked_topic
 from mlpath.app.limits import RateLimiter
 from mlpath.app.observe import observe_answer
 from mlpath.app.results import (
@@ -215,6 +216,13 @@ class Application:
                                                surface=who.surface)
         except SQLAlchemyError as exc:
             log.warning("answer not logged: the progress database is unavailable (%s)", type(exc).__name__)
+        topic = asked_topic(answer, self.progress.bank) if answer_id else None
+        if topic is not None and answer_id is not None:
+            try:
+                self.progress.record_asked(who.member, topic, answer_id)
+            except SQLAlchemyError as exc:
+                log.warning("asked topic not remembered: the progress database is unavailable (%s)",
+                            type(exc).__name__)
         return AnswerView(answer, answer_id)
 
     # ----- commands -----
@@ -374,6 +382,12 @@ class Application:
             except ValueError as exc:
                 return Notice(f"Sorry: {exc}.", ok=False)
             return Notice(f"Your daily reminder now comes at {m.nudge_time}, your time ({m.tz}), from the next one on.")
+        if action == "asked":
+            self.progress.set_asked_reviews(ref, value == "on")
+            return Notice("Quick checks of the topics you ask about are on: one to three days after a question, "
+                          "one question on its topic comes with your reminder or your next `{cmd}quiz`."
+                          if value == "on" else
+                          "No more quick checks of the topics you ask about. `{cmd}nudges asked on` brings them back.")
         if action == "snooze":
             try:
                 resume = self.progress.snooze(ref, int(value))
@@ -390,7 +404,9 @@ class Application:
         else:
             state = "on"
         extra = " (I couldn't reach you by DM last time; writing to me fixes that)" if m.unreachable else ""
-        return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}.\n" + c.NUDGES_USAGE)
+        asked = "on" if m.asked_reviews else "off"
+        return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}. Checks of what you asked: "
+                      f"{asked}.\n" + c.NUDGES_USAGE)
 
     def home(self, who: Who) -> HomeView:
         m = self.mentoring
