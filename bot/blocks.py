@@ -347,11 +347,14 @@ def build_progress(view: ProgressView) -> list[Block]:
 
 
 def build_home(view: ProgressView, habits: list[tuple[Habit, bool]],
-               mentoring: res.MentoringHome | None = None) -> HomeTab:
+               mentoring: res.MentoringHome | None = None, *, chart: tuple[str, str] | None = None) -> HomeTab:
     """The App Home tab: the member's own dashboard (progress, today's habits with buttons, then the
     mentoring: this week's plan, goals, projects, certifications and the checklist, in short)."""
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
     blocks += build_progress(view)
+    if chart is not None:  # (Slack file id, alt text): topics mastered over time, with the plan's pace
+        blocks.append({"type": "image", "slack_file": {"id": chart[0]}, "alt_text": clip(chart[1], 2000),
+                       "title": {"type": "plain_text", "text": "Topics mastered over time"}})
     blocks.append({"type": "divider"})
     blocks += build_habits(habits)
     if mentoring is not None:

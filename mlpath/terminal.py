@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -298,10 +299,25 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
                 case c.Quiz(scope):
                     _quiz(app, who, scope, read=read, write=write)
                 case _:
-                    write(render(app.run(who, command)))
+                    outcome = app.run(who, command)
+                    write(render(outcome))
+                    if isinstance(outcome, res.ProgressReport) and outcome.chart is not None:
+                        write(write_chart(outcome.chart, outcome.chart_path))
         except _Leave:
             write("")
             return 0
+
+
+def write_chart(png: bytes, path: str) -> str:
+    """Write a chart where the member asked; the line to show (an error is one line, nothing half-written)."""
+    target = Path(path).expanduser()
+    try:
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(png)
+        tmp.replace(target)
+    except OSError as exc:
+        return f"error: cannot write {path}: {exc.strerror or type(exc).__name__}"
+    return f"chart written to {target} (PNG, {len(png) // 1024} KB)"
 
 
 def _write_sources(last: res.AnswerView | None, write: Callable[[str], None]) -> None:

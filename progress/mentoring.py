@@ -43,8 +43,9 @@ from knowledge.catalogue import (
     Topic,
 )
 from progress import repository as repo
+from progress.charts import MemberChart
 from progress.models import Member
-from progress.service import MemberRef, Progress, _aware, local_date, period_of, utcnow
+from progress.service import MemberRef, Progress, _aware, local_date, period_of, utcnow, zone
 
 MAX_GOAL_CHARS = 500
 MAX_EVIDENCE_CHARS = 1000
@@ -407,6 +408,26 @@ class Mentoring:
         if profile is not None and profile.plan_hours:
             return profile.plan_hours, True
         return self.default_hours, False
+
+    def member_chart(self, ref: MemberRef, *, now: datetime | None = None) -> MemberChart:
+        """The member's chart data: topics first mastered per level over time (progress.Progress.mastery_dates)
+        and the plan's pace on the current level (the middle of its duration at the member's hours)."""
+        now = now or utcnow()
+        member = self.progress.member(ref, now=now)
+        dates = self.progress.mastery_dates(ref, now=now)
+        levels = {t.id: lvl.number for lvl, t in self.cat.all_topics()}
+        per_level: dict[int, list[date]] = {}
+        for topic, day in dates.items():
+            per_level.setdefault(levels.get(topic, 1), []).append(day)
+        done = self._done_topics(member, now)
+        with self.db.session() as s:
+            hours, _ = self._hours(s, member)
+            pace = self._pace(s, member, done, hours, now)
+        today = local_date(member, now)
+        started = pace.started.astimezone(zone(member.tz)).date()
+        joined = _aware(member.joined_at).astimezone(zone(member.tz)).date()
+        return MemberChart(today, min(joined, started), per_level, member.level, pace.total, started,
+                           (pace.months[0] + pace.months[1]) / 2)
 
     def weekly_plan(self, ref: MemberRef, *, now: datetime | None = None, day: date | None = None) -> WeeklyPlan:
         """The plan of the member's current local week (or of the week of `day`, for the check-in)."""

@@ -36,6 +36,7 @@ from errors import MlpathError
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
 from progress import repository as repo
+from progress.charts import render_team
 from progress.clock import WEEKDAYS, parse_hhmm
 from progress.models import Member
 from progress.service import LeaderRow, Progress, QuizPrompt, _aware, period_of, utcnow, zone
@@ -100,6 +101,9 @@ class LeaderboardPost:
     team_id: str
     rows: list[LeaderRow]
     line: str
+    chart: bytes | None = None
+    """The week's chart as PNG (progress/charts.py), uploaded beside the post; None when it could not be drawn."""
+    chart_alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -517,8 +521,14 @@ class Scheduler:
         seed = week_start.toordinal() // 7
         line = (self.words.pick("encouragement", seed, leader=rows[0].display_name or "our leader") if rows
                 else self.words.pick("empty_week", seed, week=week))
+        chart, alt = None, ""
+        try:  # drawn only by the claim's owner, so once; a chart that fails never holds up the post
+            data = self.progress.team_chart(team, week_start=week_start, now=now)
+            chart, alt = render_team(data), data.alt_text()
+        except Exception:  # noqa: BLE001
+            log.exception("the leaderboard chart of %s could not be drawn; posting without it", week)
         try:
-            result = self.sender.post_leaderboard(LeaderboardPost(channel, key, week, team, rows, line))
+            result = self.sender.post_leaderboard(LeaderboardPost(channel, key, week, team, rows, line, chart, alt))
         except Exception as exc:  # noqa: BLE001
             log.exception("posting the leaderboard failed")
             result = SendResult("unknown", error=type(exc).__name__[:64])

@@ -38,6 +38,7 @@ from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
 from progress.asked import ASKED_MAX_DAYS, ASKED_MIN_DAYS, AskedOrigin
+from progress.charts import TeamChart, TeamChartRow
 from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Delivery, Member
@@ -637,6 +638,67 @@ class Progress:
                 state = "new"
             out[topic] = (state, ev.answered, days)
         return out
+
+    def _mastery_dates(self, s: Session, member: Member) -> dict[str, date]:
+        """topic id → the member's local date it was first mastered, replaying their answers through FSRS (the
+        same scheduler, no fuzzing, so the same stabilities as when they answered): the first correct answer
+        after which the topic had correct days on 2 dates, its latest answer right and a question whose latest
+        review was right with stability ≥ 5 days. Cards without answers (imported) have no history: left out."""
+        tz = zone(member.tz)
+        cards: dict[str, FsrsCard] = {}
+        days: dict[str, set[date]] = {}
+        strong: dict[str, set[str]] = {}
+        out: dict[str, date] = {}
+        for qid, at, correct in repo.answer_history(s, member_id=member.id):
+            q = self.bank.get(qid)
+            if q is None:
+                continue
+            at = _aware(at).astimezone(UTC)  # FSRS wants UTC itself; PostgreSQL gives a fixed +00:00 offset
+            card, _ = self.scheduler.review_card(cards.get(qid) or FsrsCard(), Rating.Good if correct else Rating.Again,
+                                                 at)
+            cards[qid] = card
+            topic_strong = strong.setdefault(q.topic, set())
+            if correct and (card.stability or 0) >= MASTERY_STABILITY_DAYS:
+                topic_strong.add(qid)
+            else:
+                topic_strong.discard(qid)
+            if not correct:
+                continue
+            day = at.astimezone(tz).date()
+            days.setdefault(q.topic, set()).add(day)
+            if q.topic not in out and len(days[q.topic]) >= MASTERY_DAYS and topic_strong:
+                out[q.topic] = day
+        return out
+
+    def mastery_dates(self, ref: MemberRef, *, now: datetime | None = None) -> dict[str, date]:
+        with self.db.session() as s:
+            return self._mastery_dates(s, self._member(s, ref, now or utcnow()))
+
+    def team_chart(self, team_id: str, *, week_start: date, now: datetime | None = None) -> TeamChart:
+        """The weekly chart's data: active members per level; for the board's named members (never one who
+        opted out) XP this week and the week before, streak and topics first mastered this week; the team's
+        topics mastered this week and the week before (everyone active counts, named or not)."""
+        now = now or utcnow()
+        this_week = self.leaderboard(team_id, week_start=week_start, now=now)
+        last_week = {r.user_id: r.xp for r in self.leaderboard(team_id, week_start=week_start - timedelta(days=7),
+                                                                  now=now)}
+        end, previous = week_start + timedelta(days=7), week_start - timedelta(days=7)
+        with self.db.session() as s:
+            members = repo.team_members(s, team_id=team_id)
+            mastered = {m.user_id: self._mastery_dates(s, m) for m in members}
+        levels = [0, 0, 0, 0]
+        for m in members:
+            levels[min(4, max(1, m.level)) - 1] += 1
+
+        def count(user_id: str, start: date, stop: date) -> int:
+            return sum(1 for d in mastered.get(user_id, {}).values() if start <= d < stop)
+
+        rows = tuple(TeamChartRow(r.display_name or r.user_id, r.xp, last_week.get(r.user_id, 0), r.streak,
+                                  count(r.user_id, week_start, end)) for r in this_week)
+        year, week, _ = week_start.isocalendar()
+        return TeamChart(f"{year}-W{week:02d}", (levels[0], levels[1], levels[2], levels[3]), rows,
+                         sum(count(m.user_id, week_start, end) for m in members),
+                         sum(count(m.user_id, previous, week_start) for m in members))
 
     def mastered_topics(self, member: Member, now: datetime) -> set[str]:
         """The topics the member has mastered now (the rule above: evidence on two days, stable memory)."""

@@ -39,7 +39,8 @@ class Quiz:
 
 @dataclass(frozen=True)
 class ShowProgress:
-    pass
+    png: str = ""
+    """Terminal: also write the member's chart (PNG) to this file."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,18 @@ def _ask(rest: str) -> Command:
 
 def _quiz(rest: str) -> Command:
     return Quiz("placement" if rest.lower() == "placement" else rest)
+
+
+PROGRESS_USAGE = "Usage: `{cmd}progress`, or `{cmd}progress --png FILE` to write your chart too."
+
+
+def _progress(rest: str) -> Command:
+    if not rest:
+        return ShowProgress()
+    words = rest.split(maxsplit=1)
+    if words[0] == "--png" and len(words) == 2 and words[1].strip():
+        return ShowProgress(words[1].strip())
+    raise UsageError(PROGRESS_USAGE)
 
 
 def _done(rest: str) -> Command:
@@ -380,7 +393,10 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("ask", "QUESTION", "an answer from the curriculum with numbered sources", _ask,
          ack="Looking that up in the learning path…"),
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
-    Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress"),
+         surfaces=frozenset({SLACK})),
+    Spec("progress", "[--png FILE]", "your level, topics, streak, reviews due and XP; --png writes your chart",
+         _progress, surfaces=frozenset({TERMINAL})),
     Spec("path", "[1-4]", "the learning path: levels, modules, topics and the Level 4 tracks", _path),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
     Spec("done", "HABIT", "check a habit off, in your own words, e.g. `{cmd}done watched a PyData talk`", _done),
@@ -416,7 +432,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("setlevel", "@member N", "set a member's level 1-4", _setlevel, admin=True, surfaces=frozenset({SLACK}),
          ack="Setting the level…"),
 )
-_BY_NAME = {name: spec for spec in COMMANDS for name in (spec.name, *spec.aliases)}
+_BY_SURFACE = {surface: {name: spec for spec in COMMANDS if surface in spec.surfaces
+                         for name in (spec.name, *spec.aliases)} for surface in BOTH}
+"""A command may have one spec per surface (`progress [--png FILE]` in the terminal)."""
 
 
 PREFIX = {SLACK: "/mlpath ", TERMINAL: "/"}
@@ -428,8 +446,7 @@ def phrase(text: str, surface: str) -> str:
 
 
 def find(name: str, surface: str) -> Spec | None:
-    spec = _BY_NAME.get(name.lower())
-    return spec if spec is not None and surface in spec.surfaces else None
+    return _BY_SURFACE.get(surface, {}).get(name.lower())
 
 
 def split(text: str) -> tuple[str, str]:

@@ -79,6 +79,9 @@ class SectionView:
 @dataclass(frozen=True)
 class ProgressReport:
     view: ProgressView
+    chart: bytes | None = None
+    """The member's chart as PNG, when asked for (`/progress --png FILE` in the terminal writes it to `chart_path`)."""
+    chart_path: str = ""
 
 
 @dataclass(frozen=True)

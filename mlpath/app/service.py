@@ -55,6 +55,7 @@ from mlpath.app.results import (
     TeamResult,
 )
 from progress.answer_log import AnswerLog
+from progress.charts import render_member
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
 from progress.models import TERMINAL_TEAM_ID
@@ -234,8 +235,8 @@ class Application:
                 return self.ask(who, question)
             case c.Quiz(scope):
                 return self.next_question(who, scope)
-            case c.ShowProgress():
-                return ProgressReport(self.progress.progress(who.member))
+            case c.ShowProgress(png):
+                return self.show_progress(who, png)
             case c.ShowHabits():
                 return HabitsView(self.progress.habits_today(who.member))
             case c.CheckIn(habit):
@@ -325,6 +326,22 @@ class Application:
             placement = (f"Placement done: you start at *Level {result.placement.level}* "
                          f"({result.placement.scores_text}{tracks}).")
         return QuizOutcome(result, scope, promotion, placement)
+
+    def show_progress(self, who: Who, png: str = "") -> ProgressReport | Notice:
+        """The member's progress; with `png` (terminal) also their chart, for the front end to write there."""
+        if png and who.front != c.TERMINAL:
+            return Notice("`--png` writes a file in the terminal; in Slack your chart is on my Home tab.", ok=False)
+        view = self.progress.progress(who.member)
+        if not png:
+            return ProgressReport(view)
+        assert self.mentoring is not None
+        return ProgressReport(view, render_member(self.mentoring.member_chart(who.member)), png)
+
+    def member_chart(self, who: Who) -> tuple[bytes, str]:
+        """The member's chart (PNG) and its alt text: App Home shows it."""
+        assert self.mentoring is not None
+        data = self.mentoring.member_chart(who.member)
+        return render_member(data), data.alt_text()
 
     def read_section(self, who: Who, section_id: str) -> SectionView | Notice:
         """"Read the section" under a wrong answer: the curriculum section the question comes from."""
