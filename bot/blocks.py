@@ -18,6 +18,7 @@ from knowledge.catalogue import Habit, Level
 from knowledge.quizzes import SectionText
 from mlpath.app import results as res
 from mlpath.app.commands import SLACK, phrase
+from progress.buddies import BuddyAnswer, BuddyOfferView
 from progress.checkins import CheckinMessage
 from progress.mentoring import (
     CertRow,
@@ -200,6 +201,9 @@ def render(result: res.Result) -> tuple[str, list[Block]]:
             return text, _sections(text)
         case res.PathView(title, levels):
             return escape(title), build_path(title, levels)
+        case res.BuddyIntro(answer):
+            text = (f"I've opened a group DM with <@{escape(answer.buddy_user_id)}> about {escape(answer.title)}.")
+            return text, _sections(text)
     raise TypeError(f"no Slack rendering for {type(result).__name__}")
 
 
@@ -306,7 +310,31 @@ def build_quiz_result(outcome: res.QuizOutcome) -> list[Block]:
                         "value": value or "-"})
     if buttons:
         out.append({"type": "actions", "block_id": "quiz_next", "elements": buttons})
+    if outcome.buddy is not None:
+        out += build_buddy_offer(outcome.buddy)
     return out
+
+
+BUDDY_YES = "buddy_yes"
+BUDDY_NO = "buddy_no"
+
+
+def build_buddy_offer(offer: BuddyOfferView) -> list[Block]:
+    """"Ana mastered Window functions last week and offers help — want an intro?" with Yes / No thanks."""
+    return [_section("🤝 " + escape(offer.text)),
+            {"type": "actions", "block_id": "buddy_offer", "elements": [
+                {"type": "button", "action_id": BUDDY_YES, "style": "primary", "value": offer.token,
+                 "text": {"type": "plain_text", "text": "Yes, introduce us"}},
+                {"type": "button", "action_id": BUDDY_NO, "value": offer.token,
+                 "text": {"type": "plain_text", "text": "No thanks"}}]}]
+
+
+def buddy_intro(answer: BuddyAnswer) -> tuple[str, list[Block]]:
+    """The first message of the group DM: who is who, the topic and the section to read together."""
+    member, buddy = f"<@{escape(answer.member_user_id)}>", f"<@{escape(answer.buddy_user_id)}>"
+    text = (f"👋 {member}, meet {buddy}: {buddy} mastered *{escape(answer.title)}* and offered to help. "
+            f"A good start: read *{escape(answer.section)}* together, then try `/mlpath quiz` on it.")
+    return f"mlpath buddy intro: {answer.title}", _sections(text)
 
 
 def build_section(section: SectionText) -> list[Block]:
@@ -615,7 +643,9 @@ def build_team(report: TeamReport) -> list[Block]:
              "*Projects:* " + "; ".join(f"{escape(k)} {v['started']} in progress, {v['done']} done"
                                          for k, v in report.projects.items()),
              "*Certifications:* " + "; ".join(f"{escape(k)} {v['planned']} planned, {v['passed']} passed"
-                                               for k, v in report.certifications.items())]
+                                               for k, v in report.certifications.items()),
+             f"*Buddies:* {report.buddies} offer help · {report.buddy_offers} intros offered, "
+             f"{report.buddy_intros} accepted in 30 days"]
     return _sections("\n".join(lines))
 
 

@@ -750,6 +750,8 @@ def format_team(report: Any) -> str:
                                             for k, v in report.projects.items()))
     lines.append("  certifications: " + ", ".join(f"{k} {v['planned']} planned, {v['passed']} passed"
                                                   for k, v in report.certifications.items()))
+    lines.append(f"  buddies: {report.buddies} offer help; {report.buddy_offers} intros offered, "
+                 f"{report.buddy_intros} accepted in 30 days")
     return "\n".join(lines)
 
 

@@ -232,6 +232,11 @@ class TeamReport:
     certifications: dict[str, dict[str, int]]
     """certification id → {"planned": n, "passed": m}."""
     generated_at: datetime
+    buddies: int = 0
+    """Members who offer help (`buddy on`, progress/buddies.py)…"""
+    buddy_offers: int = 0
+    """…intros offered in the last 30 days, and how many were accepted."""
+    buddy_intros: int = 0
 
     @property
     def behind(self) -> list[TeamMemberRow]:
@@ -251,6 +256,8 @@ class TeamReport:
             "behind_plan": [who(m) for m in self.behind],
             "inactive_14_days": [{**who(m), "days": m.inactive_days} for m in self.inactive],
             "projects": self.projects, "certifications": self.certifications,
+            "buddies": {"offer_help": self.buddies, "offers_30_days": self.buddy_offers,
+                        "accepted_30_days": self.buddy_intros},
         }
 
 
@@ -661,7 +668,10 @@ class Mentoring:
         for c in certs:
             if c.cert_id in cert_counts:
                 cert_counts[c.cert_id][c.status] += 1
-        return TeamReport(team_id, rows, dict(sorted(by_level.items())), project_counts, cert_counts, now)
+        with self.db.session() as s:
+            helpers, offers, accepted = repo.buddy_counts(s, team_id=team_id, since=now - timedelta(days=30))
+        return TeamReport(team_id, rows, dict(sorted(by_level.items())), project_counts, cert_counts, now,
+                          helpers, offers, accepted)
 
 
 __all__ = ["CertRow", "ChecklistView", "GoalRow", "GoalsView", "Mentoring", "MentoringError", "Pace", "PlanTopic",

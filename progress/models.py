@@ -43,6 +43,8 @@ class Member(Base):
     """When `tz` was last read from Slack (refreshed at most daily)."""
     asked_reviews: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     """Topics the member asked about come back as a quick check (`/mlpath nudges asked off` stops it)."""
+    buddy_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    """Offers help on the topics they mastered (`/mlpath buddy on`, progress/buddies.py)."""
 
 
 class Delivery(Base):
@@ -280,3 +282,25 @@ class AskedTopic(Base):
     checked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The delivery of the check (deliveries.token)."""
+
+
+class BuddyOffer(Base):
+    """An offer to a member who keeps missing a topic: an intro to `buddy_id`, who mastered it and opted in
+    (progress/buddies.py). One per member, topic and local day (a unique key: two replicas handling two misses
+    at once make one offer); `status` goes offered → accepted or declined once (a conditional UPDATE)."""
+
+    __tablename__ = "buddy_offers"
+    __table_args__ = (
+        UniqueConstraint("member_id", "topic", "offered_on", name="uq_buddy_offers_member_topic_day"),
+        Index("ix_buddy_offers_buddy_offered_at", "buddy_id", "offered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    buddy_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(80))
+    offered_on: Mapped[date] = mapped_column(Date)
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12), default="offered")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

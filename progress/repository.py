@@ -27,6 +27,7 @@ from progress.models import (
     AnswerRecord,
     AskedTopic,
     Base,
+    BuddyOffer,
     Card,
     CertProgress,
     ChecklistTick,
@@ -735,3 +736,74 @@ def mark_asked_checked(session: Session, *, asked_id: int, day: date, token: str
     except IntegrityError:
         return False
     return row is not None
+
+
+# ----- buddies (progress/buddies.py) -----
+def wrong_answer_times(session: Session, *, member_id: int, question_ids: Iterable[str]) -> list[datetime]:
+    """When the member answered these questions wrong (quiz, review, placement or asked-topic deliveries)."""
+    rows = session.scalars(select(Delivery.answered_at).where(
+        Delivery.member_id == member_id, Delivery.correct.is_(False), Delivery.question_id.in_(list(question_ids)),
+        Delivery.answered_at.is_not(None)))
+    return [at for at in rows if at is not None]
+
+
+def last_buddy_offer(session: Session, *, member_id: int, topic: str) -> datetime | None:
+    return session.scalar(select(func.max(BuddyOffer.offered_at)).where(
+        BuddyOffer.member_id == member_id, BuddyOffer.topic == topic))
+
+
+def buddy_candidates(session: Session, *, team_id: str, exclude: int) -> list[Member]:
+    """Teammates who offer help and may be named: active, opted in, visible on the leaderboard, reachable."""
+    return list(session.scalars(select(Member).where(
+        Member.team_id == team_id, Member.id != exclude, Member.active.is_(True), Member.buddy_opt_in.is_(True),
+        Member.leaderboard_opt_out.is_(False), Member.unreachable.is_(None)).order_by(Member.id)))
+
+
+def lock_member(session: Session, *, member_id: int) -> Member | None:
+    """The member row, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers): offers naming one buddy are counted and added one transaction at a time."""
+    return session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+
+
+def offers_naming(session: Session, *, buddy_id: int, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(BuddyOffer).where(
+        BuddyOffer.buddy_id == buddy_id, BuddyOffer.offered_at >= since)) or 0)
+
+
+def add_buddy_offer(session: Session, *, token: str, member_id: int, buddy_id: int, topic: str, offered_on: date,
+                    now: datetime) -> bool:
+    stmt = _insert(session, BuddyOffer).values(
+        token=token, member_id=member_id, buddy_id=buddy_id, topic=topic, offered_on=offered_on, offered_at=now,
+        status="offered",
+    ).on_conflict_do_nothing(index_elements=["member_id", "topic", "offered_on"]).returning(BuddyOffer.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def get_buddy_offer(session: Session, *, token: str) -> BuddyOffer | None:
+    return session.scalar(select(BuddyOffer).where(BuddyOffer.token == token))
+
+
+def answer_buddy_offer(session: Session, *, token: str, status: str, now: datetime) -> bool:
+    """offered → accepted/declined, once: of two replicas handling the same click exactly one gets True."""
+    row = session.execute(
+        update(BuddyOffer).where(BuddyOffer.token == token, BuddyOffer.status == "offered")
+        .values(status=status, answered_at=now).returning(BuddyOffer.id)
+        .execution_options(synchronize_session=False)).scalar()
+    return row is not None
+
+
+def answer_buddy_offer_back(session: Session, *, token: str) -> None:
+    """An accepted offer whose buddy left meanwhile: marked `withdrawn` (no intro was made)."""
+    session.execute(update(BuddyOffer).where(BuddyOffer.token == token).values(status="withdrawn")
+                    .execution_options(synchronize_session=False))
+
+
+def buddy_counts(session: Session, *, team_id: str, since: datetime) -> tuple[int, int, int]:
+    """(members offering help, offers made since, intros accepted since) of a team's active members."""
+    helpers = session.scalar(select(func.count()).select_from(Member).where(
+        Member.team_id == team_id, Member.active.is_(True), Member.buddy_opt_in.is_(True)))
+    offers = session.execute(
+        select(func.count(), func.sum(case((BuddyOffer.status == "accepted", 1), else_=0)))
+        .select_from(BuddyOffer).join(Member, Member.id == BuddyOffer.member_id)
+        .where(Member.team_id == team_id, BuddyOffer.offered_at >= since)).one()
+    return int(helpers or 0), int(offers[0] or 0), int(offers[1] or 0)

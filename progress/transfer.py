@@ -41,6 +41,7 @@ from progress.models import (
     AnswerRecord,
     AskedTopic,
     Base,
+    BuddyOffer,
     Card,
     CertProgress,
     ChecklistTick,
@@ -76,7 +77,11 @@ TABLES: list[tuple[str, type[Base], list[str] | None]] = [
     ("topics_done", TopicDone, ["member_id", "topic_id"]),
     # topics a member asked about, with their origin (progress/asked.py); older exports have none
     ("asked_topics", AskedTopic, ["member_id", "topic"]),
+    # buddy offers (progress/buddies.py): both members by their Slack ids
+    ("buddy_offers", BuddyOffer, ["token"]),
 ]
+MEMBER_COLUMNS = {"member_id": "member", "buddy_id": "buddy"}
+"""Columns that point at a member, written in the file as [team, user] under these names."""
 
 
 def _columns(model: type[Base]) -> list[Any]:
@@ -96,8 +101,8 @@ def _encode_row(model: type[Base], obj: Any, members: dict[int, list[str]]) -> d
     row: dict[str, Any] = {}
     for col in _columns(model):
         value = getattr(obj, col.key)
-        if col.name == "member_id":
-            row["member"] = members.get(value) if value is not None else None
+        if col.name in MEMBER_COLUMNS:
+            row[MEMBER_COLUMNS[col.name]] = members.get(value) if value is not None else None
         else:
             row[col.name] = _encode_value(value)
     return row
@@ -124,20 +129,20 @@ def _decode_row(model: type[Base], row: Any, ids: dict[tuple[str, str], int], wh
         raise UserError(f"{where}: expected an object, got {type(row).__name__}")
     values: dict[str, Any] = {}
     known = {c.name for c in _columns(model)}
-    extra = set(row) - known - {"member"}
+    extra = set(row) - known - {MEMBER_COLUMNS[c] for c in known if c in MEMBER_COLUMNS}
     if extra:
         raise UserError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
     for col in _columns(model):
-        if col.name == "member_id":
-            ref = row.get("member")
+        if col.name in MEMBER_COLUMNS:
+            ref = row.get(MEMBER_COLUMNS[col.name])
             if ref is None:
                 if not col.nullable:
-                    raise UserError(f"{where}: no member")
-                values["member_id"] = None
+                    raise UserError(f"{where}: no {MEMBER_COLUMNS[col.name]}")
+                values[col.name] = None
                 continue
             if not (isinstance(ref, list) and len(ref) == 2) or (str(ref[0]), str(ref[1])) not in ids:
                 raise UserError(f"{where}: refers to member {ref!r}, which is not in the file")
-            values["member_id"] = ids[(str(ref[0]), str(ref[1]))]
+            values[col.name] = ids[(str(ref[0]), str(ref[1]))]
             continue
         if col.name not in row:
             continue  # an older export: the column's default applies
@@ -206,7 +211,7 @@ def check_values(table: str, model: type[Base], values: dict[str, Any], where: s
                  rules: dict[tuple[str, str], tuple[Any, str]]) -> None:
     """Raise UserError naming `where` and the field when a decoded row is something the app never writes."""
     for col in _columns(model):
-        if col.name not in values or col.name == "member_id":
+        if col.name not in values or col.name in MEMBER_COLUMNS:
             continue
         value = values[col.name]
         if value is None:

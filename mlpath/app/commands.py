@@ -170,6 +170,12 @@ class Team:
     pass
 
 
+@dataclass(frozen=True)
+class Buddy:
+    on: bool | None = None
+    """None shows the setting; True/False offers or stops offering help (progress/buddies.py)."""
+
+
 # terminal session commands: handled by the terminal itself (they change the session, not the member)
 @dataclass(frozen=True)
 class AnswerLevel:
@@ -188,7 +194,7 @@ class Quit:
 
 Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | UndoCheckIn | ShowLeaderboard | LeaderboardVisibility
            | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | ShowPath | AnswerLevel | Sources
-           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
+           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team | Buddy)
 
 
 # ----- parsers: the words after the command name → a command, or UsageError -----
@@ -375,6 +381,16 @@ def _checkins(rest: str) -> Command:
     raise UsageError("Usage: " + CHECKINS_USAGE)
 
 
+def _buddy(rest: str) -> Command:
+    word = rest.strip().lower()
+    if not word:
+        return Buddy()
+    if word in ("on", "off"):
+        return Buddy(word == "on")
+    raise UsageError("Usage: `{cmd}buddy on` offers help to teammates on the topics you mastered, `{cmd}buddy off` "
+                     "stops it, `{cmd}buddy` shows your setting.")
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -418,6 +434,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("checklist", "[tick ID [EVIDENCE]]", "the path's success-metric checklists", _checklist),
     Spec("checkins", "[day DAY|time HH:MM|off|on]", "your weekly check-in DM (default Monday 08:30 your time)",
          _checkins, surfaces=frozenset({SLACK})),
+    Spec("buddy", "[on|off]", "offer help to teammates on the topics you mastered (opt-in)", _buddy,
+         surfaces=frozenset({SLACK})),
     Spec("team", "", "the team view: levels, behind plan, inactive, projects", _no_args(Team(), "team"),
          admin=True, surfaces=frozenset({SLACK}), ack="Putting the team report together…"),
     Spec("search", "QUERY", "the passages of the learning path for a query", _search, surfaces=frozenset({TERMINAL})),

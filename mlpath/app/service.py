@@ -29,6 +29,7 @@ from mlpath.app.limits import RateLimiter
 from mlpath.app.observe import observe_answer
 from mlpath.app.results import (
     AnswerView,
+    BuddyIntro,
     CertsResult,
     CheckinsResult,
     CheckinView,
@@ -55,6 +56,7 @@ from mlpath.app.results import (
     TeamResult,
 )
 from progress.answer_log import AnswerLog
+from progress.buddies import Buddies
 from progress.charts import render_member
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
@@ -161,8 +163,11 @@ class Application:
     config: AppConfig = field(default_factory=AppConfig)
     limiter: RateLimiter | None = None
     mentoring: Mentoring | None = None
+    buddies: Buddies | None = None
 
     def __post_init__(self) -> None:
+        if self.buddies is None:
+            self.buddies = Buddies(self.progress)
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.question_rate_limit)
         if self.mentoring is None:
@@ -269,6 +274,8 @@ class Application:
                     return self.mentor_command(who, command)
                 except MentoringError as exc:
                     return Notice(f"Sorry: {exc}.", ok=False)
+            case c.Buddy(on):
+                return self.buddy_setting(who, on)
             case c.Help():
                 return HelpView(c.help_entries(who.front, admin=self.is_admin(who)))
             case c.SetLevel(user_id, level):
@@ -325,7 +332,39 @@ class Application:
             tracks = f"; Level 4 tracks answered right: {', '.join(right) or 'none'}" if result.placement.tracks else ""
             placement = (f"Placement done: you start at *Level {result.placement.level}* "
                          f"({result.placement.scores_text}{tracks}).")
-        return QuizOutcome(result, scope, promotion, placement)
+        buddy = None
+        if not result.correct and who.front == c.SLACK and result.question is not None:
+            assert self.buddies is not None
+            try:
+                buddy = self.buddies.offer_after_miss(who.member, result.question.id)
+            except SQLAlchemyError as exc:  # the answer is recorded; an offer can come with the next miss
+                log.warning("no buddy offer: the progress database is unavailable (%s)", type(exc).__name__)
+        return QuizOutcome(result, scope, promotion, placement, buddy)
+
+    # ----- buddies -----
+    def buddy_setting(self, who: Who, on: bool | None) -> Notice:
+        assert self.buddies is not None
+        if on is None:
+            state = "on" if self.progress.member(who.member).buddy_opt_in else "off"
+            return Notice(f"Buddy: {state}. `{{cmd}}buddy on` offers help to teammates who keep missing a topic "
+                          "you mastered (you are suggested at most twice a week); `{cmd}buddy off` stops it.")
+        self.buddies.set_opt_in(who.member, on)
+        if on:
+            return Notice("Thanks! Teammates who keep missing a topic you mastered may be offered an intro to you "
+                          "(at most twice a week). `{cmd}buddy off` stops it.")
+        return Notice("You are no longer suggested as a buddy. `{cmd}buddy on` offers help again.")
+
+    @replies_during_outages
+    def answer_buddy(self, who: Who, token: str, accept: bool) -> BuddyIntro | Notice:
+        """The Yes / No thanks buttons of a buddy offer: answered once."""
+        assert self.buddies is not None
+        answer = self.buddies.answer(token, who.member, accept)
+        if answer.status == "accepted":
+            return BuddyIntro(answer)
+        return Notice({"declined": "No problem — I won't suggest a buddy for that topic again for 30 days.",
+                       "already": "You already answered this offer.",
+                       "not_yours": "This offer was made to someone else.",
+                       }.get(answer.status, "This offer is no longer available."), ok=answer.status == "declined")
 
     def show_progress(self, who: Who, png: str = "") -> ProgressReport | Notice:
         """The member's progress; with `png` (terminal) also their chart, for the front end to write there."""
