@@ -18,6 +18,7 @@ from knowledge.catalogue import Habit, Level
 from knowledge.quizzes import SectionText
 from mlpath.app import results as res
 from mlpath.app.commands import SLACK, phrase
+from progress.buddies import BuddyAnswer, BuddyOfferView
 from progress.checkins import CheckinMessage
 from progress.mentoring import (
     CertRow,
@@ -200,6 +201,9 @@ def render(result: res.Result) -> tuple[str, list[Block]]:
             return text, _sections(text)
         case res.PathView(title, levels):
             return escape(title), build_path(title, levels)
+        case res.BuddyIntro(answer):
+            text = (f"I've opened a group DM with <@{escape(answer.buddy_user_id)}> about {escape(answer.title)}.")
+            return text, _sections(text)
     raise TypeError(f"no Slack rendering for {type(result).__name__}")
 
 
@@ -254,7 +258,11 @@ TOPIC_STATE = {"mastered": "✅ mastered", "learning": "📘 learning", "slippin
 LETTERS = "ABCD"
 
 
-def build_quiz(prompt: QuizPrompt, *, scope: str = "") -> list[Block]:
+ASKED_ANSWERS = "asked_answers"
+"""The block of a question inside the reminder DM: its answer comes as a new message and the DM stays."""
+
+
+def build_quiz(prompt: QuizPrompt, *, scope: str = "", block_id: str = "quiz_answers") -> list[Block]:
     """A question with four answer buttons. Button values carry the delivery token, so only that delivery
     can be answered, once (the database decides)."""
     q = prompt.question
@@ -262,11 +270,13 @@ def build_quiz(prompt: QuizPrompt, *, scope: str = "") -> list[Block]:
               "placement": f"Placement · question {prompt.placement_step} of up to {prompt.placement_total}"
               }.get(prompt.kind, "Quiz")
     due = f" · {prompt.due_reviews} review(s) due" if prompt.kind != "placement" and prompt.due_reviews else ""
+    if prompt.asked is not None:
+        header = escape(prompt.asked.line)
     lines = [f"*{header}* · Level {q.level}{due}", escape(q.question)]
     lines += [f"*{LETTERS[i]}.* {escape(opt)}" for i, opt in enumerate(q.options)]
     return [
         _section(clip("\n".join(lines), SECTION_LIMIT)),
-        {"type": "actions", "block_id": "quiz_answers", "elements": [
+        {"type": "actions", "block_id": block_id, "elements": [
             {"type": "button", "action_id": f"{QUIZ_ANSWER}_{i}", "text": {"type": "plain_text", "text": LETTERS[i]},
              "value": QuizAnswerValue(prompt.token, i, scope).encode()} for i in range(4)]},
     ]
@@ -300,7 +310,31 @@ def build_quiz_result(outcome: res.QuizOutcome) -> list[Block]:
                         "value": value or "-"})
     if buttons:
         out.append({"type": "actions", "block_id": "quiz_next", "elements": buttons})
+    if outcome.buddy is not None:
+        out += build_buddy_offer(outcome.buddy)
     return out
+
+
+BUDDY_YES = "buddy_yes"
+BUDDY_NO = "buddy_no"
+
+
+def build_buddy_offer(offer: BuddyOfferView) -> list[Block]:
+    """"Ana mastered Window functions last week and offers help — want an intro?" with Yes / No thanks."""
+    return [_section("🤝 " + escape(offer.text)),
+            {"type": "actions", "block_id": "buddy_offer", "elements": [
+                {"type": "button", "action_id": BUDDY_YES, "style": "primary", "value": offer.token,
+                 "text": {"type": "plain_text", "text": "Yes, introduce us"}},
+                {"type": "button", "action_id": BUDDY_NO, "value": offer.token,
+                 "text": {"type": "plain_text", "text": "No thanks"}}]}]
+
+
+def buddy_intro(answer: BuddyAnswer) -> tuple[str, list[Block]]:
+    """The first message of the group DM: who is who, the topic and the section to read together."""
+    member, buddy = f"<@{escape(answer.member_user_id)}>", f"<@{escape(answer.buddy_user_id)}>"
+    text = (f"👋 {member}, meet {buddy}: {buddy} mastered *{escape(answer.title)}* and offered to help. "
+            f"A good start: read *{escape(answer.section)}* together, then try `/mlpath quiz` on it.")
+    return f"mlpath buddy intro: {answer.title}", _sections(text)
 
 
 def build_section(section: SectionText) -> list[Block]:
@@ -335,15 +369,20 @@ def build_progress(view: ProgressView) -> list[Block]:
                  f"⭐ {view.weekly_xp} XP this week" + (f" · rank {view.rank}/{view.team_size}" if view.rank else ""))
     if view.reminder:
         lines.append(f"⏰ Daily reminder: {escape(view.reminder)} · change it with `/mlpath nudges`")
+    if view.asked_topics:
+        lines.append(f"💬 Topics you asked about: {view.asked_mastered} of {view.asked_topics} mastered")
     return _sections("\n".join(lines))
 
 
 def build_home(view: ProgressView, habits: list[tuple[Habit, bool]],
-               mentoring: res.MentoringHome | None = None) -> HomeTab:
+               mentoring: res.MentoringHome | None = None, *, chart: tuple[str, str] | None = None) -> HomeTab:
     """The App Home tab: the member's own dashboard (progress, today's habits with buttons, then the
     mentoring: this week's plan, goals, projects, certifications and the checklist, in short)."""
     blocks: list[Block] = [{"type": "header", "text": {"type": "plain_text", "text": "Your learning path"}}]
     blocks += build_progress(view)
+    if chart is not None:  # (Slack file id, alt text): topics mastered over time, with the plan's pace
+        blocks.append({"type": "image", "slack_file": {"id": chart[0]}, "alt_text": clip(chart[1], 2000),
+                       "title": {"type": "plain_text", "text": "Topics mastered over time"}})
     blocks.append({"type": "divider"})
     blocks += build_habits(habits)
     if mentoring is not None:
@@ -404,12 +443,15 @@ def build_nudge(message: NudgeMessage) -> list[Block]:
     rest = [escape(line) for line in message.lines[habit_lines:]]
     if rest:
         out.append(_section("\n".join(rest)))
+    if message.asked is not None:
+        out += build_quiz(message.asked, block_id=ASKED_ANSWERS)
     label = f"Take today's quiz ({message.due_reviews} due)" if message.due_reviews else "Take today's quiz"
     out.append({"type": "actions", "block_id": "nudge_actions", "elements": [
         {"type": "button", "action_id": NUDGE_QUIZ, "style": "primary", "value": "-",
          "text": {"type": "plain_text", "text": label}}]})
     out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-        "Reminders: `/mlpath nudges time 08:30` · `/mlpath nudges snooze 3` · `/mlpath nudges off`")}]})
+        "Reminders: `/mlpath nudges time 08:30` · `/mlpath nudges snooze 3` · `/mlpath nudges off`"
+        + (" · no checks of what you asked: `/mlpath nudges asked off`" if message.asked is not None else ""))}]})
     return out
 
 
@@ -601,7 +643,9 @@ def build_team(report: TeamReport) -> list[Block]:
              "*Projects:* " + "; ".join(f"{escape(k)} {v['started']} in progress, {v['done']} done"
                                          for k, v in report.projects.items()),
              "*Certifications:* " + "; ".join(f"{escape(k)} {v['planned']} planned, {v['passed']} passed"
-                                               for k, v in report.certifications.items())]
+                                               for k, v in report.certifications.items()),
+             f"*Buddies:* {report.buddies} offer help · {report.buddy_offers} intros offered, "
+             f"{report.buddy_intros} accepted in 30 days"]
     return _sections("\n".join(lines))
 
 

@@ -138,11 +138,30 @@ class SlackSender:
         return self._find(channel, event_type, key, since)
 
     def post_leaderboard(self, post: LeaderboardPost) -> SendResult:
+        """The post, then its chart beside it (files_upload_v2 to the same channel, with alt text). The chart is
+        uploaded only after the post went out, once: a failed upload is logged and never retried, since a
+        retry of the post would post twice (the claim is about the post)."""
         _, result = self._post(post.channel, text=blocks.leaderboard_post_text(post),
                                blocks_=blocks.build_leaderboard_post(post), event_type=LEADERBOARD_EVENT, key=post.key)
         if result.status == "unreachable":  # a channel error is the channel's, not a member's
             return SendResult("failed", error=result.error)
+        if result.status == "sent" and post.chart:
+            self.upload_chart(post.channel, post.chart, filename=f"mlpath-{post.week}.png",
+                              title=f"mlpath week {post.week}", alt=post.chart_alt)
         return result
+
+    def upload_chart(self, channel: str, png: bytes, *, filename: str, title: str, alt: str) -> str | None:
+        """Upload a PNG to `channel` (files:write); the file id, or None when Slack refused it (logged)."""
+        try:
+            data, failure = self._call("files_upload_v2", channel=channel, content=png, filename=filename,
+                                       title=title, alt_txt=alt[:1000])
+        except Exception as exc:  # noqa: BLE001 — e.g. the upload step's own error (SlackRequestError)
+            log.warning("chart upload to %s failed: %s", channel, type(exc).__name__)
+            return None
+        if failure or data is None:
+            log.warning("chart upload to %s failed: %s", channel, failure.error if failure else "no answer")
+            return None
+        return str((data.get("file") or {}).get("id") or "") or None
 
     def find_post(self, channel: str, key: str, since: datetime) -> str | None:
         return self._find(channel, LEADERBOARD_EVENT, key, since)

@@ -4,6 +4,7 @@ command live in the application layer (mlpath/app); this module only translates 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -59,6 +60,8 @@ class BotServices:
     bot_user_id: str = ""
     stream_support: StreamSupport = field(default_factory=StreamSupport)
     _tz_cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
+    _chart_files: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(user, PNG digest) → the Slack file id of that member's chart: an unchanged chart is not uploaded again."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> BotServices:
         """Bolt deep-copies the context for lazy listeners; they must share these services, not copy them."""
@@ -123,11 +126,41 @@ class BotServices:
     def publish_home(self, client: WebClient, who: Who) -> None:
         """Refresh the member's App Home tab (after opening it, a quiz answer or a check-in)."""
         view = self.app.home(who)
+        chart = self.home_chart(client, who)
         try:
             client.views_publish(user_id=who.member.user_id,
-                                 view=dict(blocks.build_home(view.progress, view.habits, view.mentoring)))
+                                 view=dict(blocks.build_home(view.progress, view.habits, view.mentoring, chart=chart)))
         except SlackApiError as exc:
             log.info("views.publish failed: %s", exc.response.get("error"))
+
+    def home_chart(self, client: WebClient, who: Who) -> tuple[str, str] | None:
+        """The member's chart for App Home as (Slack file id, alt text): uploaded with files_upload_v2 (no channel:
+        a file of the bot's, which its image block can show), once per distinct picture (the PNG is deterministic,
+        so its digest names it). None when it cannot be drawn or uploaded: the Home tab goes out without it."""
+        try:
+            png, alt = self.app.member_chart(who)
+        except Exception as exc:  # noqa: BLE001 — a chart never keeps the Home tab from updating
+            log.warning("the Home chart could not be drawn: %s", type(exc).__name__)
+            return None
+        key = (who.member.user_id, hashlib.sha256(png).hexdigest()[:16])
+        file_id = self._chart_files.get(key)
+        if file_id is None:
+            try:
+                resp = client.files_upload_v2(content=png, filename=f"mlpath-{who.member.user_id}.png",
+                                              title="Your topics mastered", alt_txt=alt[:1000])
+            except SlackApiError as exc:  # e.g. an install that has not approved files:write yet
+                log.info("the Home chart was not uploaded: %s", exc.response.get("error"))
+                return None
+            except Exception as exc:  # noqa: BLE001 — the upload step's own error (SlackRequestError), a timeout
+                log.info("the Home chart was not uploaded: %s", type(exc).__name__)
+                return None
+            file_id = str((resp.get("file") or {}).get("id") or "")
+            if not file_id:
+                return None
+            if len(self._chart_files) > 2000:
+                self._chart_files.clear()
+            self._chart_files[key] = file_id
+        return file_id, alt
 
     def thread_history(self, client: WebClient, *, channel: str, thread_ts: str, before_ts: str) -> list[Turn]:
         """Earlier turns of a Slack thread (members' messages and ours), oldest first."""

@@ -863,6 +863,8 @@ def format_team(report: Any) -> str:
                                             for k, v in report.projects.items()))
     lines.append("  certifications: " + ", ".join(f"{k} {v['planned']} planned, {v['passed']} passed"
                                                   for k, v in report.certifications.items()))
+    lines.append(f"  buddies: {report.buddies} offer help; {report.buddy_offers} intros offered, "
+                 f"{report.buddy_intros} accepted in 30 days")
     return "\n".join(lines)
 
 
@@ -879,6 +881,8 @@ def cmd_team(args: argparse.Namespace) -> int:
         if args.team not in teams:
             raise UserError(f"no active members in team {args.team} (teams: {', '.join(teams) or 'none yet'})")
         teams = [args.team]
+    if args.png:
+        return _team_png(progress, teams, args.png)
     mentoring = Mentoring(progress)
     reports = [mentoring.team_report(team) for team in teams]
     if args.json:
@@ -888,10 +892,36 @@ def cmd_team(args: argparse.Namespace) -> int:
     return 0
 
 
+def _team_png(progress: Any, teams: list[str], path: str) -> int:
+    """`mlpath team --png FILE`: the weekly chart of the last complete week (TEAM_TZ), as posted beside the
+    leaderboard, for one team."""
+    from mlpath.settings import get_settings
+    from progress.charts import render_team
+    from progress.scheduler import last_complete_week, parse_week
+    from progress.service import utcnow, zone
+
+    if len(teams) != 1:
+        raise UserError("--png draws one team: choose it with --team "
+                        f"(teams: {', '.join(teams) or 'none yet'})")
+    week = last_complete_week(utcnow().astimezone(zone(get_settings().team_tz)).date())
+    data = progress.team_chart(teams[0], week_start=parse_week(week))
+    png = render_team(data)
+    target = Path(path).expanduser()
+    try:
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(png)
+        tmp.replace(target)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    print(f"team {teams[0]}, week {week}: chart written to {target} ({data.alt_text()})")
+    return 0
+
+
 def _add_mentoring_commands(sub: Any) -> None:
     p = sub.add_parser("team", help="the team view for leads: levels, behind plan, inactive 14+ days, projects")
     p.add_argument("--team", help="one Slack team id (default: every team)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--png", metavar="FILE", help="write the team's weekly chart (last complete week) as PNG instead")
     p.set_defaults(func=cmd_team)
 
 

@@ -8,6 +8,7 @@ import io
 import re
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -117,8 +118,9 @@ def render(result: res.Result) -> str:
             q = prompt.question
             kind = (f"placement, question {prompt.placement_step} of up to {prompt.placement_total}"
                     if prompt.kind == "placement" else prompt.kind)
-            return "\n".join([f"[{kind}, Level {q.level}] {q.question}"]
-                             + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
+            origin = [prompt.asked.line] if prompt.asked is not None else []
+            return "\n".join([*origin, f"[{kind}, Level {q.level}] {q.question}"]
+                              + [f"  {LETTERS[i]}. {option}" for i, option in enumerate(q.options)])
         case res.QuizOutcome(result=outcome, promotion=promotion, placement=placement):
             asked = outcome.question
             assert asked is not None
@@ -142,6 +144,8 @@ def render(result: res.Result) -> str:
                 lines.append("Choose your Level 4 track with /track A-E: "
                              + ", ".join(f"{t} {title}" for t, title in view.tracks))
             lines += [f"  [{t.state}] {t.title}" for t in view.topics]
+            if view.asked_topics:
+                lines.append(f"Topics you asked about: {view.asked_mastered} of {view.asked_topics} mastered")
             return "\n".join(lines)
         case res.HabitsView(habits, note):
             lines = [ours(note)] if note else []
@@ -295,10 +299,25 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
                 case c.Quiz(scope):
                     _quiz(app, who, scope, read=read, write=write)
                 case _:
-                    write(render(app.run(who, command)))
+                    outcome = app.run(who, command)
+                    write(render(outcome))
+                    if isinstance(outcome, res.ProgressReport) and outcome.chart is not None:
+                        write(write_chart(outcome.chart, outcome.chart_path))
         except _Leave:
             write("")
             return 0
+
+
+def write_chart(png: bytes, path: str) -> str:
+    """Write a chart where the member asked; the line to show (an error is one line, nothing half-written)."""
+    target = Path(path).expanduser()
+    try:
+        tmp = target.with_name(target.name + ".part")
+        tmp.write_bytes(png)
+        tmp.replace(target)
+    except OSError as exc:
+        return f"error: cannot write {path}: {exc.strerror or type(exc).__name__}"
+    return f"chart written to {target} (PNG, {len(png) // 1024} KB)"
 
 
 def _write_sources(last: res.AnswerView | None, write: Callable[[str], None]) -> None:

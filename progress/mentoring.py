@@ -43,8 +43,9 @@ from knowledge.catalogue import (
     Topic,
 )
 from progress import repository as repo
+from progress.charts import MemberChart
 from progress.models import Member
-from progress.service import MemberRef, Progress, _aware, local_date, period_of, utcnow
+from progress.service import MemberRef, Progress, _aware, local_date, period_of, utcnow, zone
 
 MAX_GOAL_CHARS = 500
 MAX_EVIDENCE_CHARS = 1000
@@ -231,6 +232,11 @@ class TeamReport:
     certifications: dict[str, dict[str, int]]
     """certification id → {"planned": n, "passed": m}."""
     generated_at: datetime
+    buddies: int = 0
+    """Members who offer help (`buddy on`, progress/buddies.py)…"""
+    buddy_offers: int = 0
+    """…intros offered in the last 30 days, and how many were accepted."""
+    buddy_intros: int = 0
 
     @property
     def behind(self) -> list[TeamMemberRow]:
@@ -250,6 +256,8 @@ class TeamReport:
             "behind_plan": [who(m) for m in self.behind],
             "inactive_14_days": [{**who(m), "days": m.inactive_days} for m in self.inactive],
             "projects": self.projects, "certifications": self.certifications,
+            "buddies": {"offer_help": self.buddies, "offers_30_days": self.buddy_offers,
+                        "accepted_30_days": self.buddy_intros},
         }
 
 
@@ -407,6 +415,26 @@ class Mentoring:
         if profile is not None and profile.plan_hours:
             return profile.plan_hours, True
         return self.default_hours, False
+
+    def member_chart(self, ref: MemberRef, *, now: datetime | None = None) -> MemberChart:
+        """The member's chart data: topics first mastered per level over time (progress.Progress.mastery_dates)
+        and the plan's pace on the current level (the middle of its duration at the member's hours)."""
+        now = now or utcnow()
+        member = self.progress.member(ref, now=now)
+        dates = self.progress.mastery_dates(ref, now=now)
+        levels = {t.id: lvl.number for lvl, t in self.cat.all_topics()}
+        per_level: dict[int, list[date]] = {}
+        for topic, day in dates.items():
+            per_level.setdefault(levels.get(topic, 1), []).append(day)
+        done = self._done_topics(member, now)
+        with self.db.session() as s:
+            hours, _ = self._hours(s, member)
+            pace = self._pace(s, member, done, hours, now)
+        today = local_date(member, now)
+        started = pace.started.astimezone(zone(member.tz)).date()
+        joined = _aware(member.joined_at).astimezone(zone(member.tz)).date()
+        return MemberChart(today, min(joined, started), per_level, member.level, pace.total, started,
+                           (pace.months[0] + pace.months[1]) / 2)
 
     def weekly_plan(self, ref: MemberRef, *, now: datetime | None = None, day: date | None = None) -> WeeklyPlan:
         """The plan of the member's current local week (or of the week of `day`, for the check-in)."""
@@ -640,7 +668,10 @@ class Mentoring:
         for c in certs:
             if c.cert_id in cert_counts:
                 cert_counts[c.cert_id][c.status] += 1
-        return TeamReport(team_id, rows, dict(sorted(by_level.items())), project_counts, cert_counts, now)
+        with self.db.session() as s:
+            helpers, offers, accepted = repo.buddy_counts(s, team_id=team_id, since=now - timedelta(days=30))
+        return TeamReport(team_id, rows, dict(sorted(by_level.items())), project_counts, cert_counts, now,
+                          helpers, offers, accepted)
 
 
 __all__ = ["CertRow", "ChecklistView", "GoalRow", "GoalsView", "Mentoring", "MentoringError", "Pace", "PlanTopic",

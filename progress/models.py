@@ -41,6 +41,10 @@ class Member(Base):
     """Slack's error when a DM could not be delivered (e.g. account_inactive); cleared when they interact."""
     tz_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     """When `tz` was last read from Slack (refreshed at most daily)."""
+    asked_reviews: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    """Topics the member asked about come back as a quick check (`/mlpath nudges asked off` stops it)."""
+    buddy_opt_in: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    """Offers help on the topics they mastered (`/mlpath buddy on`, progress/buddies.py)."""
 
 
 class Delivery(Base):
@@ -251,3 +255,52 @@ class TopicDone(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     topic_id: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AskedTopic(Base):
+    """A topic the member asked about (an answer cited a section of it) that comes back as a quick check a day or
+    more later (progress/asked.py). One row per member and topic: the origin is the first time they asked.
+
+    `checked_on` is the member's local date the check was given; the unique (member, checked_on) key makes "at
+    most one such question a day" a rule of the database (NULLs never collide), so a DM and a `/quiz` landing
+    together give one."""
+
+    __tablename__ = "asked_topics"
+    __table_args__ = (
+        UniqueConstraint("member_id", "topic", name="uq_asked_topics_member_topic"),
+        UniqueConstraint("member_id", "checked_on", name="uq_asked_topics_member_checked_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(String(80))
+    answer_id: Mapped[str] = mapped_column(String(32), default="")
+    """The answer log's public id of the answer that brought it (its 👎 cancels the check)."""
+    asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    asked_on: Mapped[date] = mapped_column(Date)
+    """The member's local date of the question ("On Monday you asked about …")."""
+    checked_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The delivery of the check (deliveries.token)."""
+
+
+class BuddyOffer(Base):
+    """An offer to a member who keeps missing a topic: an intro to `buddy_id`, who mastered it and opted in
+    (progress/buddies.py). One per member, topic and local day (a unique key: two replicas handling two misses
+    at once make one offer); `status` goes offered → accepted or declined once (a conditional UPDATE)."""
+
+    __tablename__ = "buddy_offers"
+    __table_args__ = (
+        UniqueConstraint("member_id", "topic", "offered_on", name="uq_buddy_offers_member_topic_day"),
+        Index("ix_buddy_offers_buddy_offered_at", "buddy_id", "offered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    buddy_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(80))
+    offered_on: Mapped[date] = mapped_column(Date)
+    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(12), default="offered")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from progress.models import (
@@ -24,7 +25,9 @@ from progress.models import (
     STREAK_ONLY,
     TERMINAL_TEAM_ID,
     AnswerRecord,
+    AskedTopic,
     Base,
+    BuddyOffer,
     Card,
     CertProgress,
     ChecklistTick,
@@ -687,3 +690,120 @@ def checkin_candidates(session: Session) -> list[tuple[int, str, str, str, str]]
     )
     return [(int(i), str(u), str(tz), str(d or DEFAULT_CHECKIN_DAY), str(t or DEFAULT_CHECKIN_TIME))
             for i, u, tz, d, t in rows]
+
+
+# ----- asked topics (progress/asked.py) -----
+def add_asked_topic(session: Session, *, member_id: int, topic: str, answer_id: str, now: datetime,
+                    asked_on: date) -> bool:
+    """Remember a topic the member asked about; False when it is already remembered (the first origin stays)."""
+    stmt = _insert(session, AskedTopic).values(
+        member_id=member_id, topic=topic, answer_id=answer_id, asked_at=now, asked_on=asked_on,
+    ).on_conflict_do_nothing(index_elements=["member_id", "topic"]).returning(AskedTopic.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def asked_topics(session: Session, *, member_id: int) -> list[AskedTopic]:
+    return list(session.scalars(select(AskedTopic).where(AskedTopic.member_id == member_id)
+                                .order_by(AskedTopic.asked_at, AskedTopic.id)))
+
+
+def asked_checked_on(session: Session, *, member_id: int, day: date) -> AskedTopic | None:
+    return session.scalar(select(AskedTopic).where(AskedTopic.member_id == member_id, AskedTopic.checked_on == day))
+
+
+def asked_waiting(session: Session, *, member_id: int, asked_before: date, asked_since: date) -> list[AskedTopic]:
+    """Asked topics not checked yet, asked on a local date in [asked_since, asked_before), oldest first, leaving
+    out those whose answer the member rated 👎 (an answer no longer in the log does not block the check)."""
+    rows = session.scalars(
+        select(AskedTopic)
+        .outerjoin(AnswerRecord, AnswerRecord.public_id == AskedTopic.answer_id)
+        .where(AskedTopic.member_id == member_id, AskedTopic.checked_on.is_(None),
+               AskedTopic.asked_on < asked_before, AskedTopic.asked_on >= asked_since,
+               or_(AnswerRecord.feedback.is_(None), AnswerRecord.feedback > 0))
+        .order_by(AskedTopic.asked_at, AskedTopic.id))
+    return list(rows)
+
+
+def mark_asked_checked(session: Session, *, asked_id: int, day: date, token: str) -> bool:
+    """Give the check of one asked topic on local date `day`: a conditional UPDATE under the unique (member,
+    checked_on) key, so of a DM and a quiz asking at the same moment exactly one wins (the other gets False)."""
+    try:
+        with session.begin_nested():
+            row = session.execute(
+                update(AskedTopic).where(AskedTopic.id == asked_id, AskedTopic.checked_on.is_(None))
+                .values(checked_on=day, token=token).returning(AskedTopic.id)
+                .execution_options(synchronize_session=False)).scalar()
+    except IntegrityError:
+        return False
+    return row is not None
+
+
+# ----- buddies (progress/buddies.py) -----
+def wrong_answer_times(session: Session, *, member_id: int, question_ids: Iterable[str]) -> list[datetime]:
+    """When the member answered these questions wrong (quiz, review, placement or asked-topic deliveries)."""
+    rows = session.scalars(select(Delivery.answered_at).where(
+        Delivery.member_id == member_id, Delivery.correct.is_(False), Delivery.question_id.in_(list(question_ids)),
+        Delivery.answered_at.is_not(None)))
+    return [at for at in rows if at is not None]
+
+
+def last_buddy_offer(session: Session, *, member_id: int, topic: str) -> datetime | None:
+    return session.scalar(select(func.max(BuddyOffer.offered_at)).where(
+        BuddyOffer.member_id == member_id, BuddyOffer.topic == topic))
+
+
+def buddy_candidates(session: Session, *, team_id: str, exclude: int) -> list[Member]:
+    """Teammates who offer help and may be named: active, opted in, visible on the leaderboard, reachable."""
+    return list(session.scalars(select(Member).where(
+        Member.team_id == team_id, Member.id != exclude, Member.active.is_(True), Member.buddy_opt_in.is_(True),
+        Member.leaderboard_opt_out.is_(False), Member.unreachable.is_(None)).order_by(Member.id)))
+
+
+def lock_member(session: Session, *, member_id: int) -> Member | None:
+    """The member row, locked until the transaction ends (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers): offers naming one buddy are counted and added one transaction at a time."""
+    return session.scalar(select(Member).where(Member.id == member_id).with_for_update())
+
+
+def offers_naming(session: Session, *, buddy_id: int, since: datetime) -> int:
+    return int(session.scalar(select(func.count()).select_from(BuddyOffer).where(
+        BuddyOffer.buddy_id == buddy_id, BuddyOffer.offered_at >= since)) or 0)
+
+
+def add_buddy_offer(session: Session, *, token: str, member_id: int, buddy_id: int, topic: str, offered_on: date,
+                    now: datetime) -> bool:
+    stmt = _insert(session, BuddyOffer).values(
+        token=token, member_id=member_id, buddy_id=buddy_id, topic=topic, offered_on=offered_on, offered_at=now,
+        status="offered",
+    ).on_conflict_do_nothing(index_elements=["member_id", "topic", "offered_on"]).returning(BuddyOffer.id)
+    return session.execute(stmt).scalar() is not None
+
+
+def get_buddy_offer(session: Session, *, token: str) -> BuddyOffer | None:
+    return session.scalar(select(BuddyOffer).where(BuddyOffer.token == token))
+
+
+def answer_buddy_offer(session: Session, *, token: str, status: str, now: datetime) -> bool:
+    """offered → accepted/declined, once: of two replicas handling the same click exactly one gets True."""
+    row = session.execute(
+        update(BuddyOffer).where(BuddyOffer.token == token, BuddyOffer.status == "offered")
+        .values(status=status, answered_at=now).returning(BuddyOffer.id)
+        .execution_options(synchronize_session=False)).scalar()
+    return row is not None
+
+
+def answer_buddy_offer_back(session: Session, *, token: str) -> None:
+    """An accepted offer whose buddy left meanwhile: marked `withdrawn` (no intro was made)."""
+    session.execute(update(BuddyOffer).where(BuddyOffer.token == token).values(status="withdrawn")
+                    .execution_options(synchronize_session=False))
+
+
+def buddy_counts(session: Session, *, team_id: str, since: datetime) -> tuple[int, int, int]:
+    """(members offering help, offers made since, intros accepted since) of a team's active members."""
+    helpers = session.scalar(select(func.count()).select_from(Member).where(
+        Member.team_id == team_id, Member.active.is_(True), Member.buddy_opt_in.is_(True)))
+    offers = session.execute(
+        select(func.count(), func.sum(case((BuddyOffer.status == "accepted", 1), else_=0)))
+        .select_from(BuddyOffer).join(Member, Member.id == BuddyOffer.member_id)
+        .where(Member.team_id == team_id, BuddyOffer.offered_at >= since)).one()
+    return int(helpers or 0), int(offers[0] or 0), int(offers[1] or 0)

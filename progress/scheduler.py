@@ -36,9 +36,10 @@ from errors import MlpathError
 from knowledge.catalogue import Habit
 from knowledge.nudges import Wording, wording
 from progress import repository as repo
+from progress.charts import render_team
 from progress.clock import WEEKDAYS, parse_hhmm
 from progress.models import Member
-from progress.service import LeaderRow, Progress, _aware, period_of, utcnow, zone
+from progress.service import LeaderRow, Progress, QuizPrompt, _aware, period_of, utcnow, zone
 
 log = logging.getLogger("mlpath.scheduler")
 
@@ -88,6 +89,8 @@ class NudgeMessage:
     """Today's featured habits (the daily one; the weekly one on Mondays; the monthly one on the 1st), done?"""
     due_reviews: int
     streak: int
+    asked: QuizPrompt | None = None
+    """Today's quick check of a topic the member asked about (progress/asked.py), with its answer buttons."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class LeaderboardPost:
     team_id: str
     rows: list[LeaderRow]
     line: str
+    chart: bytes | None = None
+    """The week's chart as PNG (progress/charts.py), uploaded beside the post; None when it could not be drawn."""
+    chart_alt: str = ""
 
 
 @dataclass(frozen=True)
@@ -435,6 +441,7 @@ class Scheduler:
             due_reviews = repo.due_count(s, member_id=member.id, now=now, question_ids=eligible)
             name = _first_name(member)
         streak = self.progress.streak(member, now)
+        asked = self.progress.asked_check(member, now)
         seed = day.toordinal() + 5 * item.member_id  # +1 a day: the next variant of every line, every day
         w = self.words
         lines: list[str] = []
@@ -445,7 +452,7 @@ class Scheduler:
         lines.append(w.pick("streak_on", seed, streak=streak) if streak else w.pick("streak_off", seed))
         habits = [(h, (h.id, period_of(h.cadence, day)) in done) for h in featured]
         return NudgeMessage(member.id, member.user_id, item.key, day, w.pick("greeting", seed, name=name), lines,
-                            habits, due_reviews, streak)
+                            habits, due_reviews, streak, asked)
 
     # ----- the weekly leaderboard -----
     def leaderboard_due(self, now: datetime) -> str | None:
@@ -514,8 +521,14 @@ class Scheduler:
         seed = week_start.toordinal() // 7
         line = (self.words.pick("encouragement", seed, leader=rows[0].display_name or "our leader") if rows
                 else self.words.pick("empty_week", seed, week=week))
+        chart, alt = None, ""
+        try:  # drawn only by the claim's owner, so once; a chart that fails never holds up the post
+            data = self.progress.team_chart(team, week_start=week_start, now=now)
+            chart, alt = render_team(data), data.alt_text()
+        except Exception:  # noqa: BLE001
+            log.exception("the leaderboard chart of %s could not be drawn; posting without it", week)
         try:
-            result = self.sender.post_leaderboard(LeaderboardPost(channel, key, week, team, rows, line))
+            result = self.sender.post_leaderboard(LeaderboardPost(channel, key, week, team, rows, line, chart, alt))
         except Exception as exc:  # noqa: BLE001
             log.exception("posting the leaderboard failed")
             result = SendResult("unknown", error=type(exc).__name__[:64])

@@ -37,6 +37,8 @@ from knowledge.catalogue import Catalogue, Habit, catalogue
 from knowledge.member import MemberContext
 from knowledge.quizzes import Question, SectionText, question_bank, section_texts
 from progress import repository as repo
+from progress.asked import ASKED_MAX_DAYS, ASKED_MIN_DAYS, AskedOrigin
+from progress.charts import TeamChart, TeamChartRow
 from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import Delivery, Member
@@ -119,6 +121,8 @@ class QuizPrompt:
     """Placement: the question's number within its level (1-5)."""
     placement_total: int = 0
     """Placement: the most questions the level can take."""
+    asked: AskedOrigin | None = None
+    """kind "asked": the member asked about the question's topic (progress/asked.py)."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,10 @@ class ProgressView:
     needs_track: bool = False
     """Level 4 without a track: nothing counts until one is chosen (`tracks` lists them)."""
     tracks: tuple[tuple[str, str], ...] = ()
+    asked_topics: int = 0
+    """Topics the member asked about that come back as reviews (progress/asked.py)…"""
+    asked_mastered: int = 0
+    """…and how many of them are mastered now."""
 
 
 @dataclass(frozen=True)
@@ -430,6 +438,10 @@ class Progress:
             blocked = self._blocked(s, member, topic=topic, level=level, now=now)
             if blocked:
                 return blocked
+            if topic is None and level is None:
+                asked = self._asked_check(s, member, now, again=False)
+                if asked is not None:
+                    return asked
             eligible = self._eligible(member, topic=topic, level=level)
             ids = {q.id for q in eligible}
             member_cards = {c.question_id: c for c in repo.cards(s, member_id=member.id) if c.question_id in ids}
@@ -450,6 +462,75 @@ class Progress:
             token = secrets.token_hex(12)
             repo.create_delivery(s, member_id=member.id, question_id=chosen.id, token=token, purpose="quiz", now=now)
             return QuizPrompt(token, chosen, kind, len(due))
+
+    # ----- asked topics (progress/asked.py) -----
+    def set_asked_reviews(self, ref: MemberRef, enabled: bool) -> Member:
+        with self.db.session() as s:
+            m = self._member(s, ref, utcnow())
+            self._update(s, m, asked_reviews=enabled)
+            return m
+
+    def record_asked(self, ref: MemberRef, topic: str, answer_id: str, *, now: datetime | None = None) -> bool:
+        """Remember that the member asked about `topic` (an answer cited it). Nothing is remembered while they
+        have it off, or for a topic with no question they can get; True when a new topic was remembered."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            member = self._member(s, ref, now)
+            if not member.asked_reviews or not self._eligible(member, topic=topic, level=None):
+                return False
+            return repo.add_asked_topic(s, member_id=member.id, topic=topic, answer_id=answer_id[:32], now=now,
+                                        asked_on=local_date(member, now))
+
+    def asked_check(self, member: Member, now: datetime) -> QuizPrompt | None:
+        """Today's check of an asked topic for the daily DM: a new one, or today's again while unanswered (a
+        DM composed twice after a failed send carries the same question)."""
+        with self.db.session() as s:
+            return self._asked_check(s, member, now, again=True)
+
+    def _asked_check(self, s: Session, member: Member, now: datetime, *, again: bool) -> QuizPrompt | None:
+        if not member.asked_reviews:
+            return None
+        today = local_date(member, now)
+        current = repo.asked_checked_on(s, member_id=member.id, day=today)
+        if current is not None:
+            if not again or current.token is None:
+                return None
+            d = repo.get_delivery(s, token=current.token)
+            if d is None or d.answered_at is not None or d.question_id not in self.bank:
+                return None
+            return QuizPrompt(d.token, self.bank[d.question_id], "asked", 0,
+                              asked=self._origin(current.topic, current.asked_on, today))
+        waiting = repo.asked_waiting(s, member_id=member.id, asked_before=today - timedelta(days=ASKED_MIN_DAYS - 1),
+                                     asked_since=today - timedelta(days=ASKED_MAX_DAYS))
+        for row in waiting:
+            question = self._asked_question(s, member, row.topic)
+            if question is None:  # e.g. a Level 4 topic of another track after a track change
+                continue
+            token = secrets.token_hex(12)
+            if not repo.mark_asked_checked(s, asked_id=row.id, day=today, token=token):
+                return None  # another process gave today's check a moment ago
+            repo.create_delivery(s, member_id=member.id, question_id=question.id, token=token, purpose="asked",
+                                 now=now)
+            return QuizPrompt(token, question, "asked", 0, asked=self._origin(row.topic, row.asked_on, today))
+        return None
+
+    def _origin(self, topic: str, asked_on: date, today: date) -> AskedOrigin:
+        try:
+            title = self.cat.topic(topic).title
+        except KeyError:  # a topic gone from the catalogue still has its id to show
+            title = topic
+        return AskedOrigin(topic, title, asked_on, today)
+
+    def _asked_question(self, s: Session, member: Member, topic: str) -> Question | None:
+        """A question of the topic the member can get: one never asked first, else the card due soonest."""
+        eligible = self._eligible(member, topic=topic, level=None)
+        if not eligible:
+            return None
+        member_cards = {c.question_id: c for c in repo.cards(s, member_id=member.id)}
+        fresh = [q for q in eligible if q.id not in member_cards]
+        if fresh:
+            return fresh[0]
+        return min(eligible, key=lambda q: _aware(member_cards[q.id].due))
 
     def answer(self, token: str, ref: MemberRef, chosen: int, *, now: datetime | None = None) -> AnswerResult:
         """Record an answer once. Only the member the question was sent to can answer it."""
@@ -557,6 +638,67 @@ class Progress:
                 state = "new"
             out[topic] = (state, ev.answered, days)
         return out
+
+    def _mastery_dates(self, s: Session, member: Member) -> dict[str, date]:
+        """topic id → the member's local date it was first mastered, replaying their answers through FSRS (the
+        same scheduler, no fuzzing, so the same stabilities as when they answered): the first correct answer
+        after which the topic had correct days on 2 dates, its latest answer right and a question whose latest
+        review was right with stability ≥ 5 days. Cards without answers (imported) have no history: left out."""
+        tz = zone(member.tz)
+        cards: dict[str, FsrsCard] = {}
+        days: dict[str, set[date]] = {}
+        strong: dict[str, set[str]] = {}
+        out: dict[str, date] = {}
+        for qid, at, correct in repo.answer_history(s, member_id=member.id):
+            q = self.bank.get(qid)
+            if q is None:
+                continue
+            at = _aware(at).astimezone(UTC)  # FSRS wants UTC itself; PostgreSQL gives a fixed +00:00 offset
+            card, _ = self.scheduler.review_card(cards.get(qid) or FsrsCard(), Rating.Good if correct else Rating.Again,
+                                                 at)
+            cards[qid] = card
+            topic_strong = strong.setdefault(q.topic, set())
+            if correct and (card.stability or 0) >= MASTERY_STABILITY_DAYS:
+                topic_strong.add(qid)
+            else:
+                topic_strong.discard(qid)
+            if not correct:
+                continue
+            day = at.astimezone(tz).date()
+            days.setdefault(q.topic, set()).add(day)
+            if q.topic not in out and len(days[q.topic]) >= MASTERY_DAYS and topic_strong:
+                out[q.topic] = day
+        return out
+
+    def mastery_dates(self, ref: MemberRef, *, now: datetime | None = None) -> dict[str, date]:
+        with self.db.session() as s:
+            return self._mastery_dates(s, self._member(s, ref, now or utcnow()))
+
+    def team_chart(self, team_id: str, *, week_start: date, now: datetime | None = None) -> TeamChart:
+        """The weekly chart's data: active members per level; for the board's named members (never one who
+        opted out) XP this week and the week before, streak and topics first mastered this week; the team's
+        topics mastered this week and the week before (everyone active counts, named or not)."""
+        now = now or utcnow()
+        this_week = self.leaderboard(team_id, week_start=week_start, now=now)
+        last_week = {r.user_id: r.xp for r in self.leaderboard(team_id, week_start=week_start - timedelta(days=7),
+                                                                  now=now)}
+        end, previous = week_start + timedelta(days=7), week_start - timedelta(days=7)
+        with self.db.session() as s:
+            members = repo.team_members(s, team_id=team_id)
+            mastered = {m.user_id: self._mastery_dates(s, m) for m in members}
+        levels = [0, 0, 0, 0]
+        for m in members:
+            levels[min(4, max(1, m.level)) - 1] += 1
+
+        def count(user_id: str, start: date, stop: date) -> int:
+            return sum(1 for d in mastered.get(user_id, {}).values() if start <= d < stop)
+
+        rows = tuple(TeamChartRow(r.display_name or r.user_id, r.xp, last_week.get(r.user_id, 0), r.streak,
+                                  count(r.user_id, week_start, end)) for r in this_week)
+        year, week, _ = week_start.isocalendar()
+        return TeamChart(f"{year}-W{week:02d}", (levels[0], levels[1], levels[2], levels[3]), rows,
+                         sum(count(m.user_id, week_start, end) for m in members),
+                         sum(count(m.user_id, previous, week_start) for m in members))
 
     def mastered_topics(self, member: Member, now: datetime) -> set[str]:
         """The topics the member has mastered now (the rule above: evidence on two days, stable memory)."""
@@ -806,8 +948,8 @@ class Progress:
 
     def progress(self, ref: MemberRef, *, now: datetime | None = None) -> ProgressView:
         """The member's own view. A bounded number of statements whatever the team size: the member (1-2),
-        topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1); the board itself is
-        never built."""
+        topic evidence (2), due reviews (1), weekly XP and rank (1), activity days (1), asked topics (1); the board
+        itself is never built."""
         now = now or utcnow()
         with self.db.session() as s:
             member = self._member(s, ref, now)
@@ -820,6 +962,8 @@ class Progress:
                                                      start=week_start, end=week_start + timedelta(days=7),
                                                      caps=KIND_CAPS)
             streak, freezes = streak_state(repo.activity_dates(s, member_id=member.id, kinds=ACTIVITY_KINDS), today)
+            asked = {row.topic for row in repo.asked_topics(s, member_id=member.id)}
+        asked_mastered = sum(1 for t in asked if states.get(t, _NEW)[0] == "mastered")
         lvl = self.cat.level(member.level)
         topic_ids = self._level_topics(member, member.level)
         titles = {t.id: t.title for t in lvl.topics()}
@@ -830,7 +974,7 @@ class Progress:
         tracks = tuple((t.id, t.title) for t in self.cat.level(4).tracks) if needs_track else ()
         return ProgressView(member.level, lvl.name, member.track, topics, mastered, self._needed(member, topic_ids),
                             streak, freezes, due, weekly_xp, rank, size, next_name,
-                            reminder_text(member, today), needs_track, tracks)
+                            reminder_text(member, today), needs_track, tracks, len(asked), asked_mastered)
 
 
 _NEW: tuple[TopicState, int, int] = ("new", 0, 0)

@@ -39,7 +39,9 @@ from progress.clock import parse_hhmm
 from progress.db import Database
 from progress.models import (
     AnswerRecord,
+    AskedTopic,
     Base,
+    BuddyOffer,
     Card,
     CertProgress,
     ChecklistTick,
@@ -73,7 +75,13 @@ TABLES: list[tuple[str, type[Base], list[str] | None]] = [
     ("cert_progress", CertProgress, ["member_id", "cert_id"]),
     ("checklist_ticks", ChecklistTick, ["member_id", "item_id"]),
     ("topics_done", TopicDone, ["member_id", "topic_id"]),
+    # topics a member asked about, with their origin (progress/asked.py); older exports have none
+    ("asked_topics", AskedTopic, ["member_id", "topic"]),
+    # buddy offers (progress/buddies.py): both members by their Slack ids
+    ("buddy_offers", BuddyOffer, ["token"]),
 ]
+MEMBER_COLUMNS = {"member_id": "member", "buddy_id": "buddy"}
+"""Columns that point at a member, written in the file as [team, user] under these names."""
 
 
 def _columns(model: type[Base]) -> list[Any]:
@@ -93,8 +101,8 @@ def _encode_row(model: type[Base], obj: Any, members: dict[int, list[str]]) -> d
     row: dict[str, Any] = {}
     for col in _columns(model):
         value = getattr(obj, col.key)
-        if col.name == "member_id":
-            row["member"] = members.get(value) if value is not None else None
+        if col.name in MEMBER_COLUMNS:
+            row[MEMBER_COLUMNS[col.name]] = members.get(value) if value is not None else None
         else:
             row[col.name] = _encode_value(value)
     return row
@@ -121,20 +129,20 @@ def _decode_row(model: type[Base], row: Any, ids: dict[tuple[str, str], int], wh
         raise UserError(f"{where}: expected an object, got {type(row).__name__}")
     values: dict[str, Any] = {}
     known = {c.name for c in _columns(model)}
-    extra = set(row) - known - {"member"}
+    extra = set(row) - known - {MEMBER_COLUMNS[c] for c in known if c in MEMBER_COLUMNS}
     if extra:
         raise UserError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
     for col in _columns(model):
-        if col.name == "member_id":
-            ref = row.get("member")
+        if col.name in MEMBER_COLUMNS:
+            ref = row.get(MEMBER_COLUMNS[col.name])
             if ref is None:
                 if not col.nullable:
-                    raise UserError(f"{where}: no member")
-                values["member_id"] = None
+                    raise UserError(f"{where}: no {MEMBER_COLUMNS[col.name]}")
+                values[col.name] = None
                 continue
             if not (isinstance(ref, list) and len(ref) == 2) or (str(ref[0]), str(ref[1])) not in ids:
                 raise UserError(f"{where}: refers to member {ref!r}, which is not in the file")
-            values["member_id"] = ids[(str(ref[0]), str(ref[1]))]
+            values[col.name] = ids[(str(ref[0]), str(ref[1]))]
             continue
         if col.name not in row:
             continue  # an older export: the column's default applies
@@ -188,7 +196,7 @@ def _rules() -> dict[tuple[str, str], tuple[Any, str]]:
         ("members", "track"): (lambda v: v is None or v in tracks, f"a track ({', '.join(sorted(tracks))})"),
         ("members", "tz"): (_valid_zone, "an IANA time zone such as Europe/Berlin"),
         ("members", "nudge_time"): (_hhmm, "a time HH:MM such as 09:00"),
-        ("deliveries", "purpose"): (lambda v: v in ("quiz", "placement"), "quiz or placement"),
+        ("deliveries", "purpose"): (lambda v: v in ("quiz", "placement", "asked"), "quiz, placement or asked"),
         ("deliveries", "chosen"): (lambda v: v is None or v >= 0, "an option number"),
         ("cards", "fsrs"): (_valid_fsrs, "FSRS card state"),
         ("cards", "reviews"): (lambda v: v >= 0, "a count"),
@@ -203,7 +211,7 @@ def check_values(table: str, model: type[Base], values: dict[str, Any], where: s
                  rules: dict[tuple[str, str], tuple[Any, str]]) -> None:
     """Raise UserError naming `where` and the field when a decoded row is something the app never writes."""
     for col in _columns(model):
-        if col.name not in values or col.name == "member_id":
+        if col.name not in values or col.name in MEMBER_COLUMNS:
             continue
         value = values[col.name]
         if value is None:

@@ -39,7 +39,8 @@ class Quiz:
 
 @dataclass(frozen=True)
 class ShowProgress:
-    pass
+    png: str = ""
+    """Terminal: also write the member's chart (PNG) to this file."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class ChooseTrack:
 @dataclass(frozen=True)
 class Nudges:
     action: str = "show"
-    """"show", "off", "on", "time" (value HH:MM) or "snooze" (value: days)."""
+    """"show", "off", "on", "time" (value HH:MM), "snooze" (value: days) or "asked" (value "on"/"off": quick
+    checks of topics the member asked about)."""
     value: str = ""
 
 
@@ -168,6 +170,12 @@ class Team:
     pass
 
 
+@dataclass(frozen=True)
+class Buddy:
+    on: bool | None = None
+    """None shows the setting; True/False offers or stops offering help (progress/buddies.py)."""
+
+
 # terminal session commands: handled by the terminal itself (they change the session, not the member)
 @dataclass(frozen=True)
 class AnswerLevel:
@@ -186,7 +194,7 @@ class Quit:
 
 Command = (Ask | Quiz | ShowProgress | ShowHabits | CheckIn | UndoCheckIn | ShowLeaderboard | LeaderboardVisibility
            | Join | Leave | ChooseTrack | Nudges | SetLevel | Ingest | Help | Search | ShowPath | AnswerLevel | Sources
-           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team)
+           | Quit | Goals | Plan | Projects | Certs | Checklist | Checkins | Team | Buddy)
 
 
 # ----- parsers: the words after the command name → a command, or UsageError -----
@@ -206,6 +214,18 @@ def _ask(rest: str) -> Command:
 
 def _quiz(rest: str) -> Command:
     return Quiz("placement" if rest.lower() == "placement" else rest)
+
+
+PROGRESS_USAGE = "Usage: `{cmd}progress`, or `{cmd}progress --png FILE` to write your chart too."
+
+
+def _progress(rest: str) -> Command:
+    if not rest:
+        return ShowProgress()
+    words = rest.split(maxsplit=1)
+    if words[0] == "--png" and len(words) == 2 and words[1].strip():
+        return ShowProgress(words[1].strip())
+    raise UsageError(PROGRESS_USAGE)
 
 
 def _done(rest: str) -> Command:
@@ -239,7 +259,8 @@ def _track(rest: str) -> Command:
 
 
 NUDGES_USAGE = ("`{cmd}nudges off`, `{cmd}nudges on`, `{cmd}nudges time HH:MM` (your local time), "
-                "`{cmd}nudges snooze N` (days; 0 ends it), or `{cmd}nudges` to see your settings.")
+                "`{cmd}nudges snooze N` (days; 0 ends it), `{cmd}nudges asked off|on` (quick checks of what you "
+                "asked), or `{cmd}nudges` to see your settings.")
 
 
 def _nudges(rest: str) -> Command:
@@ -252,6 +273,8 @@ def _nudges(rest: str) -> Command:
         if words[0] == "snooze" and not (words[1].isascii() and words[1].isdigit()):
             raise UsageError("Snooze takes a number of days, e.g. `{cmd}nudges snooze 3`.")
         return Nudges(words[0], words[1])
+    if words[0] == "asked" and len(words) == 2 and words[1] in ("off", "on"):
+        return Nudges("asked", words[1])
     raise UsageError("Usage: " + NUDGES_USAGE)
 
 
@@ -358,6 +381,16 @@ def _checkins(rest: str) -> Command:
     raise UsageError("Usage: " + CHECKINS_USAGE)
 
 
+def _buddy(rest: str) -> Command:
+    word = rest.strip().lower()
+    if not word:
+        return Buddy()
+    if word in ("on", "off"):
+        return Buddy(word == "on")
+    raise UsageError("Usage: `{cmd}buddy on` offers help to teammates on the topics you mastered, `{cmd}buddy off` "
+                     "stops it, `{cmd}buddy` shows your setting.")
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str
@@ -376,7 +409,10 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("ask", "QUESTION", "an answer from the curriculum with numbered sources", _ask,
          ack="Looking that up in the learning path…"),
     Spec("quiz", "[topic|level|placement]", "the next question for you (spaced repetition)", _quiz),
-    Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress")),
+    Spec("progress", "", "your level, topics, streak, reviews due and XP", _no_args(ShowProgress(), "progress"),
+         surfaces=frozenset({SLACK})),
+    Spec("progress", "[--png FILE]", "your level, topics, streak, reviews due and XP; --png writes your chart",
+         _progress, surfaces=frozenset({TERMINAL})),
     Spec("path", "[1-4]", "the learning path: levels, modules, topics and the Level 4 tracks", _path),
     Spec("habits", "", "today's habits (Slack: with check-in buttons)", _no_args(ShowHabits(), "habits")),
     Spec("done", "HABIT", "check a habit off, in your own words, e.g. `{cmd}done watched a PyData talk`", _done),
@@ -387,7 +423,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("leave", "", "leave it: no reminders, not on the leaderboard", _no_args(Leave(), "leave"),
          surfaces=frozenset({SLACK})),
     Spec("track", "[A-E]", "pick your Level 4 track (no letter lists them)", _track),
-    Spec("nudges", "[off|on|time HH:MM|snooze N]", "your daily reminder DM (default 09:00 your time)", _nudges,
+    Spec("nudges", "[off|on|time HH:MM|snooze N|asked off|on]",
+         "your daily reminder DM (default 09:00 your time) and its checks of what you asked", _nudges,
          surfaces=frozenset({SLACK})),
     Spec("goal", "[3m|6m|12m TEXT]", "your 3, 6 and 12 month goals (a horizon alone: ideas for it)", _goal),
     Spec("plan", "[hours N|done TOPIC]", "this week's plan: topics, habits, reviews, on track or not", _plan,
@@ -397,6 +434,8 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("checklist", "[tick ID [EVIDENCE]]", "the path's success-metric checklists", _checklist),
     Spec("checkins", "[day DAY|time HH:MM|off|on]", "your weekly check-in DM (default Monday 08:30 your time)",
          _checkins, surfaces=frozenset({SLACK})),
+    Spec("buddy", "[on|off]", "offer help to teammates on the topics you mastered (opt-in)", _buddy,
+         surfaces=frozenset({SLACK})),
     Spec("team", "", "the team view: levels, behind plan, inactive, projects", _no_args(Team(), "team"),
          admin=True, surfaces=frozenset({SLACK}), ack="Putting the team report together…"),
     Spec("search", "QUERY", "the passages of the learning path for a query", _search, surfaces=frozenset({TERMINAL})),
@@ -411,7 +450,9 @@ COMMANDS: tuple[Spec, ...] = (
     Spec("setlevel", "@member N", "set a member's level 1-4", _setlevel, admin=True, surfaces=frozenset({SLACK}),
          ack="Setting the level…"),
 )
-_BY_NAME = {name: spec for spec in COMMANDS for name in (spec.name, *spec.aliases)}
+_BY_SURFACE = {surface: {name: spec for spec in COMMANDS if surface in spec.surfaces
+                         for name in (spec.name, *spec.aliases)} for surface in BOTH}
+"""A command may have one spec per surface (`progress [--png FILE]` in the terminal)."""
 
 
 PREFIX = {SLACK: "/mlpath ", TERMINAL: "/"}
@@ -423,8 +464,7 @@ def phrase(text: str, surface: str) -> str:
 
 
 def find(name: str, surface: str) -> Spec | None:
-    spec = _BY_NAME.get(name.lower())
-    return spec if spec is not None and surface in spec.surfaces else None
+    return _BY_SURFACE.get(surface, {}).get(name.lower())
 
 
 def split(text: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from knowledge.answer import Answer
 from knowledge.catalogue import Habit, Level
 from knowledge.quizzes import SectionText
 from knowledge.retrieval import Hit
+from progress.buddies import BuddyAnswer, BuddyOfferView
 from progress.checkins import CheckinSettings
 from progress.mentoring import (
     CertRow,
@@ -58,6 +59,8 @@ class QuizOutcome:
     """The promotion announcement (one wording, `promotion_text`), empty when none."""
     placement: str = ""
     """"Placement done: …" when this answer ended placement."""
+    buddy: BuddyOfferView | None = None
+    """After a topic missed on two days: an intro to a teammate who mastered it (Slack only)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class SectionView:
 @dataclass(frozen=True)
 class ProgressReport:
     view: ProgressView
+    chart: bytes | None = None
+    """The member's chart as PNG, when asked for (`/progress --png FILE` in the terminal writes it to `chart_path`)."""
+    chart_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,13 @@ class TeamResult:
 
 
 @dataclass(frozen=True)
+class BuddyIntro:
+    """A member said yes to a buddy offer: Slack opens a group DM with both and introduces them."""
+
+    answer: BuddyAnswer
+
+
+@dataclass(frozen=True)
 class MentoringHome:
     """The mentoring part of the App Home: goals, this week's plan, projects, certifications, the checklist."""
 
@@ -198,4 +211,5 @@ class PathView:
 
 Result = (Notice | HelpView | AnswerView | QuizView | QuizOutcome | ProgressReport | HabitsView | LeaderboardView
           | LevelSet | SearchView | HomeView | CheckinView | SectionView | GoalsResult | PlanResult | ProjectsResult
-          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer | PathView)
+          | ProjectShare | CertsResult | ChecklistResult | CheckinsResult | TeamResult | ReviewOffer | PathView
+          | BuddyIntro)

@@ -24,10 +24,12 @@ from knowledge.mentor import Mentor
 from knowledge.quizzes import section_texts
 from mlpath import metrics
 from mlpath.app import commands as c
+from mlpath.app.asked import asked_topic
 from mlpath.app.limits import RateLimiter
 from mlpath.app.observe import observe_answer
 from mlpath.app.results import (
     AnswerView,
+    BuddyIntro,
     CertsResult,
     CheckinsResult,
     CheckinView,
@@ -54,6 +56,8 @@ from mlpath.app.results import (
     TeamResult,
 )
 from progress.answer_log import AnswerLog
+from progress.buddies import Buddies
+from progress.charts import render_member
 from progress.checkins import checkin_settings, set_checkins
 from progress.mentoring import Mentoring, MentoringError
 from progress.models import TERMINAL_TEAM_ID
@@ -159,8 +163,11 @@ class Application:
     config: AppConfig = field(default_factory=AppConfig)
     limiter: RateLimiter | None = None
     mentoring: Mentoring | None = None
+    buddies: Buddies | None = None
 
     def __post_init__(self) -> None:
+        if self.buddies is None:
+            self.buddies = Buddies(self.progress)
         if self.limiter is None:
             self.limiter = RateLimiter(self.config.question_rate_limit)
         if self.mentoring is None:
@@ -215,6 +222,13 @@ class Application:
                                                surface=who.surface)
         except SQLAlchemyError as exc:
             log.warning("answer not logged: the progress database is unavailable (%s)", type(exc).__name__)
+        topic = asked_topic(answer, self.progress.bank) if answer_id else None
+        if topic is not None and answer_id is not None:
+            try:
+                self.progress.record_asked(who.member, topic, answer_id)
+            except SQLAlchemyError as exc:
+                log.warning("asked topic not remembered: the progress database is unavailable (%s)",
+                            type(exc).__name__)
         return AnswerView(answer, answer_id)
 
     # ----- commands -----
@@ -226,8 +240,8 @@ class Application:
                 return self.ask(who, question)
             case c.Quiz(scope):
                 return self.next_question(who, scope)
-            case c.ShowProgress():
-                return ProgressReport(self.progress.progress(who.member))
+            case c.ShowProgress(png):
+                return self.show_progress(who, png)
             case c.ShowHabits():
                 return HabitsView(self.progress.habits_today(who.member))
             case c.CheckIn(habit):
@@ -260,6 +274,8 @@ class Application:
                     return self.mentor_command(who, command)
                 except MentoringError as exc:
                     return Notice(f"Sorry: {exc}.", ok=False)
+            case c.Buddy(on):
+                return self.buddy_setting(who, on)
             case c.Help():
                 return HelpView(c.help_entries(who.front, admin=self.is_admin(who)))
             case c.SetLevel(user_id, level):
@@ -316,7 +332,55 @@ class Application:
             tracks = f"; Level 4 tracks answered right: {', '.join(right) or 'none'}" if result.placement.tracks else ""
             placement = (f"Placement done: you start at *Level {result.placement.level}* "
                          f"({result.placement.scores_text}{tracks}).")
-        return QuizOutcome(result, scope, promotion, placement)
+        buddy = None
+        if not result.correct and who.front == c.SLACK and result.question is not None:
+            assert self.buddies is not None
+            try:
+                buddy = self.buddies.offer_after_miss(who.member, result.question.id)
+            except SQLAlchemyError as exc:  # the answer is recorded; an offer can come with the next miss
+                log.warning("no buddy offer: the progress database is unavailable (%s)", type(exc).__name__)
+        return QuizOutcome(result, scope, promotion, placement, buddy)
+
+    # ----- buddies -----
+    def buddy_setting(self, who: Who, on: bool | None) -> Notice:
+        assert self.buddies is not None
+        if on is None:
+            state = "on" if self.progress.member(who.member).buddy_opt_in else "off"
+            return Notice(f"Buddy: {state}. `{{cmd}}buddy on` offers help to teammates who keep missing a topic "
+                          "you mastered (you are suggested at most twice a week); `{cmd}buddy off` stops it.")
+        self.buddies.set_opt_in(who.member, on)
+        if on:
+            return Notice("Thanks! Teammates who keep missing a topic you mastered may be offered an intro to you "
+                          "(at most twice a week). `{cmd}buddy off` stops it.")
+        return Notice("You are no longer suggested as a buddy. `{cmd}buddy on` offers help again.")
+
+    @replies_during_outages
+    def answer_buddy(self, who: Who, token: str, accept: bool) -> BuddyIntro | Notice:
+        """The Yes / No thanks buttons of a buddy offer: answered once."""
+        assert self.buddies is not None
+        answer = self.buddies.answer(token, who.member, accept)
+        if answer.status == "accepted":
+            return BuddyIntro(answer)
+        return Notice({"declined": "No problem — I won't suggest a buddy for that topic again for 30 days.",
+                       "already": "You already answered this offer.",
+                       "not_yours": "This offer was made to someone else.",
+                       }.get(answer.status, "This offer is no longer available."), ok=answer.status == "declined")
+
+    def show_progress(self, who: Who, png: str = "") -> ProgressReport | Notice:
+        """The member's progress; with `png` (terminal) also their chart, for the front end to write there."""
+        if png and who.front != c.TERMINAL:
+            return Notice("`--png` writes a file in the terminal; in Slack your chart is on my Home tab.", ok=False)
+        view = self.progress.progress(who.member)
+        if not png:
+            return ProgressReport(view)
+        assert self.mentoring is not None
+        return ProgressReport(view, render_member(self.mentoring.member_chart(who.member)), png)
+
+    def member_chart(self, who: Who) -> tuple[bytes, str]:
+        """The member's chart (PNG) and its alt text: App Home shows it."""
+        assert self.mentoring is not None
+        data = self.mentoring.member_chart(who.member)
+        return render_member(data), data.alt_text()
 
     def read_section(self, who: Who, section_id: str) -> SectionView | Notice:
         """"Read the section" under a wrong answer: the curriculum section the question comes from."""
@@ -374,6 +438,12 @@ class Application:
             except ValueError as exc:
                 return Notice(f"Sorry: {exc}.", ok=False)
             return Notice(f"Your daily reminder now comes at {m.nudge_time}, your time ({m.tz}), from the next one on.")
+        if action == "asked":
+            self.progress.set_asked_reviews(ref, value == "on")
+            return Notice("Quick checks of the topics you ask about are on: one to three days after a question, "
+                          "one question on its topic comes with your reminder or your next `{cmd}quiz`."
+                          if value == "on" else
+                          "No more quick checks of the topics you ask about. `{cmd}nudges asked on` brings them back.")
         if action == "snooze":
             try:
                 resume = self.progress.snooze(ref, int(value))
@@ -390,7 +460,9 @@ class Application:
         else:
             state = "on"
         extra = " (I couldn't reach you by DM last time; writing to me fixes that)" if m.unreachable else ""
-        return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}.\n" + c.NUDGES_USAGE)
+        asked = "on" if m.asked_reviews else "off"
+        return Notice(f"Daily reminders: {state}, at {m.nudge_time} ({m.tz}){extra}. Checks of what you asked: "
+                      f"{asked}.\n" + c.NUDGES_USAGE)
 
     def home(self, who: Who) -> HomeView:
         m = self.mentoring

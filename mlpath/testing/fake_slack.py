@@ -34,6 +34,11 @@ class FakeSlack:
         self.user_errors: dict[str, str] = {}
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.post_delay = 0.0
+        # files_upload_v2: the bytes uploaded per file id, and the completed uploads (what a channel shows)
+        self.uploads: dict[str, bytes] = {}
+        self.files: list[dict[str, Any]] = []
+        self._file_ids = 0
+        self._alt: dict[str, str] = {}
         self.streaming = True
         """False: the workspace refuses chat.startStream (the bot then posts once and updates)."""
         self._lock = threading.Lock()
@@ -45,12 +50,24 @@ class FakeSlack:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                body_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):  # files_upload_v2's step 2: the raw bytes
+                    with fake._lock:
+                        fake.uploads[self.path.removeprefix("/upload/")] = body_bytes
+                        fake.calls.append(Call("upload", {"file_id": self.path.removeprefix("/upload/"),
+                                                          "length": len(body_bytes)}, dict(self.headers), 200))
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                raw = body_bytes.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                for key in ("blocks", "prompts", "metadata"):
+                for key in ("blocks", "prompts", "metadata", "files"):
                     if isinstance(params.get(key), str):
                         params[key] = json.loads(params[key])
                 method = self.path.removeprefix("/api/").strip("/")
@@ -104,7 +121,27 @@ class FakeSlack:
                 self.history.setdefault(channel, []).insert(0, message)
             return 200, {}, {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "conversations.open":
-            return 200, {}, {"ok": True, "channel": {"id": "D" + str(params.get("users", ""))}}
+            users = str(params.get("users", ""))
+            if "," in users:  # a group DM (mpim) of the bot and these users
+                return 200, {}, {"ok": True, "channel": {"id": "G" + users.replace(",", "")}}
+            return 200, {}, {"ok": True, "channel": {"id": "D" + users}}
+        if method == "files.getUploadURLExternal":
+            with self._lock:
+                self._file_ids += 1
+                file_id = f"F{self._file_ids:08d}"
+                self._alt[file_id] = str(params.get("alt_txt") or "")
+            return 200, {}, {"ok": True, "file_id": file_id,
+                             "upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            done = []
+            with self._lock:
+                for f in params.get("files") or []:
+                    uploaded = {"id": f.get("id"), "title": f.get("title"), "channel": params.get("channel_id"),
+                                "content": self.uploads.get(str(f.get("id")), b""),
+                                "alt": self._alt.get(str(f.get("id")), "")}
+                    self.files.append(uploaded)
+                    done.append({"id": f.get("id"), "title": f.get("title")})
+            return 200, {}, {"ok": True, "files": done}
         if method == "conversations.history":
             oldest = float(params.get("oldest") or 0)
             with self._lock:

@@ -93,7 +93,7 @@ def test_help_is_generated_from_the_table_per_surface_and_role():
     assert "quiz [topic|level|placement]" in slack and "quiz [topic|level|placement]" in terminal
     assert "setlevel @member N" not in slack and "setlevel @member N" in admin and "ingest" in admin
     assert "search QUERY" in terminal and "search QUERY" not in slack
-    assert "nudges [off|on|time HH:MM|snooze N]" in slack and not any(u.startswith("nudges") for u in terminal)
+    assert "nudges [off|on|time HH:MM|snooze N|asked off|on]" in slack and not any(u.startswith("nudges") for u in terminal)
     every_name = {spec.name for spec in c.COMMANDS}
     assert every_name == {u.split()[0] for u in admin} | {u.split()[0] for u in terminal}
 

@@ -14,7 +14,7 @@ def test_manifest_matches_the_listeners():
         "assistant_thread_started", "assistant_thread_context_changed"}
     assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == {
         "app_mentions:read", "assistant:write", "channels:history", "groups:history", "chat:write",
-        "commands", "im:history", "im:write", "reactions:write", "users:read"}
+        "commands", "im:history", "im:write", "reactions:write", "users:read", "files:write", "mpim:write"}
     assert [c["command"] for c in MANIFEST["features"]["slash_commands"]] == ["/mlpath"]
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert MANIFEST["features"]["app_home"]["messages_tab_enabled"]

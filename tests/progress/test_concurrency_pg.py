@@ -85,12 +85,14 @@ def test_migration_0003_removes_duplicate_streak_rows_and_repairs_imported_value
     db = Database(db_url)
     try:
         with db.session() as s:
+            # plain SQL: the Member model has columns that later migrations add (0005's asked_reviews)
             for user, level, hhmm in (("U1", 2, "07:30"), ("U2", 99, "99:99"), ("U3", 4, "9:00")):
-                s.add(Member(team_id="T1", user_id=user, display_name=user, tz="UTC", level=level, joined_at=T0,
-                             active=True, nudges_enabled=True, nudge_time=hhmm, leaderboard_opt_out=False,
-                             placed=True))
-            s.flush()
-            ids = {m.user_id: m.id for m in s.scalars(select(Member))}
+                s.execute(text(
+                    "INSERT INTO members (team_id, user_id, display_name, tz, level, joined_at, active, "
+                    "nudges_enabled, nudge_time, leaderboard_opt_out, placed) VALUES ('T1', :u, :u, 'UTC', :lvl, "
+                    ":at, :t, :t, :hhmm, :f, :t)"), {"u": user, "lvl": level, "at": T0, "t": True, "f": False,
+                                                     "hhmm": hhmm})
+            ids = {u: i for i, u in s.execute(text("SELECT id, user_id FROM members"))}
             for _ in range(3):  # what the race stored before the index existed
                 s.add(XpEvent(member_id=ids["U1"], kind="streak", amount=5, local_date=T0.date(), at=T0))
             s.add(XpEvent(member_id=ids["U1"], kind="quiz", amount=10, local_date=T0.date(), at=T0))

@@ -45,7 +45,7 @@ BAD = [
     ("cards", {"fsrs": "{}"}, r"cards\[0\]: fsrs must be FSRS card state"),
     ("xp_events", {"kind": "bonus"}, r"xp_events\[0\]: kind must be habit, habit_daily, quiz, review, streak"),
     ("xp_events", {"amount": 1.5}, r"xp_events\[0\]: amount must be a integer"),
-    ("deliveries", {"purpose": "bogus"}, r"deliveries\[0\]: purpose must be quiz or placement"),
+    ("deliveries", {"purpose": "bogus"}, r"deliveries\[0\]: purpose must be quiz, placement or asked"),
     ("habit_checkins", {"cadence": "hourly"}, r"habit_checkins\[0\]: cadence must be daily, weekly, monthly"),
 ]
 

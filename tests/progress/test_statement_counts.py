@@ -15,7 +15,7 @@ from progress.service import MemberRef, Progress, QuizPrompt
 T0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 WEEK = date(2026, 11, 23)
 LEADERBOARD_STATEMENTS = 3  # as progress.service.Progress.leaderboard's docstring says
-PROGRESS_STATEMENTS = 7  # as progress.service.Progress.progress's docstring says (member 1, no update)
+PROGRESS_STATEMENTS = 8  # as progress.service.Progress.progress's docstring says (member 1, no update)
 
 
 @contextmanager

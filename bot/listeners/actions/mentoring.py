@@ -16,7 +16,7 @@ from bot.listeners import counted
 from bot.listeners.actions.quiz import just_ack
 from bot.payloads import BlockAction
 from bot.services import BotServices, reply_for
-from mlpath.app.results import Result, ReviewOffer
+from mlpath.app.results import BuddyIntro, Result, ReviewOffer
 
 log = logging.getLogger("mlpath.bot")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
@@ -72,7 +72,32 @@ def on_offer_review(body: dict[str, Any], action: dict[str, Any], respond: Respo
     respond(replace_original=False, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
 
 
+def on_buddy(body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient,
+             context: BoltContext) -> None:
+    """Yes / No thanks under a buddy offer. Yes, once (the database decides which replica's click counts): a
+    group DM with both members (conversations.open with both users) and the intro in it."""
+    services: BotServices = context["mlpath"]
+    click = BlockAction.of(body, action)
+    who = _who(services, client, click)
+    result = services.app.answer_buddy(who, click.value, action.get("action_id") == blocks.BUDDY_YES)
+    if isinstance(result, BuddyIntro):
+        answer = result.answer
+        text, intro = blocks.buddy_intro(answer)
+        try:
+            opened = client.conversations_open(users=f"{answer.member_user_id},{answer.buddy_user_id}")
+            channel = str((opened.get("channel") or {}).get("id") or "")
+            client.chat_postMessage(channel=channel, text=text, blocks=intro, unfurl_links=False, unfurl_media=False)
+        except SlackApiError as exc:
+            log.warning("buddy intro failed: %s", exc.response.get("error"))
+            respond(replace_original=False, response_type="ephemeral",
+                    text="Sorry — Slack would not open the group DM; please write to them directly.")
+            return
+    reply = reply_for(result)
+    respond(replace_original=False, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+
+
 def register(app: App) -> None:
+    app.action(re.compile(rf"^({blocks.BUDDY_YES}|{blocks.BUDDY_NO})$"))(ack=just_ack, lazy=[counted(on_buddy)])
     app.action(re.compile(rf"^{blocks.PLAN_TOPIC_DONE}_"))(ack=just_ack, lazy=[counted(on_topic_done)])
     app.action(blocks.PLAN_HOURS)(ack=just_ack, lazy=[counted(on_hours)])
     app.action(blocks.PROJECT_REVIEW)(ack=just_ack, lazy=[counted(on_offer_review)])

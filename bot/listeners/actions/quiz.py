@@ -45,7 +45,8 @@ def on_answer(body: dict[str, Any], action: dict[str, Any], respond: Respond, cl
     result = services.app.answer_quiz(who, choice.token, choice.chosen, choice.scope)
     reply = reply_for(result)
     if isinstance(result, QuizOutcome):
-        respond(replace_original=True, text=reply.text, blocks=reply.blocks)
+        # a question inside the reminder DM: the verdict comes below it and the DM (habits, quiz button) stays
+        respond(replace_original=action.get("block_id") != blocks.ASKED_ANSWERS, text=reply.text, blocks=reply.blocks)
         services.publish_home(client, who)
     else:
         respond(replace_original=False, response_type="ephemeral", text=reply.text, blocks=reply.blocks)
