@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, SmallInteger, String
 from sqlalchemy.exc import DataError, IntegrityError
 
 from errors import UserError
@@ -193,6 +193,7 @@ def _rules() -> dict[tuple[str, str], tuple[Any, str]]:
         ("cards", "fsrs"): (_valid_fsrs, "FSRS card state"),
         ("cards", "reviews"): (lambda v: v >= 0, "a count"),
         ("xp_events", "kind"): (lambda v: v in XP_KINDS, ", ".join(sorted(XP_KINDS))),
+        ("xp_events", "amount"): (lambda v: v >= 0, "0 or more (the app never takes XP away)"),
         ("habit_checkins", "cadence"): (lambda v: v in service.XP_HABIT, ", ".join(service.XP_HABIT)),
         ("answers", "feedback"): (lambda v: v in (None, 1, -1), "1, -1 or null"),
         ("claims", "status"): (lambda v: v in CLAIM_STATUSES, ", ".join(sorted(CLAIM_STATUSES))),
@@ -220,6 +221,14 @@ def check_values(table: str, model: type[Base], values: dict[str, Any], where: s
             what = type(kind).__name__.lower() + (f" of at most {kind.length} characters"
                                                   if isinstance(kind, String) and kind.length else "")
             raise UserError(f"{where}: {col.name} must be a {what}, got {str(value)[:40]!r}")
+        # what PostgreSQL refuses, refused on SQLite too (which would store it), so a file imports into
+        # either database or into neither
+        if isinstance(kind, String) and "\x00" in value:
+            raise UserError(f"{where}: {col.name} contains a NUL character (\\u0000), which no text column holds")
+        if isinstance(kind, Integer) and not isinstance(kind, Boolean):
+            bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
+            if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+                raise UserError(f"{where}: {col.name} must be a {bits}-bit integer, got {str(value)[:40]!r}")
         rule = rules.get((table, col.name))
         if rule and not rule[0](value):
             raise UserError(f"{where}: {col.name} must be {rule[1]}, got {str(value)[:40]!r}")
