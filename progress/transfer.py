@@ -14,10 +14,12 @@ checklist ticks, topics marked done).
   period, answers by public id, claims by kind + key). XP events have no natural key, so they are compared
   as a multiset: an event is added only as many times as the file has it more often than the database.
 - One transaction: an import that fails half-way imports nothing.
-- Every value is checked before anything is written (`check_values`): its column's type and length, and the
-  rules the app itself applies when it writes the field (levels of the catalogue, its Level 4 tracks, IANA
-  time zones, HH:MM reminder times, known XP kinds and statuses, FSRS state that parses). A file the app could
-  not have written is refused with one line naming the row and field, so it cannot crash the scheduler later.
+- Every value is checked before anything is written (`check_values`): its column's type, length and integer
+  range, no NUL in text (PostgreSQL refuses both and SQLite would store them, so a file imports into either
+  database or neither), and the rules the app itself applies when it writes the field (levels of the
+  catalogue, its Level 4 tracks, IANA time zones, HH:MM reminder times, known XP kinds and statuses, no
+  negative XP, FSRS state that parses). A file the app could not have written is refused with one line naming
+  the row and field, so it cannot crash the scheduler later.
 """
 
 from __future__ import annotations
