@@ -175,7 +175,8 @@ class ClaimingLazyRunner(ThreadLazyListenerRunner):
             where = self.dedupe.claim(key, kind=kind)
             if where:
                 metrics.DUPLICATES.labels(where=where).inc()
-                log.info("duplicate delivery dropped after the ack", extra={"caught_by": where, "claim": kind})
+                log.info("duplicate delivery of %s dropped after the ack", key if kind == "event" else "a request",
+                         extra={"caught_by": where})
                 return
             runnable()
 
