@@ -11,7 +11,7 @@ FAST   := not (model or server or subprocess or postgres)
 # module whose tests share an expensive module fixture keeps them on one worker (`@pytest.mark.xdist_group`).
 JOBS   ?= auto
 
-.PHONY: run chat test test-fast lint ingest eval lowo fit bench clean
+.PHONY: run chat test test-fast lint ingest eval lowo fit bench image image-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,19 @@ $(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
 ## MLPATH_BENCH_POSTGRES_URL=postgresql+psycopg://… also measures the scheduler on PostgreSQL)
 bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(if $(MLPATH_BENCH_POSTGRES_URL),--postgres-url $(MLPATH_BENCH_POSTGRES_URL)) $(BENCH_ARGS)
+
+## image: build the container image IMAGE (default mlpath:latest) with docker or podman, whichever works
+## (scripts/image-build); where no registry answers, `scripts/offline-base` first makes its base (docs/deploying.md)
+IMAGE ?= mlpath:latest
+image:
+	scripts/image-build $(IMAGE)
+
+## image-test: build the image, then smoke-test it from outside (tests/image: --version, ingest into a volume, a
+## search equal to one outside the image, serve --http with the fake Slack, scheduler --once, a migration on
+## PostgreSQL when .ci/postgres-url finds one, no torch, ≤ 800 MB)
+image-test: $(VENV)/.test-installed image
+	@url="$$(.ci/postgres-url)"; echo "PostgreSQL for the image test: $${url:-none}"; \
+	MLPATH_TEST_IMAGE=$(IMAGE) MLPATH_TEST_POSTGRES_URL="$$url" $(BIN)/pytest -q tests/image $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

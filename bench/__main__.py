@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from bench import ingest, latency, memory, scheduler, slack_ack, stages, versus
+from bench import ingest, latency, memory, scheduler, slack_ack, slack_burst, stages, versus
 from bench.common import Context, Row, Section, clear_mlpath_environment, load_average, machine
 from errors import UserError
 
@@ -25,6 +25,8 @@ SECTIONS: list[Section] = [
     Section("versus", "Quality and speed against the textbook LangChain RAG pipeline", versus.run,
             columns=versus.COLUMNS),
     Section("slack", "Slack acknowledgements", slack_ack.run),
+    Section("burst", "Slack acknowledgements at 200 concurrent, `mlpath serve --http` on PostgreSQL",
+            slack_burst.run),
     Section("memory", "Memory", memory.run),
     Section("stages", "Where the memory of `mlpath serve` goes", stages.run, columns=stages.COLUMNS),
     Section("scheduler", "Scheduler scale", scheduler.run),

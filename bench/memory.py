@@ -50,15 +50,15 @@ def mlpath_command() -> str:
     return found
 
 
-class _Server:
-    def __init__(self, ctx: Context, api_url: str) -> None:
+class Server:
+    def __init__(self, ctx: Context, api_url: str, extra_env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         data = ctx.copy_of_store()
         self.log_path = data / "serve.log"
         env = {**os.environ, "MLPATH_DATA_DIR": str(data), "SLACK_BOT_TOKEN": "xoxb-bench",
                "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url, "MLPATH_QUESTIONS_PER_HOUR": "10000",
-               "ANONYMIZED_TELEMETRY": "False"}
+               "ANONYMIZED_TELEMETRY": "False", **(extra_env or {})}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen([mlpath_command(), "serve", "--http", "--host", "127.0.0.1",
                                           "--port", str(self.port)], cwd=data, env=env, stdout=log,
@@ -107,7 +107,7 @@ def _one_run(ctx: Context, n: int) -> tuple[int, int, int, bool]:
     from mlpath.testing.fake_slack import FakeSlack
 
     fake = FakeSlack()
-    server = _Server(ctx, fake.api_url)
+    server = Server(ctx, fake.api_url)
     try:
         chunks = server.wait_healthy()
         expected = ctx.mentor().store.count()

@@ -68,9 +68,7 @@ def thread_replies(fake: Any) -> Counter[str]:
 def _one_run(ctx: Context, n: int) -> tuple[list[float], list[float], bool]:
     import logging
 
-    import waitress
-
-    from bot.app import wsgi_application
+    from bot.app import http_server
     from mlpath.testing.fake_slack import FakeSlack
     from mlpath.wiring import build_slack_app
 
@@ -79,8 +77,8 @@ def _one_run(ctx: Context, n: int) -> tuple[list[float], list[float], bool]:
     fake = FakeSlack()
     settings = ctx.settings(ctx.tempdir(), slack_bot_token="xoxb-bench", slack_signing_secret=SECRET,
                             slack_api_url=fake.api_url, question_rate_limit=10_000)
-    app, _ = build_slack_app(settings, mentor)
-    server = waitress.create_server(wsgi_application(app, mentor), host="127.0.0.1", port=0, threads=8)
+    app, services = build_slack_app(settings, mentor)
+    server = http_server(settings, app, services, host="127.0.0.1", port=0)  # as `mlpath serve --http` builds it
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"  # type: ignore[union-attr]
     try:

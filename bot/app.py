@@ -7,20 +7,23 @@ single-threaded development server, so production HTTP goes through Bolt's WSGI 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import socket
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.lazy_listener.thread_runner import ThreadLazyListenerRunner
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.guards import Deduper, SharedDeduper, clean_inputs, drop_replays
+from bot.guards import CLAIM, Deduper, SharedDeduper, clean_inputs, drop_replays
 from bot.http import MAX_BODY_BYTES, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
@@ -135,12 +138,73 @@ def drop_duplicate_events(body: dict[str, Any], context: BoltContext,
     event_id = body.get("event_id")
     if event_id:
         services: BotServices = context["mlpath"]
-        where = services.dedupe.check(str(event_id))
+        where = services.dedupe.check_here(str(event_id))
         if where:
             metrics.DUPLICATES.labels(where=where).inc()
             log.info("duplicate delivery of %s dropped", event_id, extra={"caught_by": where})
             return BoltResponse(status=200, body="")
+        context[CLAIM] = ("event", str(event_id))  # the database claim waits until after the ack
     return next()
+
+
+class ClaimingLazyRunner(ThreadLazyListenerRunner):
+    """Bolt's lazy-listener runner, plus the claim across replicas: a request whose ack path left a claim in its
+    context (`bot.guards.CLAIM`: an event id, a signed request's hash) first claims it in the database, on the
+    worker thread, and its work runs only if this replica won. So the ack never waits for the database (at 200
+    concurrent requests on PostgreSQL that round trip was most of the ack's time), and a delivery another
+    replica already claimed is still dropped, just after Slack got its 200 instead of before.
+
+    Every listener here has one lazy function; a listener with two would have its second one dropped as
+    "already claimed"."""
+
+    def __init__(self, logger: logging.Logger, executor: ThreadPoolExecutor, dedupe: Deduper) -> None:
+        super().__init__(logger=logger, executor=executor)
+        self.dedupe = dedupe
+
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        from slack_bolt.lazy_listener.internals import build_runnable_function
+
+        runnable = build_runnable_function(func=function, logger=self.logger, request=request)
+        claim = request.context.get(CLAIM)
+        if not claim:
+            self.executor.submit(runnable)
+            return
+        kind, key = claim
+
+        def claimed_first() -> None:
+            where = self.dedupe.claim(key, kind=kind)
+            if where:
+                metrics.DUPLICATES.labels(where=where).inc()
+                log.info("duplicate delivery of %s dropped after the ack", key if kind == "event" else "a request",
+                         extra={"caught_by": where})
+                return
+            runnable()
+
+        self.executor.submit(claimed_first)
+
+
+def lazy_request(runner: Any, request: BoltRequest, lazy_func_name: str) -> BoltRequest:
+    """What Bolt hands a lazy listener, without Bolt's deep copy: `to_copyable()` already re-parses the body
+    and keeps only the copyable context (the request's own WebClient, which Bolt makes per request, the
+    services, which are shared on purpose); deep-copying that again copied the WebClient with its handlers and
+    logger, on the ack path: a third of an ack's time (1.3 of 3.7 ms at 200 concurrent, profiled). The request
+    thread is done with those objects once it has acknowledged, so the lazy listener may have them. Otherwise
+    as Bolt 1.x's `ThreadListenerRunner._build_lazy_request` (installed over it in `build_app`)."""
+    copied = request.to_copyable()
+    copied.lazy_only = True
+    copied.lazy_function_name = lazy_func_name
+    copied.context["listener_runner"] = runner
+    for name in ("get_thread_context", "save_thread_context"):  # not copyable: the assistant's thread store
+        if request.context.get(name) is not None:
+            copied.context[name] = request.context[name]
+    return copied
+
+
+def answer_executor(settings: Settings) -> ThreadPoolExecutor:
+    """The threads that run every lazy listener (answers, quizzes, Home tabs), `MLPATH_ANSWER_THREADS` of them.
+    Work beyond them waits in the executor's queue, in memory: nothing is refused, the acks stay quick (more
+    threads than about twice the cores only make them contend with the request threads for the GIL)."""
+    return ThreadPoolExecutor(max_workers=settings.answer_threads, thread_name_prefix="mlpath-answer")
 
 
 def build_app(settings: Settings, application: Application, *,
@@ -155,8 +219,12 @@ def build_app(settings: Settings, application: Application, *,
     # run later in Bolt's lazy-listener pool. With False, Bolt queues the ack functions in that same pool,
     # behind answers being computed: 50 concurrent /mlpath ask took p99 3.8 s to ack (over Slack's 3 s)
     # against 0.12 s now (bench/slack_ack.py, 2 cores).
+    executor = answer_executor(settings)
     app = App(client=client, signing_secret=secret(settings.slack_signing_secret), logger=bolt_logger(),
-              token_verification_enabled=False, process_before_response=True)
+              token_verification_enabled=False, process_before_response=True, listener_executor=executor)
+    app.listener_runner.lazy_listener_runner = ClaimingLazyRunner(bolt_logger(), executor, services.dedupe)
+    app.listener_runner._build_lazy_request = functools.partial(  # type: ignore[method-assign]
+        lazy_request, app.listener_runner)
 
     def attach_services(context: BoltContext, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         context["mlpath"] = services
@@ -183,16 +251,28 @@ def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Ca
                                fallback=SlackRequestHandler(app, path="/slack/events")))
 
 
-def serve_http(settings: Settings, app: App, services: BotServices, *, host: str, port: int) -> None:
+def http_server(settings: Settings, app: App, services: BotServices, *, host: str, port: int) -> Any:
+    """The waitress server of `mlpath serve --http` (the benchmark builds the same one): `MLPATH_HTTP_THREADS`
+    threads read requests and send the acks, up to `MLPATH_HTTP_CONNECTION_LIMIT` connections are open at once
+    (waitress's default of 100 left half of 200 concurrent requests waiting and logged "connection limit
+    reached"), with a kernel backlog as deep."""
     import waitress
 
+    return waitress.create_server(
+        wsgi_application(app, services.mentor, services.progress.db), host=host, port=port,
+        threads=settings.http_threads, connection_limit=settings.http_connection_limit,
+        backlog=min(settings.http_connection_limit, 4096), ident="mlpath", max_request_body_size=MAX_BODY_BYTES)
+
+
+def serve_http(settings: Settings, app: App, services: BotServices, *, host: str, port: int) -> None:
     mentor = services.mentor
     db = services.progress.db
     # also on METRICS_PORT when set, so a deployment's health checks work in either mode
     ops.serve_ops_from_settings(settings, db=db, store=mentor.store)
-    log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics)", host, port)
-    waitress.serve(wsgi_application(app, mentor, db), host=host, port=port, threads=8, ident="mlpath",
-                  max_request_body_size=MAX_BODY_BYTES)
+    server = http_server(settings, app, services, host=host, port=port)
+    log.info("mlpath serving Slack over HTTP on %s:%d (/slack/events, /healthz, /metrics; %d threads, "
+             "%d connections)", host, server.effective_port, settings.http_threads, settings.http_connection_limit)
+    server.run()
 
 
 def serve_socket_mode(settings: Settings, app: App, services: BotServices) -> None:

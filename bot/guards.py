@@ -29,15 +29,23 @@ def replay_key(req: Any) -> str:
     return digest
 
 
+CLAIM = "mlpath_claim"
+"""Bolt context key: the (kind, key) a request's work must claim across replicas before it runs, after the ack
+(bot/app.py `ClaimingLazyRunner`). The ack path itself only asks this process's memory: no database round trip."""
+
+
 def drop_replays(req: Any, context: Any, next: Callable[[], Any]) -> Any:  # noqa: A002 - Bolt's argument name
-    """Bolt middleware: acknowledge and drop a replayed slash command or interaction (see `replay_key`), using
-    the services' de-duplication (in process, or claimed in the database across replicas) like events."""
+    """Bolt middleware: acknowledge and drop a replayed slash command or interaction (see `replay_key`) that this
+    process has seen; one that reached another replica first is dropped after the ack, by the claim in the
+    database (`CLAIM`), like events."""
     from slack_bolt import BoltResponse
 
     key = replay_key(req)
-    if key and context["mlpath"].dedupe.check(key, kind="request"):
-        log.info("replayed request dropped")
-        return BoltResponse(status=200, body="")
+    if key:
+        if context["mlpath"].dedupe.check_here(key, kind="request"):
+            log.info("replayed request dropped")
+            return BoltResponse(status=200, body="")
+        context[CLAIM] = ("request", key)  # claimed across replicas after the ack, before the work
     return next()
 
 
@@ -84,17 +92,27 @@ class Deduper:
             self._seen[key] = now
             return True
 
+    def check_here(self, key: str, *, kind: str = "event") -> str:
+        """The in-process half, cheap enough for the ack path: "" the first time this process sees `key`, else
+        "process". `kind` names what the key is (an `event` id, a `request` hash)."""
+        return "" if Deduper.first_time(self, f"{kind}:{key}") else "process"
+
+    def claim(self, key: str, *, kind: str = "event") -> str:
+        """The shared half, run after the ack (bot/app.py `ClaimingLazyRunner`): "" when this process should
+        do the work. One process shares nothing, so always ""."""
+        return ""
+
     def check(self, key: str, *, kind: str = "event") -> str:
-        """"" when this process should handle `key`; else where the repeat was caught ("process"). `kind`
-        names what the key is (an `event` id, a `request` hash) for the shared claim table."""
-        return "" if Deduper.first_time(self, key) else "process"
+        """Both halves at once: "" when this process should handle `key`; else where the repeat was caught
+        ("process", or "database" for `SharedDeduper`)."""
+        return self.check_here(key, kind=kind) or self.claim(key, kind=kind)
 
 
 class SharedDeduper(Deduper):
     """Event de-duplication across bot replicas: the in-process memory (`Deduper`) answers repeats it has seen at
-    no cost; a key it has not seen is claimed in the database (a unique claim row, INSERT … ON CONFLICT DO
-    NOTHING), and only the replica whose insert wins handles the event. Claims older than a day are pruned
-    now and then (Slack stops retrying after minutes).
+    no cost, on the ack path; a key it has not seen is claimed in the database after the ack, before the work
+    (a unique claim row, INSERT … ON CONFLICT DO NOTHING), and only the replica whose insert wins does it.
+    Claims older than a day are pruned now and then (Slack stops retrying after minutes).
 
     If the database does not answer, the event is handled (a rare duplicate beats a lost question) and the
     failure is logged."""
@@ -112,15 +130,13 @@ class SharedDeduper(Deduper):
     def first_time(self, key: str) -> bool:
         return self.check(key) == ""
 
-    def check(self, key: str, *, kind: str = "event") -> str:
-        """"" when this process should handle `key`; otherwise where the repeat was caught:
-        "process" (seen here) or "database" (another delivery claimed it)."""
+    def claim(self, key: str, *, kind: str = "event") -> str:
+        """"" when this replica's insert of the claim wins (or the database does not answer); "database" when
+        another delivery claimed `key` first. A database round trip: called after the ack, never before."""
         from datetime import UTC, datetime
 
         from progress import repository as repo
 
-        if not Deduper.first_time(self, f"{kind}:{key}"):
-            return "process"
         now = self.wall_clock()
         try:
             with self.db.session() as s:

@@ -114,6 +114,21 @@ class Settings(BaseSettings):
                                             "(`/mlpath ingest`, `/mlpath setlevel`).")
     port: int = Field(default=3000, ge=1, le=65535, validation_alias=AliasChoices("PORT"),
                       description="HTTP port of `mlpath serve --http` (`/slack/events`, `/healthz`, `/metrics`).")
+    http_threads: int = Field(
+        default=8, ge=1, le=256, validation_alias=AliasChoices("MLPATH_HTTP_THREADS"),
+        description="Threads of `mlpath serve --http` that read requests and send the acks (1–256); answers "
+                    "run in `MLPATH_ANSWER_THREADS`.",
+    )
+    http_connection_limit: int = Field(
+        default=1000, ge=1, le=100_000, validation_alias=AliasChoices("MLPATH_HTTP_CONNECTION_LIMIT"),
+        description="Open connections `mlpath serve --http` accepts at once (1–100000); beyond it, new "
+                    "connections wait in the kernel's queue. Keep it under the process's open-file limit.",
+    )
+    answer_threads: int = Field(
+        default=4, ge=1, le=64, validation_alias=AliasChoices("MLPATH_ANSWER_THREADS"),
+        description="Threads that compute answers and other work after the ack (1–64); requests beyond them "
+                    "wait in memory. More than about twice the cores only slows the acks.",
+    )
 
     # ----- reminders and the weekly leaderboard (mlpath scheduler) -----
     leaderboard_channel: str | None = Field(

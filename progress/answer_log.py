@@ -5,16 +5,26 @@ gaps report (👎 and refused questions), `mlpath stats`/export, and the per-mem
 answers (rows whose `answerer` starts with `llm:`). Column meanings are documented in progress/models.py.
 
 The JSON-lines log of earlier versions (data/answers.jsonl) is imported once, idempotently, and renamed.
+
+**During a database outage** questions are still answered, and their rows wait in a bounded in-memory queue
+(`BACKLOG` rows per process, oldest dropped first and counted) that is written, in order, as soon as the database
+answers again: by the next answer, or by a retry every `RETRY_S` seconds. What a crash or a restart loses: the
+rows still waiting in that process's queue (the answers themselves were delivered). An answer that waits has no
+public id yet, so it is shown without the 👍/👎 buttons.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from collections import deque
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from knowledge.answer import Answer
 from progress import repository as repo
@@ -35,24 +45,81 @@ def start_of_day(now: datetime, tz: str = "UTC") -> datetime:
     return datetime.combine(local.date(), time(0, 0), tzinfo=local.tzinfo).astimezone(UTC)
 
 
+BACKLOG = 1000
+"""Answers one process keeps in memory while the database is down (about 2 KB each)."""
+RETRY_S = 30.0
+"""How often a process retries writing the waiting answers when no new answer comes to do it."""
+
+
 class AnswerLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, backlog: int = BACKLOG, retry_s: float = RETRY_S) -> None:
         self.db = db
+        self.retry_s = retry_s
+        self._waiting: deque[dict[str, Any]] = deque()
+        self._backlog = backlog
+        self._lock = threading.Lock()
+        self._retry: threading.Timer | None = None
+        self.dropped = 0
+        """Answers dropped from a full queue since the start (each logged as a warning)."""
+
+    @property
+    def waiting(self) -> int:
+        """Answers not yet written because the database did not answer."""
+        return len(self._waiting)
 
     def record(self, answer: Answer, *, team_id: str, user_id: str, surface: str,
-               now: datetime | None = None) -> str:
-        """Store one answer; returns its public id (the value of the feedback buttons)."""
+               now: datetime | None = None) -> str | None:
+        """Store one answer; returns its public id (the value of the feedback buttons), or None when the database
+        does not answer: then the row waits in memory and is written once it does (see the module docstring)."""
         public_id = uuid.uuid4().hex[:16]
-        with self.db.session() as s:
-            repo.add_answer(
-                s, public_id=public_id, team_id=team_id, user_id=user_id, surface=surface[:16],
-                question=answer.question, answer=answer.text, grounded=answer.grounded,
-                confidence=round(float(answer.confidence), 4),
-                citations=json.dumps([c.as_json() for c in answer.citations], ensure_ascii=False),
-                answerer=answer.answerer[:80], prompt_tokens=answer.prompt_tokens,
-                completion_tokens=answer.completion_tokens, latency_ms=answer.latency_ms,
-                created_at=now or utcnow())
-        return public_id
+        row: dict[str, Any] = dict(public_id=public_id, team_id=team_id, user_id=user_id, surface=surface[:16],
+                   question=answer.question, answer=answer.text, grounded=answer.grounded,
+                   confidence=round(float(answer.confidence), 4),
+                   citations=json.dumps([c.as_json() for c in answer.citations], ensure_ascii=False),
+                   answerer=answer.answerer[:80], prompt_tokens=answer.prompt_tokens,
+                   completion_tokens=answer.completion_tokens, latency_ms=answer.latency_ms,
+                   created_at=now or utcnow())
+        if not self._waiting or self.flush():  # usually straight to the database, no lock shared with others
+            try:
+                with self.db.session() as s:
+                    repo.add_answer(s, **row)
+                return public_id
+            except SQLAlchemyError as exc:
+                log.warning("answer log: the progress database is unavailable (%s); the answer waits in memory",
+                            type(exc).__name__)
+        with self._lock:
+            self._waiting.append(row)
+            while len(self._waiting) > self._backlog:
+                self._waiting.popleft()
+                self.dropped += 1
+                log.warning("answer log: %d answers wait for the database; the oldest was dropped", self._backlog)
+            self._schedule_retry()
+        return None
+
+    def flush(self) -> bool:
+        """Write the waiting answers, oldest first; True when none is left waiting. When the database does not
+        answer, they stay queued and a retry is scheduled."""
+        with self._lock:
+            while self._waiting:
+                row = self._waiting[0]
+                try:
+                    with self.db.session() as s:
+                        repo.add_answer(s, **row)
+                except SQLAlchemyError as exc:
+                    log.warning("answer log: the progress database is unavailable (%s); %d answers wait in "
+                                "memory", type(exc).__name__, len(self._waiting))
+                    self._schedule_retry()
+                    return False
+                self._waiting.popleft()
+            return True
+
+    def _schedule_retry(self) -> None:
+        if self._retry is not None and self._retry.is_alive():
+            return
+        self._retry = threading.Timer(self.retry_s, self.flush)
+        self._retry.daemon = True
+        self._retry.name = "mlpath-answer-log-retry"
+        self._retry.start()
 
     def record_feedback(self, *, answer_id: str, helpful: bool, clicked_at: datetime | None = None,
                         user_id: str | None = None) -> bool:

@@ -14,10 +14,12 @@ checklist ticks, topics marked done).
   period, answers by public id, claims by kind + key). XP events have no natural key, so they are compared
   as a multiset: an event is added only as many times as the file has it more often than the database.
 - One transaction: an import that fails half-way imports nothing.
-- Every value is checked before anything is written (`check_values`): its column's type and length, and the
-  rules the app itself applies when it writes the field (levels of the catalogue, its Level 4 tracks, IANA
-  time zones, HH:MM reminder times, known XP kinds and statuses, FSRS state that parses). A file the app could
-  not have written is refused with one line naming the row and field, so it cannot crash the scheduler later.
+- Every value is checked before anything is written (`check_values`): its column's type, length and integer
+  range, no NUL in text (PostgreSQL refuses both and SQLite would store them, so a file imports into either
+  database or neither), and the rules the app itself applies when it writes the field (levels of the
+  catalogue, its Level 4 tracks, IANA time zones, HH:MM reminder times, known XP kinds and statuses, no
+  negative XP, FSRS state that parses). A file the app could not have written is refused with one line naming
+  the row and field, so it cannot crash the scheduler later.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, SmallInteger, String
 from sqlalchemy.exc import DataError, IntegrityError
 
 from errors import UserError
@@ -201,6 +203,7 @@ def _rules() -> dict[tuple[str, str], tuple[Any, str]]:
         ("cards", "fsrs"): (_valid_fsrs, "FSRS card state"),
         ("cards", "reviews"): (lambda v: v >= 0, "a count"),
         ("xp_events", "kind"): (lambda v: v in XP_KINDS, ", ".join(sorted(XP_KINDS))),
+        ("xp_events", "amount"): (lambda v: v >= 0, "0 or more (the app never takes XP away)"),
         ("habit_checkins", "cadence"): (lambda v: v in service.XP_HABIT, ", ".join(service.XP_HABIT)),
         ("answers", "feedback"): (lambda v: v in (None, 1, -1), "1, -1 or null"),
         ("claims", "status"): (lambda v: v in CLAIM_STATUSES, ", ".join(sorted(CLAIM_STATUSES))),
@@ -228,6 +231,14 @@ def check_values(table: str, model: type[Base], values: dict[str, Any], where: s
             what = type(kind).__name__.lower() + (f" of at most {kind.length} characters"
                                                   if isinstance(kind, String) and kind.length else "")
             raise UserError(f"{where}: {col.name} must be a {what}, got {str(value)[:40]!r}")
+        # what PostgreSQL refuses, refused on SQLite too (which would store it), so a file imports into
+        # either database or into neither
+        if isinstance(kind, String) and "\x00" in value:
+            raise UserError(f"{where}: {col.name} contains a NUL character (\\u0000), which no text column holds")
+        if isinstance(kind, Integer) and not isinstance(kind, Boolean):
+            bits = 64 if isinstance(kind, BigInteger) else 16 if isinstance(kind, SmallInteger) else 32
+            if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
+                raise UserError(f"{where}: {col.name} must be a {bits}-bit integer, got {str(value)[:40]!r}")
         rule = rules.get((table, col.name))
         if rule and not rule[0](value):
             raise UserError(f"{where}: {col.name} must be {rule[1]}, got {str(value)[:40]!r}")

@@ -24,6 +24,13 @@ from mlpath.settings import Settings  # noqa: E402
 
 pytest_plugins = ["tests.tiers"]
 
+# The OpenAI client describes the platform in its first request's headers (`platform.platform()`), and Python
+# finds the processor's name by running `uname -p`, once per process. Asked here, before any test, so that
+# process is charged to no test (tests/tiers.py would fail whichever LLM test happened to come first).
+import platform  # noqa: E402
+
+platform.processor()
+
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:

@@ -137,15 +137,20 @@ def test_env_example_lists_every_setting_with_a_comment_and_valid_examples(tmp_p
 
 def test_dockerfile_is_slim_cpu_only_offline_and_not_root():
     text = (ROOT / "Dockerfile").read_text()
-    froms = re.findall(r"^FROM (\S+)", text, flags=re.M)
-    assert froms and all(f == "python:3.11-slim" for f in froms)
+    froms = re.findall(r"^FROM (\S+)(?: AS (\S+))?", text, flags=re.M)
+    # an empty default for the optional wheel folder, the builder, the runtime: both on the slim base
+    assert froms == [("scratch", "wheels"), ("python:3.11-slim", "build"), ("python:3.11-slim", "")]
     pinned = re.search(r'"torch==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
     assert pinned and f"pip install torch=={pinned.group(1)} --index-url https://download.pytorch.org/whl/cpu" in text
     assert "HF_HUB_OFFLINE=1" in text and "TRANSFORMERS_OFFLINE=1" in text
     users = re.findall(r"^USER (\S+)", text, flags=re.M)
     assert users and users[-1] not in ("root", "0")
-    # the model is loaded once at build time, after switching to the runtime user
-    assert text.index("USER mlpath") < text.index("Embedder()")
+    builder, runtime = text.split("\nFROM python:3.11-slim\n")
+    # the builder exports the model once and takes torch out; the runtime gets the exported model, no torch, and
+    # proves at build time, as its own user, that it embeds through ONNX Runtime without importing torch
+    assert "Embedder()" in builder and "pip uninstall -y torch" in builder
+    assert "pip install" not in runtime and "assert 'torch' not in sys.modules" in runtime
+    assert runtime.index("USER mlpath") < runtime.index("backend='onnx')")
     assert re.search(r'^ENTRYPOINT \["mlpath"\]', text, flags=re.M)
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored and ".venv" in ignored and "data" in ignored

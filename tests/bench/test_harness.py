@@ -39,10 +39,11 @@ def test_quick_run_prints_every_section_as_a_table(quick: subprocess.CompletedPr
     assert ignoring and {"DATABASE_URL", "MLPATH_TOP_K"} <= set(ignoring.group(1).split(", "))
     for title in ("### Ingest", "### Retrieval and answers",
                   "### Quality and speed against the textbook LangChain RAG pipeline",
-                  "### Slack acknowledgements", "### Memory", "### Scheduler scale",
+                  "### Slack acknowledgements", "### Slack acknowledgements at 200 concurrent",
+                  "### Memory", "### Scheduler scale",
                   "### Where the memory of `mlpath serve` goes"):
         assert title in out
-    assert out.count("| measure | value |") == 5
+    assert out.count("| measure | value |") == 6
     assert "| measure | mlpath | textbook LangChain | mlpath ÷ textbook |" in out
     assert "| stage | RSS after it | anonymous | file-backed | peak so far |" in out
 

@@ -122,6 +122,7 @@ def test_an_unwritable_cache_falls_back_too(tmp_path, caplog):
     assert any("cannot write to" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.model  # starting knowledge.onnx_export counts as loading the model (tests/tiers.py, since ea19a93)
 @pytest.mark.subprocess
 def test_the_export_command_says_what_is_wrong_in_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "knowledge.onnx_export", str(cls_pooling_copy(tmp_path)),

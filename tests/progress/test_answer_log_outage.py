@@ -1,0 +1,81 @@
+"""The answer log across a database outage (issue 27, item 6): questions answered while PostgreSQL refuses
+connections reach the `answers` table once it is back — by the retry, or by the next answer — in a bounded
+in-memory queue per process (the oldest dropped and counted when it is full)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from knowledge.answer import Answer, Citation
+from progress.answer_log import AnswerLog
+from progress.db import Database, upgrade
+from tests.progress.conftest import PG_URL
+
+pytestmark = pytest.mark.postgres
+
+
+def answer(n: int) -> Answer:
+    return Answer(f"question {n}?", f"answer {n} [1].", [Citation(1, "Level 1 › Maths", "curriculum/level-1/x.md")],
+                  True, 0.5, answerer="extractive")
+
+
+@pytest.fixture
+def outage(db_url):
+    """(database, switch): switch(False) makes PostgreSQL refuse this database and drops its connections."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("an outage of a database server")
+    upgrade(db_url)
+    name = db_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    db = Database(db_url)
+
+    def switch(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if on else "false"}'))
+            if not on:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+
+    try:
+        yield db, switch
+    finally:
+        switch(True)
+        db.dispose()
+        admin.dispose()
+
+
+def questions(log: AnswerLog) -> list[str]:
+    return [r.question for r in sorted(log.recent(limit=100), key=lambda r: r.created_at)]
+
+
+def test_answers_given_during_an_outage_are_logged_by_the_retry_once_the_database_is_back(outage):
+    db, switch = outage
+    log = AnswerLog(db, retry_s=0.2)
+    assert log.record(answer(0), team_id="T1", user_id="U1", surface="dm")
+    switch(False)
+    waiting = [log.record(answer(n), team_id="T1", user_id="U1", surface="dm") for n in (1, 2)]
+    assert waiting == [None, None], "no public id yet: nothing to rate"
+    assert log.waiting == 2
+    switch(True)
+    deadline = time.monotonic() + 60
+    while log.waiting:
+        assert time.monotonic() < deadline, "the retry did not write the waiting answers"
+        time.sleep(0.05)
+    assert questions(log) == ["question 0?", "question 1?", "question 2?"]
+    assert log.dropped == 0
+
+
+def test_the_next_answer_writes_the_waiting_ones_and_a_full_queue_drops_the_oldest(outage):
+    db, switch = outage
+    log = AnswerLog(db, backlog=3, retry_s=3600)  # no retry within the test: the next answer does it
+    switch(False)
+    for n in range(5):
+        assert log.record(answer(n), team_id="T1", user_id="U1", surface="dm") is None
+    assert (log.waiting, log.dropped) == (3, 2)
+    switch(True)
+    assert log.record(answer(5), team_id="T1", user_id="U1", surface="dm")
+    assert log.waiting == 0
+    assert questions(log) == ["question 2?", "question 3?", "question 4?", "question 5?"]
