@@ -71,8 +71,8 @@ class Settings(BaseSettings):
         ge=-1.0,
         le=1.0,
         validation_alias=AliasChoices("MLPATH_REFUSAL_THRESHOLD"),
-        description="Below this retrieval confidence the mentor says the path does not cover the question "
-                    "(-1 to 1; see docs/retrieval.md).",
+        description="Retrieval confidence below which `mlpath eval` on a retrieval set counts a question as not "
+                    "covered; answers are scoped by the fitted scope model instead (-1 to 1; see docs/retrieval.md).",
     )
 
     database_url: str | None = Field(

@@ -16,7 +16,7 @@ def test_guidance_answers_use_the_members_level_and_track(curriculum_mentor, pro
     progress.set_level(ANN.member, 4, track="B", create=True)
     view = app.ask(ANN, "what should i do next?")
     assert isinstance(view, res.AnswerView)
-    assert view.answer.text.startswith("Track B — Natural Language Processing")
+    assert "Track B" in view.answer.text and "Level 4" in view.answer.text  # the member's own level and track
     other = app.ask(TERMINAL, "what should i do next?")  # a new member, never placed: no level is claimed
     assert isinstance(other, res.AnswerView) and "placement quiz" in other.answer.text
     assert "You're at Level" not in other.answer.text

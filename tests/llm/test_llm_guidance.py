@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.answer import Turn
+from knowledge.answer import Citation, Turn
 from knowledge.member import MemberContext
 
 pytestmark = [pytest.mark.model, pytest.mark.server]
@@ -31,7 +31,10 @@ def test_a_guidance_card_is_a_passage_the_model_writes_from(llm_mentor, fake_llm
 def test_a_follow_up_is_ranked_with_its_thread_and_the_member_shapes_the_prompt(llm_mentor, fake_llm):
     mentor = llm_mentor()
     fake_llm.default.text = "It keeps training and serving features consistent [1].\n\nNext step: try Feast."
-    history = [Turn("user", "what is a feature store?"), Turn("assistant", "A feature store defines features once [1].")]
+    history = [Turn("user", "what is a feature store?"),  # as the application passes a thread: with its citations
+               Turn("assistant", "A feature store defines features once [1].",
+                    (Citation(1, "Level 4 › Track E: MLOps & Platform Engineering › Feature stores",
+                             "curriculum/level-4/track-e-mlops-platform-engineering.md"),))]
     answer = mentor.ask("why would i need one tho?", history=history, member=MemberContext(level=4, track="E"))
     assert answer.grounded and answer.answerer == "llm:openai:fake-model"
     messages = fake_llm.requests[-1]["messages"]
