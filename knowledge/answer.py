@@ -129,10 +129,12 @@ class ExtractiveAnswerer:
         (`level` is the chat's preferred level; the ranked pipeline reads the level a message names and the
         member's own from `member`, so it is not used.)"""
         model = model or self.model
+        self.retriever.corpus(check=True)  # one round trip to the store per message: fresh, or an outage now
         u = self.understand(question, history)
         ranking = self.ranker.rank(u, member, model=model)
         refused = None
-        if ranking.top is None or ranking.in_scope < model.setting("scope_cut", 0.5):
+        if ranking.top is None or (ranking.in_scope < model.setting("scope_cut", 0.5)
+                                   and not ranking.own_document_answers(model)):
             refused = refusal(u.text, ranking, self.catalogue, scope_line(self.catalogue), trimmed=u.trimmed,
                               related_min=model.setting("related_min", 0.3))
         return Prepared(u.text, u.trimmed, u, ranking, refused)

@@ -116,6 +116,21 @@ class Ranking:
     def top(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    def own_document_answers(self, model: AnswerModel) -> bool:
+        """Whether a team's own document (`mlpath ingest`) answers the message at least as well as retrieval
+        answers the typical in-scope message the scope model was fitted on: its similarity and its coverage of
+        the message's known words both reach the fitted means. The scope model knows the path's subjects, not a
+        team's; what a team ingested is in scope as soon as it is stored, with no refitting."""
+        own = [c for c in self.candidates[:3] if not c.is_card and c.features[_INDEX["own_doc"]] > 0]
+        if not own:
+            return False
+        names = model.scope.names
+        if "top_section_sim" not in names or "top_section_cov" not in names:
+            return False
+        sim_bar = float(model.scope.mean[names.index("top_section_sim")])
+        cov_bar = float(model.scope.mean[names.index("top_section_cov")])
+        return any(c.features[_INDEX["sim_s"]] >= sim_bar and c.features[_INDEX["cov_s"]] >= cov_bar for c in own)
+
 
 def _intro(meta: dict[str, object]) -> bool:
     """A curriculum page's intro paragraph (before its first `##`): a summary matching many messages loosely."""

@@ -187,7 +187,10 @@ class Retriever:
         chunks, embeddings = self.store.all_chunks_with_embeddings()
         return _Corpus(chunks, embeddings, len(chunks))
 
-    def corpus(self, *, known_ids: list[str] | None = None) -> _Corpus:
+    def corpus(self, *, known_ids: list[str] | None = None, check: bool = False) -> _Corpus:
+        """The store's chunks, embeddings and BM25 index in memory. `check=True` asks the store for its count
+        now (once per message: a document ingested a moment ago is there, and a store that is down says so)
+        rather than at most every COUNT_CHECK_SECONDS."""
         with self._lock:
             corpus = self._corpus
             now = time.monotonic()
@@ -196,7 +199,7 @@ class Retriever:
                 or now - corpus.built > CACHE_TTL_SECONDS
                 or (known_ids is not None and any(i not in corpus.index for i in known_ids))
             )
-            if not stale and corpus is not None and now - corpus.checked > COUNT_CHECK_SECONDS:
+            if not stale and corpus is not None and (check or now - corpus.checked > COUNT_CHECK_SECONDS):
                 corpus.checked = now
                 stale = self.store.count() != corpus.count
             if stale:

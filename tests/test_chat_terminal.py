@@ -8,6 +8,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -100,12 +101,18 @@ class Terminal:
         os.close(self.master)
 
 
+def _copy_store(data_dir: Path, to: Path) -> Path:
+    shutil.copytree(data_dir, to, ignore=shutil.ignore_patterns("*.db", "*.db-*"))
+    return to
+
+
 @pytest.fixture
 def chat(curriculum_mentor, tmp_path):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SLACK_", "MLPATH_", "DATABASE_URL", "CHROMA_", "MLPATH_LLM"))}
     env.update({"PYTHONPATH": str(ROOT), "TERM": "xterm", "COLUMNS": "100", "LINES": "40",
-                "MLPATH_DATA_DIR": str(curriculum_mentor.settings.data_dir),
+                # a copy of the ingested store: two processes never share one embedded Chroma (FIELD-NOTES)
+                "MLPATH_DATA_DIR": str(_copy_store(curriculum_mentor.settings.data_dir, tmp_path / "data")),
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'progress.db'}"})
     terminals: list[Terminal] = []
 
