@@ -23,12 +23,20 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from errors import UserError
 from knowledge import package_dir
-from knowledge.catalogue import Catalogue, Certification, Level, PortfolioProject, Resource, SectionRef, Track
+from knowledge.catalogue import (
+    Catalogue,
+    Certification,
+    Level,
+    PortfolioProject,
+    Resource,
+    SectionRef,
+    Track,
+    load_yaml_model,
+)
 from knowledge.lexical import tokenize
 from knowledge.member import MemberContext
 from knowledge.understand import Understood
@@ -58,18 +66,7 @@ CARD_IDS = ("start", "timeline", "duration", "contents", "track", "certification
 
 def load_cards(path: Path | None = None) -> dict[str, CardSpec]:
     path = path or package_dir() / "cards.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UserError(f"cards not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    try:
-        cards = _CardFile.model_validate(data).cards
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = " › ".join(str(p) for p in err["loc"]) or "top level"
-        raise UserError(f"{path}: {where}: {err['msg']}") from None
+    cards = load_yaml_model(path, _CardFile, "cards").cards
     if set(cards) != set(CARD_IDS):
         missing, unknown = sorted(set(CARD_IDS) - set(cards)), sorted(set(cards) - set(CARD_IDS))
         raise UserError(f"{path}: cards must be exactly {', '.join(CARD_IDS)}"

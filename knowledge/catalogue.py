@@ -11,13 +11,15 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from errors import UserError
 from knowledge import package_dir
+
+M = TypeVar("M", bound=BaseModel)
 
 Cadence = Literal["daily", "weekly", "monthly"]
 TrackId = Literal["A", "B", "C", "D", "E"]
@@ -316,18 +318,22 @@ def _error_line(path: Path, data: object, exc: ValidationError) -> str:
     return f"{path}: {location}: {err['msg']}"
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
-    path = path or package_dir() / "catalogue.yaml"
+def load_yaml_model(path: Path, model: type[M], what: str) -> M:
+    """A content file (YAML) validated by a pydantic model; any fault is one line naming the file and place."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UserError(f"catalogue not found: {path}") from None
+        raise UserError(f"{what} not found: {path}") from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     try:
-        return Catalogue.model_validate(data)
+        return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
         raise UserError(_error_line(path, data, exc)) from None
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    return load_yaml_model(path or package_dir() / "catalogue.yaml", Catalogue, "catalogue")
 
 
 @lru_cache(maxsize=1)

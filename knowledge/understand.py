@@ -28,12 +28,11 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from rapidfuzz import fuzz, process
 
-from errors import UserError
 from knowledge import package_dir
+from knowledge.catalogue import load_yaml_model
 from knowledge.schema import Citation, EmptyQuestion, Turn
 
 # ----- the phrase patterns of the answer path (all of them; docs/retrieval.md counts these) -----
@@ -246,18 +245,7 @@ class VocabularyData:
 
 def load_vocabulary(path: Path | None = None) -> VocabularyData:
     path = path or package_dir() / "vocabulary.yaml"
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UserError(f"vocabulary not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    try:
-        parsed = _VocabularyFile.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = " › ".join(str(p) for p in err["loc"]) or "top level"
-        raise UserError(f"{path}: {where}: {err['msg']}") from None
+    parsed = load_yaml_model(path, _VocabularyFile, "vocabulary")
     return VocabularyData({w: group for group in parsed.spellings for w in group}, dict(parsed.terms))
 
 

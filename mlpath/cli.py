@@ -896,6 +896,7 @@ def _team_png(progress: Any, teams: list[str], path: str) -> int:
     """`mlpath team --png FILE`: the weekly chart of the last complete week (TEAM_TZ), as posted beside the
     leaderboard, for one team."""
     from mlpath.settings import get_settings
+    from mlpath.terminal import save_png
     from progress.charts import render_team
     from progress.scheduler import last_complete_week, parse_week
     from progress.service import utcnow, zone
@@ -905,14 +906,7 @@ def _team_png(progress: Any, teams: list[str], path: str) -> int:
                         f"(teams: {', '.join(teams) or 'none yet'})")
     week = last_complete_week(utcnow().astimezone(zone(get_settings().team_tz)).date())
     data = progress.team_chart(teams[0], week_start=parse_week(week))
-    png = render_team(data)
-    target = Path(path).expanduser()
-    try:
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(png)
-        tmp.replace(target)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    target = save_png(render_team(data), path)
     print(f"team {teams[0]}, week {week}: chart written to {target} ({data.alt_text()})")
     return 0
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from errors import UserError
 from knowledge.answer import Answer, Turn
 from knowledge.catalogue import Level
 from mlpath.app import Application, UsageError, Who, parse
@@ -308,15 +309,24 @@ def run_chat(app: Application, who: Who, *, level: int | None = None, read: Call
             return 0
 
 
-def write_chart(png: bytes, path: str) -> str:
-    """Write a chart where the member asked; the line to show (an error is one line, nothing half-written)."""
+def save_png(png: bytes, path: str) -> Path:
+    """Write a chart where the person asked, whole or not at all; a fault is one UserError line."""
     target = Path(path).expanduser()
     try:
         tmp = target.with_name(target.name + ".part")
         tmp.write_bytes(png)
         tmp.replace(target)
     except OSError as exc:
-        return f"error: cannot write {path}: {exc.strerror or type(exc).__name__}"
+        raise UserError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
+    return target
+
+
+def write_chart(png: bytes, path: str) -> str:
+    """The line the chat shows after writing a chart (an error is one line, nothing half-written)."""
+    try:
+        target = save_png(png, path)
+    except UserError as exc:
+        return f"error: {exc}"
     return f"chart written to {target} (PNG, {len(png) // 1024} KB)"
 
 
