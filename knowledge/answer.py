@@ -74,7 +74,7 @@ class ExtractiveAnswerer:
     catalogue: Catalogue = field(default_factory=catalogue)
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _vocabulary: tuple[int, Vocabulary] | None = field(default=None, repr=False)
+    _vocabulary: tuple[object, Vocabulary] | None = field(default=None, repr=False)
     _ranker: Ranker | None = field(default=None, repr=False)
     _composer: Composer | None = field(default=None, repr=False)
 
@@ -115,8 +115,9 @@ class ExtractiveAnswerer:
         """The store's words with everyday English and the vocabulary file, rebuilt after an ingest."""
         terms = self.retriever.corpus().bm25.idf
         with self._lock:
-            if self._vocabulary is None or self._vocabulary[0] != id(terms):
-                self._vocabulary = (id(terms), Vocabulary(terms.keys(), self.embedder.common_words()))
+            # the object itself, not its id: a freed object's id is reused by the next one
+            if self._vocabulary is None or self._vocabulary[0] is not terms:
+                self._vocabulary = (terms, Vocabulary(terms.keys(), self.embedder.common_words()))
             return self._vocabulary[1]
 
     def understand(self, question: str, history: Sequence[Turn] = ()) -> Understood:

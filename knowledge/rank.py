@@ -145,16 +145,19 @@ class Ranker:
     model: AnswerModel
     vectors: Callable[[list[str]], np.ndarray]
     """Sentence embeddings (cached by the answerer): a section's best sentence is one of its features."""
-    _asked_cache: dict[int, tuple[list[str], np.ndarray]] = field(default_factory=dict, repr=False)
-    _headings: tuple[int, list[tuple[str, str]], np.ndarray] | None = field(default=None, repr=False)
+    # keyed by the objects themselves, never by id(): a freed object's id is reused by the next one, and a
+    # stale entry then answered for another model (fitting twice in one process gave different weights)
+    _asked_cache: dict[tuple[tuple[str, str], ...], tuple[list[str], np.ndarray]] = field(default_factory=dict,
+                                                                                          repr=False)
+    _headings: tuple[object, list[tuple[str, str]], np.ndarray] | None = field(default=None, repr=False)
 
     def _heading_vectors(self) -> dict[tuple[str, str], np.ndarray]:
         """The last heading of every stored section, embedded (once per version of the store)."""
         corpus = self.retriever.corpus()
-        if self._headings is None or self._headings[0] != id(corpus):
+        if self._headings is None or self._headings[0] is not corpus:
             keys = list(corpus.sections)
             vectors = self.retriever.embedder.encode([key[1].rsplit(" › ", 1)[-1] for key in keys])
-            self._headings = (id(corpus), keys, vectors)
+            self._headings = (corpus, keys, vectors)
         _, keys, vectors = self._headings
         return dict(zip(keys, vectors, strict=True))
 
@@ -207,7 +210,7 @@ class Ranker:
 
     def _asked(self, model: AnswerModel) -> tuple[list[str], np.ndarray]:
         """The model's labelled questions embedded (once per model): (their best candidates' keys, vectors)."""
-        key = id(model.asked)
+        key = model.asked  # by value: equal lists of questions share their vectors
         if key not in self._asked_cache:
             texts = [text for text, _ in model.asked]
             vectors = (self.vectors(texts) if texts
