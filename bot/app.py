@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.guards import CLAIM, Deduper, SharedDeduper, clean_inputs, drop_replays
-from bot.http import MAX_BODY_BYTES, guarded
+from bot.http import MAX_BODY_BYTES, AckGate, acked_first, guarded
 from bot.listeners import actions, assistant, commands, events
 from bot.services import BotServices
 from errors import UserError
@@ -157,21 +157,29 @@ class ClaimingLazyRunner(ThreadLazyListenerRunner):
     Every listener here has one lazy function; a listener with two would have its second one dropped as
     "already claimed"."""
 
-    def __init__(self, logger: logging.Logger, executor: ThreadPoolExecutor, dedupe: Deduper) -> None:
+    def __init__(self, logger: logging.Logger, executor: ThreadPoolExecutor, dedupe: Deduper,
+                 gate: AckGate | None = None) -> None:
         super().__init__(logger=logger, executor=executor)
         self.dedupe = dedupe
+        self.gate = gate or AckGate()
 
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         from slack_bolt.lazy_listener.internals import build_runnable_function
 
         runnable = build_runnable_function(func=function, logger=self.logger, request=request)
         claim = request.context.get(CLAIM)
+        gate = self.gate
         if not claim:
-            self.executor.submit(runnable)
+            def after_the_acks() -> None:
+                gate.wait()
+                runnable()
+
+            self.executor.submit(after_the_acks)
             return
         kind, key = claim
 
         def claimed_first() -> None:
+            gate.wait()
             where = self.dedupe.claim(key, kind=kind)
             if where:
                 metrics.DUPLICATES.labels(where=where).inc()
@@ -222,7 +230,8 @@ def build_app(settings: Settings, application: Application, *,
     executor = answer_executor(settings)
     app = App(client=client, signing_secret=secret(settings.slack_signing_secret), logger=bolt_logger(),
               token_verification_enabled=False, process_before_response=True, listener_executor=executor)
-    app.listener_runner.lazy_listener_runner = ClaimingLazyRunner(bolt_logger(), executor, services.dedupe)
+    app.listener_runner.lazy_listener_runner = ClaimingLazyRunner(bolt_logger(), executor, services.dedupe,
+                                                                services.ack_gate)
     app.listener_runner._build_lazy_request = functools.partial(  # type: ignore[method-assign]
         lazy_request, app.listener_runner)
 
@@ -242,13 +251,18 @@ def build_app(settings: Settings, application: Application, *,
     return app, services
 
 
-def wsgi_application(app: App, mentor: Mentor, db: Database | None = None) -> Callable[..., Iterable[bytes]]:
+def wsgi_application(app: App, mentor: Mentor, db: Database | None = None, *,
+                     gate: AckGate | None = None) -> Callable[..., Iterable[bytes]]:
     """Bolt at /slack/events; GET /healthz (200 only when the vector store and the database answer) and
-    GET /metrics from the one ops implementation (mlpath/ops.py)."""
+    GET /metrics from the one ops implementation (mlpath/ops.py). With `gate` (the services' `ack_gate`),
+    work after the ack waits for the acks in flight."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+    slack: Callable[..., Iterable[bytes]] = SlackRequestHandler(app, path="/slack/events")
+    if gate is not None:
+        slack = acked_first(slack, gate)
     return guarded(ops.ops_app(lambda: health.check(store=mentor.store, db=db),  # 413/401/400 first: bot/http.py
-                               fallback=SlackRequestHandler(app, path="/slack/events")))
+                               fallback=slack))
 
 
 def http_server(settings: Settings, app: App, services: BotServices, *, host: str, port: int) -> Any:
@@ -259,7 +273,7 @@ def http_server(settings: Settings, app: App, services: BotServices, *, host: st
     import waitress
 
     return waitress.create_server(
-        wsgi_application(app, services.mentor, services.progress.db), host=host, port=port,
+        wsgi_application(app, services.mentor, services.progress.db, gate=services.ack_gate), host=host, port=port,
         threads=settings.http_threads, connection_limit=settings.http_connection_limit,
         backlog=min(settings.http_connection_limit, 4096), ident="mlpath", max_request_body_size=MAX_BODY_BYTES)
 

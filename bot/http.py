@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -142,5 +146,81 @@ def guarded(app: WsgiApp, *, path: str = "/slack/events", max_bytes: int = MAX_B
         # Bolt reads the body again: hand it the bytes we already read
         environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
         return app(environ, start_response)
+
+    return application
+
+
+class AckGate:
+    """Acks before answers: work after the ack (answers, quizzes, Home tabs) starts only once no Slack request
+    is being acknowledged and none has been for `quiet_s`, or after `max_wait_s` at most.
+
+    Acknowledging costs a third of a millisecond of interpreter time; an answer costs tens of milliseconds
+    and, while it runs, every ack waits its turn for the interpreter lock (and the embedding model's threads
+    take the cores). When 200 requests arrive at once, answers started during the burst pushed the last acks
+    past 400 ms on an idle 2-core machine; held back until the burst has been acknowledged, they cost the acks
+    nothing and start a few milliseconds later (docs/bench.md). Work already running is not paused, and under a
+    steady stream no answer waits longer than `max_wait_s`."""
+
+    def __init__(self, *, quiet_s: float = 0.02, max_wait_s: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.quiet_s, self.max_wait_s, self.clock = quiet_s, max_wait_s, clock
+        self._changed = threading.Condition()
+        self._acking = 0
+        self._waiting = 0
+        self._last_ack = -math.inf
+
+    @property
+    def acking(self) -> int:
+        """Requests being acknowledged now."""
+        return self._acking
+
+    @property
+    def waiting(self) -> int:
+        """Jobs held back by the acks now."""
+        return self._waiting
+
+    @contextmanager
+    def ack(self) -> Iterator[None]:
+        """Around the acknowledgement of one request (bot/app.py `wsgi_application`)."""
+        with self._changed:
+            self._acking += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._acking -= 1
+                self._last_ack = self.clock()
+                self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Block until the acks are done (see the class docstring); called by each job before it starts."""
+        deadline = self.clock() + self.max_wait_s
+        with self._changed:
+            self._waiting += 1
+            try:
+                while True:
+                    now = self.clock()
+                    if now >= deadline:
+                        return
+                    if self._acking == 0:
+                        quiet_at = self._last_ack + self.quiet_s
+                        if now >= quiet_at:
+                            return
+                        self._changed.wait(min(quiet_at, deadline) - now)
+                    else:
+                        self._changed.wait(deadline - now)
+            finally:
+                self._waiting -= 1
+
+
+def acked_first(app: WsgiApp, gate: AckGate, *, path: str = "/slack/events") -> WsgiApp:
+    """`app` with every POST to `path` counted by `gate` while it is acknowledged (the body is produced here,
+    so what follows is only the write to the socket)."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != path or environ.get("REQUEST_METHOD") != "POST":
+            return app(environ, start_response)
+        with gate.ack():
+            return list(app(environ, start_response))
 
     return application

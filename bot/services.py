@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.guards import Deduper
+from bot.http import AckGate
 from bot.streaming import SlackAnswerStream, StreamSupport
 from knowledge.answer import Turn
 from knowledge.mentor import Mentor
@@ -59,6 +60,8 @@ class BotServices:
     dedupe: Deduper = field(default_factory=Deduper)
     bot_user_id: str = ""
     stream_support: StreamSupport = field(default_factory=StreamSupport)
+    ack_gate: AckGate = field(default_factory=AckGate)
+    """Work after the ack waits for the acks in flight (bot/http.py): `wsgi_application` counts them."""
     _tz_cache: dict[str, tuple[str | None, str]] = field(default_factory=dict)
     _chart_files: dict[tuple[str, str], str] = field(default_factory=dict)
     """(user, PNG digest) → the Slack file id of that member's chart: an unchanged chart is not uploaded again."""

@@ -125,9 +125,10 @@ class Settings(BaseSettings):
                     "connections wait in the kernel's queue. Keep it under the process's open-file limit.",
     )
     answer_threads: int = Field(
-        default=4, ge=1, le=64, validation_alias=AliasChoices("MLPATH_ANSWER_THREADS"),
+        default=2, ge=1, le=64, validation_alias=AliasChoices("MLPATH_ANSWER_THREADS"),
         description="Threads that compute answers and other work after the ack (1–64); requests beyond them "
-                    "wait in memory. More than about twice the cores only slows the acks.",
+                    "wait in memory. The embedding model runs one inference at a time on every core, so more "
+                    "threads add no throughput and slow the acks.",
     )
 
     # ----- reminders and the weekly leaderboard (mlpath scheduler) -----

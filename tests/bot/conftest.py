@@ -80,9 +80,9 @@ def bot(slack, curriculum_mentor, tmp_path):
         settings = make_settings(tmp_path, slack_bot_token="xoxb-test-token", slack_signing_secret=SECRET,
                                  slack_api_url=slack.api_url, **overrides)
         app, services = build_slack_app(settings, curriculum_mentor)
-        server = waitress.create_server(wsgi_application(app, curriculum_mentor, services.progress.db),
-                                        host="127.0.0.1", port=0,
-                                        threads=8)
+        server = waitress.create_server(wsgi_application(app, curriculum_mentor, services.progress.db,
+                                                         gate=services.ack_gate),
+                                        host="127.0.0.1", port=0, threads=8)
         def run() -> None:
             try:
                 server.run()
