@@ -461,17 +461,18 @@ def terminal_app(mentor: Mentor, *, progress: Progress | None = None, answer_log
     return app, terminal_member(get_settings().local_tz, surface)
 
 
-def run_chat(mentor: Mentor, *, level: int | None, read: Callable[[str], str] = input,
+def run_chat(mentor: Mentor, *, level: int | None, read: Callable[[str], str] | None = None,
              write: Callable[[str], None] = print, progress: Progress | None = None,
              answer_log: AnswerLog | None = None, out: Callable[[str], None] | None = None) -> int:
     """`mlpath chat`: the terminal front end (mlpath/terminal.py) over the application layer. LLM answers
     stream to `out` (stdout when `write` is print)."""
+    from mlpath.terminal import read_line
     from mlpath.terminal import run_chat as chat
 
     if out is None and write is print:
         out = _stdout
     app, who = terminal_app(mentor, progress=progress, answer_log=answer_log)
-    return chat(app, who, level=level, read=read, write=write, out=out)
+    return chat(app, who, level=level, read=read or read_line, write=write, out=out)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import getpass
 import io
+import os
 import re
+import select
 import shutil
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -253,6 +257,51 @@ def _level_outline(level: Level) -> list[str]:
         for track in level.tracks:
             lines += [f"  Track {track.id}: {track.title}"] + [f"    - {topic.title}" for topic in track.topics]
     return lines
+
+
+_wakeup: tuple[int, int] | None = None
+
+
+def read_line(prompt: str) -> str:
+    """`input()` for the chat that Ctrl-C always reaches.
+
+    The kernel gives a terminal's SIGINT to any thread of the process that does not block it, and the chat's
+    process has several (the ONNX runtime's, the vector store's, tqdm's). Python runs the handler in the main
+    thread, but a main thread blocked in `input()`'s read only notices once that read returns: with the signal
+    delivered elsewhere, Ctrl-C at a prompt did nothing, now and then, on a busy machine. Here the main
+    thread waits in `select` on the terminal and on the signal wake-up pipe (`signal.set_wakeup_fd`), which
+    every delivery writes to, so the KeyboardInterrupt is raised at once. Off a terminal this is `input()`."""
+    global _wakeup
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return input(prompt)
+    if _wakeup is None:
+        r, w = os.pipe()
+        os.set_blocking(r, False)
+        os.set_blocking(w, False)
+        _wakeup = (r, w)
+    r, w = _wakeup
+    previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    try:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        fd = sys.stdin.fileno()
+        data = b""
+        while True:
+            ready, _, _ = select.select([fd, r], [], [])  # the handler raises KeyboardInterrupt here
+            if r in ready:
+                try:
+                    os.read(r, 512)  # a signal other than SIGINT: drain and wait on
+                except BlockingIOError:
+                    pass
+            if fd in ready:
+                chunk = os.read(fd, 65536)  # canonical mode: at most one line per read
+                if not chunk and not data:
+                    raise EOFError
+                data += chunk
+                if not chunk or data.endswith(b"\n"):
+                    return data.removesuffix(b"\n").decode(sys.stdin.encoding or "utf-8", "replace")
+    finally:
+        signal.set_wakeup_fd(previous)
 
 
 class _Leave(Exception):
