@@ -69,7 +69,13 @@ def upgrade(url: str) -> None:
     from alembic import command
 
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        # a SQLite URI filename (`sqlite:///file:…?uri=true`) names no folder to make: making one left a folder
+        # called `file:` in the working directory
+        if parsed.database and not parsed.query.get("uri"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     try:
         command.upgrade(alembic_config(url), "head")
     except OperationalError as exc:

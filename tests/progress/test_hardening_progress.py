@@ -50,7 +50,8 @@ def test_database_errors_never_carry_what_a_member_wrote(progress):
     assert "secret question" not in str(caught.value) and "parameters hidden" in str(caught.value)
 
 
-def test_start_up_refuses_a_database_it_cannot_write(db_url, tmp_path):
+def test_start_up_refuses_a_database_it_cannot_write(db_url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     upgrade(db_url)
     open_progress(db_url).db.dispose()  # migrated and writable: fine
     if db_url.startswith("sqlite"):
@@ -64,3 +65,4 @@ def test_start_up_refuses_a_database_it_cannot_write(db_url, tmp_path):
         read_only = db_url
     with pytest.raises(UserError, match=r"^cannot write the database at DATABASE_URL \(.*read.?only"):
         open_progress(read_only)
+    assert not (tmp_path / "file:").exists()  # a URI filename is not a folder to make in the working directory
