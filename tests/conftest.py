@@ -50,12 +50,32 @@ def make_mentor(tmp_path: Path, embedder: Embedder):
 
 
 @pytest.fixture(scope="session")
-def curriculum_mentor(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Mentor:
-    """The bundled curriculum ingested once for the whole session (read-only for tests)."""
+def curriculum_mentor(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, worker_id: str) -> Mentor:
+    """The bundled curriculum ingested once for the whole run (read-only for tests). Under pytest-xdist the
+    first worker to get here ingests it into the run's shared folder and every worker opens a copy of its own
+    (two processes never share one embedded Chroma): one ingest per run instead of one per worker."""
     data = tmp_path_factory.mktemp("curriculum-data")
-    mentor = Mentor.from_settings(make_settings(data), embedder=embedder)
-    mentor.ingest(None)
-    return mentor
+    if worker_id == "master":  # one process: nothing to share (the basetemp's parent outlives this run)
+        mentor = Mentor.from_settings(make_settings(data), embedder=embedder)
+        mentor.ingest(None)
+        return mentor
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / "curriculum-ingested"  # this run's, for every worker
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "complete").exists():
+            Mentor.from_settings(make_settings(shared / "data"), embedder=embedder).ingest(None)
+            (shared / "complete").touch()
+    shutil.copytree(shared / "data", data, dirs_exist_ok=True)
+    return Mentor.from_settings(make_settings(data), embedder=embedder)
+
+
+@pytest.fixture
+def curriculum_copy(curriculum_mentor: Mentor, tmp_path: Path, embedder: Embedder) -> Mentor:
+    """A writable mentor over this test's own copy of the ingested curriculum (no second ingest)."""
+    data = tmp_path / "curriculum-copy"
+    shutil.copytree(curriculum_mentor.settings.data_dir, data)
+    return Mentor.from_settings(make_settings(data), embedder=embedder)
 
 
 def free_port() -> int:
@@ -113,3 +133,18 @@ def slack():
     fake = FakeSlack()
     yield fake
     fake.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow first: the tests that share an expensive fixture (an xdist group), then those that start
+    processes, load the model or start servers, then the unit tests. With `make test`'s two workers the long
+    ones then start at once and the quick ones fill in at the end, instead of one long group starting last
+    while the other worker sits idle (longest first). Stable: a module's tests keep their order within a tier."""
+    def tier(item: pytest.Item) -> int:
+        names = {mark.name for mark in item.iter_markers()}
+        for rank, marker in enumerate(("xdist_group", "subprocess", "model", "server", "postgres")):
+            if marker in names:
+                return rank
+        return 5
+
+    items.sort(key=tier)

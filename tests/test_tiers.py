@@ -130,3 +130,25 @@ def test_make_test_fast_leaves_out_every_marker():
 
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text(encoding="utf-8")
     assert f"FAST   := {FAST}\n" in makefile
+
+
+@pytest.mark.subprocess
+def test_xdist_groups_keep_their_tests_on_one_worker(pytester: pytest.Pytester) -> None:
+    """`make test` relies on `--dist loadgroup` to run a module's expensive shared fixture once (the eval sets,
+    the benchmark harness); pytest 9.2 with pytest-xdist 3.8 silently ignored the groups (pytest-xdist#1386)."""
+    pytester.makepyfile(test_grouped="""
+import pytest
+
+pytestmark = pytest.mark.xdist_group("shared")
+
+def test_one():
+    pass
+
+def test_two():
+    pass
+""", **{f"test_other{i}": "def test_x():\n    pass\n" for i in range(6)})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup", "-v")
+    result.assert_outcomes(passed=8)
+    # "[gw0] PASSED test_grouped.py::test_one@shared": which worker ran each grouped test
+    workers = {line.split()[0] for line in result.outlines if "PASSED test_grouped.py::" in line}
+    assert len(workers) == 1, result.outlines

@@ -23,7 +23,9 @@ def run_bench(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           timeout=600, env={**os.environ, **env})
 
 
-@pytest.fixture(scope="module")
+# session, not module: xdist may run other modules' tests between this module's, and a module fixture is
+# then built again (it was, twice, in one run); the xdist group keeps these tests on one worker
+@pytest.fixture(scope="session")
 def quick() -> subprocess.CompletedProcess[str]:
     # A developer's settings must not leak into the run: the harness drops them and says so.
     return run_bench("--quick", MLPATH_TOP_K="7", DATABASE_URL="sqlite:////nonexistent/should-not-be-used.db")

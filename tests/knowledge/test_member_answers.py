@@ -22,7 +22,9 @@ CONTEXT_FLOOR = 0.92
 """In-sample floors for every member set (the shipped model scores 0.90-0.97 coverage on them)."""
 
 
-@pytest.fixture(scope="module")
+# session, not module: xdist may run other modules' tests between this module's, and a module fixture is
+# then built again (it was, twice, in one run); the xdist group keeps these tests on one worker
+@pytest.fixture(scope="session")
 def reports(curriculum_mentor) -> dict[str, AnswerReport]:
     """Every member set answered once, with context coverage: the module's tests share it."""
     return {name: evaluate_answers(curriculum_mentor.ask, items, context=curriculum_mentor.context)

@@ -122,9 +122,8 @@ def test_answers_open_on_a_sentence_that_stands_alone_and_cite_every_number(curr
         assert stands_alone(first), (q, first)
 
 
-def test_a_teams_own_documents_are_in_scope_and_ranked_without_refitting(make_mentor, tmp_path: Path):
-    mentor = make_mentor()
-    mentor.ingest(None)
+def test_a_teams_own_documents_are_in_scope_and_ranked_without_refitting(curriculum_copy, tmp_path: Path):
+    mentor = curriculum_copy
     handbook = tmp_path / "handbook.md"
     handbook.write_text(
         "# Team handbook\n\n## Rolling back a Quokka deploy\n\nQuokka is our internal deploy tool. To roll back a "
