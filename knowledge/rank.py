@@ -257,7 +257,7 @@ class Ranker:
         corpus = self.retriever.corpus()
         bm25 = corpus.bm25
         rows: list[tuple[tuple[str, str], dict[str, float], SectionSignal, float]] = []
-        for key in keys:
+        for key in sorted(keys):  # a set of strings: its order changes with every process (hash seed)
             sq, ss = q[key], s[key]
             meta = self.retriever.section_meta(key)
             body = corpus.section_text(key, ss.best, 400)
