@@ -77,6 +77,9 @@ class ExtractiveAnswerer:
     _vocabulary: tuple[object, Vocabulary] | None = field(default=None, repr=False)
     _ranker: Ranker | None = field(default=None, repr=False)
     _composer: Composer | None = field(default=None, repr=False)
+    _last: tuple[tuple[object, ...], AnswerModel, Prepared] | None = field(default=None, repr=False)
+    """The last answer's prepared message: `context` right after `answer` for the same message (`mlpath eval`,
+    the member-set floors) reads it instead of understanding, retrieving and ranking it again."""
 
     def __post_init__(self) -> None:
         self.model.check(ranker=FEATURES, sentences=SENTENCE_FEATURES, scope=SCOPE_FEATURES)
@@ -162,12 +165,17 @@ class ExtractiveAnswerer:
     def context(self, question: str, *, history: Sequence[Turn] = (), member: MemberContext | None = None,
                 model: AnswerModel | None = None) -> str:
         """The text of the top three passages for a message (context coverage, `mlpath eval`)."""
-        prepared = self.prepare(question, history=history, member=member, model=model)
+        key, fitted, last = (question, None, tuple(history), member), model or self.model, self._last
+        if last is not None and last[0] == key and last[1] is fitted:
+            prepared = last[2]
+        else:
+            prepared = self.prepare(question, history=history, member=member, model=model)
         return "\n".join(f"{h.section}\n{h.text}" for h in self.passages(prepared.ranking, 3))
 
     def answer(self, question: str, *, level: int | None = None, history: Sequence[Turn] = (),
                member: MemberContext | None = None, model: AnswerModel | None = None) -> Answer:
         prepared = self.prepare(question, level=level, history=history, member=member, model=model)
+        self._last = ((question, level, tuple(history), member), model or self.model, prepared)
         if prepared.refused is not None:
             return prepared.refused
         return self.composer.compose(prepared.text, prepared.ranking, member, trimmed=prepared.trimmed,
