@@ -269,24 +269,12 @@ def test_with_the_database_down_questions_are_answered_and_everything_else_says_
     store), a quiz gets one "try again in a minute" line, and the bot recovers without a restart."""
     if db_url.startswith("sqlite"):
         pytest.skip("a PostgreSQL outage")
-    from sqlalchemy import create_engine, text
-
     from progress.db import upgrade
-    from tests.progress.conftest import PG_URL
+    from tests.progress.conftest import database_outage
 
     upgrade(db_url)
     server = bot(database_url=db_url)
-    name = db_url.rsplit("/", 1)[1]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-
-    def allow(on: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if on else "false"}'))
-            if not on:
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-
-    try:
+    with database_outage(db_url) as allow:
         allow(False)
         server.command("ask what does SMOTE actually do?", name="down-ask")
         answer = slack.wait_for("response/down-ask")[0].params
@@ -298,9 +286,6 @@ def test_with_the_database_down_questions_are_answered_and_everything_else_says_
         allow(True)
         server.command("quiz", name="up-quiz")
         assert "quiz_answers" in json.dumps(slack.wait_for("response/up-quiz")[0].params["blocks"])
-    finally:
-        allow(True)
-        admin.dispose()
 
 
 @pytest.mark.model

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -32,6 +34,28 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@contextmanager
+def database_outage(db_url: str) -> Iterator[Callable[[bool], None]]:
+    """switch(False) makes the PostgreSQL server refuse `db_url`'s database and drops its connections (a restart,
+    a failover); switch(True) lets it back in. Left allowed on the way out."""
+    assert PG_URL
+    name = db_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+    def switch(on: bool) -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if on else "false"}'))
+            if not on:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+
+    try:
+        yield switch
+    finally:
+        switch(True)
+        admin.dispose()
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from knowledge.answer import Answer, Citation
 from progress.answer_log import AnswerLog
 from progress.db import Database, upgrade
-from tests.progress.conftest import PG_URL
+from tests.progress.conftest import database_outage
 
 pytestmark = pytest.mark.postgres
 
@@ -28,23 +27,10 @@ def outage(db_url):
     if db_url.startswith("sqlite"):
         pytest.skip("an outage of a database server")
     upgrade(db_url)
-    name = db_url.rsplit("/", 1)[1]
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     db = Database(db_url)
-
-    def switch(on: bool) -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"true" if on else "false"}'))
-            if not on:
-                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                  "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-
-    try:
+    with database_outage(db_url) as switch:
         yield db, switch
-    finally:
-        switch(True)
-        db.dispose()
-        admin.dispose()
+    db.dispose()
 
 
 def questions(log: AnswerLog) -> list[str]:
@@ -79,3 +65,19 @@ def test_the_next_answer_writes_the_waiting_ones_and_a_full_queue_drops_the_olde
     assert log.record(answer(5), team_id="T1", user_id="U1", surface="dm")
     assert log.waiting == 0
     assert questions(log) == ["question 2?", "question 3?", "question 4?", "question 5?"]
+
+
+def test_a_waiting_answer_already_written_is_not_retried_forever(progress):
+    """An attempt whose commit reached the database but whose reply was lost leaves the row written and queued:
+    writing it again adds nothing (the insert skips a taken public id), and the answers behind it are written."""
+    log = AnswerLog(progress.db, retry_s=3600)
+    public_id = log.record(answer(0), team_id="T1", user_id="U1", surface="dm")
+    assert public_id
+    [written] = log.recent(limit=1)
+    with log._lock:  # as the outage path queues a row: the same row again, then a new one
+        log._waiting.append({"public_id": public_id, "team_id": "T1", "user_id": "U1", "surface": "dm",
+                             "question": written.question, "answer": written.answer, "grounded": True,
+                             "confidence": 0.5, "citations": "[]", "answerer": "extractive", "prompt_tokens": None,
+                             "completion_tokens": None, "latency_ms": None, "created_at": written.created_at})
+    assert log.record(answer(1), team_id="T1", user_id="U1", surface="dm")
+    assert log.waiting == 0 and questions(log) == ["question 0?", "question 1?"]
